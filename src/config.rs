@@ -1,1 +1,331 @@
-//! Config.
+//! The one typed configuration, loaded from TOML. Secrets never live in the file itself: the file
+//! names a key file or an environment variable, and `SSV_AGENT_*` variables override (see
+//! `config.toml.example` for every key).
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::Address;
+use serde::{Deserialize, Serialize};
+
+use crate::network::{NetworkError, NetworkProfile};
+
+/// Environment variable that overrides `rpc.url` (RPC URLs often embed API keys).
+pub const ENV_RPC_URL: &str = "SSV_AGENT_RPC_URL";
+/// Environment variable that overrides `beacon.url`.
+pub const ENV_BEACON_URL: &str = "SSV_AGENT_BEACON_URL";
+/// Default environment variable holding a hex private key.
+pub const ENV_PRIVATE_KEY: &str = "SSV_AGENT_PRIVATE_KEY";
+/// Default environment variable holding the keystore password.
+pub const ENV_KEYSTORE_PASSWORD: &str = "SSV_AGENT_KEYSTORE_PASSWORD";
+
+/// The whole configuration of the agent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `mainnet`, `hoodi`, `holesky`, or `custom` (then `[custom_network]` is required).
+    pub network: String,
+    /// The profile used when `network = "custom"`.
+    pub custom_network: Option<NetworkProfile>,
+    /// Execution-layer JSON-RPC.
+    pub rpc: RpcConfig,
+    /// Consensus-layer Beacon API.
+    pub beacon: BeaconConfig,
+    /// Where the owner key comes from.
+    pub signer: SignerConfig,
+    /// The validators to create.
+    pub validators: ValidatorsConfig,
+    /// Deposit transaction settings.
+    pub deposit: DepositConfig,
+    /// Cluster funding policy at registration.
+    pub funding: FundingConfig,
+    /// The watch service.
+    pub watch: WatchConfig,
+}
+
+/// Execution-layer endpoint settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RpcConfig {
+    /// HTTP(S) or WS(S) URL.
+    pub url: String,
+    /// Blocks per `eth_getLogs` request (halved automatically when the provider refuses a range).
+    pub log_chunk_blocks: u64,
+    /// Where scanned log heights are cached between runs (optional).
+    pub log_cache_dir: Option<PathBuf>,
+}
+
+impl Default for RpcConfig {
+    fn default() -> Self {
+        Self { url: "http://127.0.0.1:8545".into(), log_chunk_blocks: 50_000, log_cache_dir: None }
+    }
+}
+
+/// Beacon API settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BeaconConfig {
+    /// Beacon node base URL.
+    pub url: String,
+}
+
+impl Default for BeaconConfig {
+    fn default() -> Self {
+        Self { url: "http://127.0.0.1:5052".into() }
+    }
+}
+
+/// The owner key: exactly one source should be set; the env var is the fallback.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignerConfig {
+    /// A file holding a hex private key (mode 0600 recommended).
+    pub private_key_file: Option<PathBuf>,
+    /// Name of an environment variable holding a hex private key.
+    pub private_key_env: Option<String>,
+    /// An encrypted JSON (Web3 secret storage) keystore.
+    pub keystore_file: Option<PathBuf>,
+    /// A file holding the keystore password.
+    pub keystore_password_file: Option<PathBuf>,
+    /// Name of an environment variable holding the keystore password.
+    pub keystore_password_env: Option<String>,
+}
+
+impl Default for SignerConfig {
+    fn default() -> Self {
+        Self {
+            private_key_file: None,
+            private_key_env: None,
+            keystore_file: None,
+            keystore_password_file: None,
+            keystore_password_env: Some(ENV_KEYSTORE_PASSWORD.into()),
+        }
+    }
+}
+
+/// What to create.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ValidatorsConfig {
+    /// Chosen SSV operator ids (4, 7, 10 or 13).
+    pub operator_ids: Vec<u64>,
+    /// Optional ssv-dkg `operators_info.json` (id, public_key, ip); otherwise fetched.
+    pub operators_info_file: Option<PathBuf>,
+    /// Withdrawal address the deposit credentials must point to.
+    pub withdrawal_address: Option<Address>,
+    /// How many validators (1..=100).
+    pub count: u32,
+    /// 0x02 (compounding) credentials instead of 0x01.
+    pub compounding: bool,
+    /// Deposit amount per validator in gwei (32 ETH unless compounding).
+    pub amount_gwei: u64,
+    /// Output folder for ceremonies and state files.
+    pub output_dir: PathBuf,
+}
+
+impl Default for ValidatorsConfig {
+    fn default() -> Self {
+        Self {
+            operator_ids: Vec::new(),
+            operators_info_file: None,
+            withdrawal_address: None,
+            count: 1,
+            compounding: false,
+            amount_gwei: 32_000_000_000,
+            output_dir: PathBuf::from("output"),
+        }
+    }
+}
+
+/// Deposit transaction settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DepositConfig {
+    /// Refuse to send when the base fee would push the total above this (gwei).
+    pub max_fee_per_gas_gwei: f64,
+    /// Priority fee (gwei).
+    pub max_priority_fee_per_gas_gwei: f64,
+    /// Blocks to wait after inclusion before a transaction counts as done.
+    pub confirmations: u64,
+}
+
+impl Default for DepositConfig {
+    fn default() -> Self {
+        Self { max_fee_per_gas_gwei: 50.0, max_priority_fee_per_gas_gwei: 1.0, confirmations: 2 }
+    }
+}
+
+/// How much runway a cluster gets when validators are registered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FundingConfig {
+    /// Fund the cluster for this many days of operator + network fees, above the collateral.
+    pub runway_days: u64,
+    /// Refuse any action that leaves less than this runway.
+    pub min_runway_days: u64,
+    /// Allow `migrateClusterToETH` for an SSV-billed cluster before registering into it.
+    pub allow_migration: bool,
+}
+
+impl Default for FundingConfig {
+    fn default() -> Self {
+        Self { runway_days: 182, min_runway_days: 30, allow_migration: false }
+    }
+}
+
+/// The watch service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatchConfig {
+    /// Clusters to watch besides the owner's own (operator id lists).
+    pub clusters: Vec<Vec<u64>>,
+    /// Top up when runway falls under this many days.
+    pub floor_days: u64,
+    /// Top up to this many days.
+    pub target_days: u64,
+    /// Largest single top-up, in wei (ETH clusters) or SSV wei (legacy).
+    pub max_topup_per_tx: String,
+    /// Largest total top-ups in any 24 h window.
+    pub max_topup_per_day: String,
+    /// Seconds between ticks.
+    pub interval_secs: u64,
+    /// Prometheus metrics listen address.
+    pub metrics_addr: String,
+    /// Reactivate liquidated clusters (otherwise only report them).
+    pub reactivate: bool,
+    /// `text` or `json` logs.
+    pub log_format: String,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        Self {
+            clusters: Vec::new(),
+            floor_days: 30,
+            target_days: 90,
+            max_topup_per_tx: "1000000000000000000".into(),
+            max_topup_per_day: "2000000000000000000".into(),
+            interval_secs: 60,
+            metrics_addr: "127.0.0.1:9464".into(),
+            reactivate: false,
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// A problem loading or validating the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The io error.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown keys or bad values (e.g. a malformed address).
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What toml said, with line and column.
+        message: String,
+    },
+    /// An unknown network or a bad custom profile.
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+    /// `network = "custom"` without a `[custom_network]` table.
+    #[error("network = \"custom\" needs a [custom_network] table with chain_id and contract addresses")]
+    MissingCustomNetwork,
+}
+
+impl Config {
+    /// Reads and parses a TOML file, then applies the `SSV_AGENT_*` environment overrides.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let mut config = Self::from_toml(&text)
+            .map_err(|message| ConfigError::Parse { path: path.to_owned(), message })?;
+        config.apply_env(|k| std::env::var(k).ok());
+        config.profile()?;
+        Ok(config)
+    }
+
+    /// Parses TOML text (no environment applied).
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        let mut config: Self = toml::from_str(text).map_err(|e| e.to_string())?;
+        if config.network.is_empty() {
+            config.network = "hoodi".into();
+        }
+        Ok(config)
+    }
+
+    /// Applies environment overrides; `get` is injected so tests need not touch the process env.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) {
+        if let Some(url) = get(ENV_RPC_URL) {
+            self.rpc.url = url;
+        }
+        if let Some(url) = get(ENV_BEACON_URL) {
+            self.beacon.url = url;
+        }
+    }
+
+    /// The network profile this config selects.
+    pub fn profile(&self) -> Result<NetworkProfile, ConfigError> {
+        match self.network.as_str() {
+            "custom" => self.custom_network.clone().ok_or(ConfigError::MissingCustomNetwork),
+            name => Ok(NetworkProfile::by_name(name)?),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_missing_sections() {
+        let c = Config::from_toml("network = \"mainnet\"\n").unwrap();
+        assert_eq!(c.profile().unwrap().chain_id, 1);
+        assert_eq!(c.validators.amount_gwei, 32_000_000_000);
+        assert_eq!(c.deposit.confirmations, 2);
+    }
+
+    #[test]
+    fn unknown_keys_and_malformed_addresses_are_refused() {
+        let e = Config::from_toml("netwrok = \"hoodi\"").unwrap_err();
+        assert!(e.contains("netwrok"), "{e}");
+        let e = Config::from_toml("[validators]\nwithdrawal_address = \"0x1234\"").unwrap_err();
+        assert!(e.contains("withdrawal_address"), "{e}");
+    }
+
+    #[test]
+    fn unknown_network_is_refused() {
+        let c = Config::from_toml("network = \"goerli\"").unwrap();
+        assert!(c.profile().unwrap_err().to_string().contains("goerli"));
+    }
+
+    #[test]
+    fn custom_profile_and_env_override() {
+        let text = r#"
+network = "custom"
+[custom_network]
+name = "devnet"
+chain_id = 31337
+ssv_network = "0x58410Bef803ECd7E63B23664C586A6DB72DAf59c"
+ssv_views = "0x5AdDb3f1529C5ec70D77400499eE4bbF328368fe"
+ssv_token = "0x9F5d4Ec84fC4785788aB44F9de973cF34F7A038e"
+deposit_contract = "0x00000000219ab540356cBB839Cbe05303d7705Fa"
+registry_sync_offset = 0
+deposit_contract_block = 0
+genesis_fork_version = "0x10000910"
+blocks_per_day = 7200
+"#;
+        let mut c = Config::from_toml(text).unwrap();
+        c.apply_env(|k| (k == ENV_RPC_URL).then(|| "http://10.0.0.1:8545".to_string()));
+        assert_eq!(c.rpc.url, "http://10.0.0.1:8545");
+        let p = c.profile().unwrap();
+        assert_eq!((p.chain_id, p.genesis_fork_version), (31337, [0x10, 0, 9, 0x10]));
+        assert!(Config::from_toml("network = \"custom\"").unwrap().profile().is_err());
+    }
+}
