@@ -64,7 +64,9 @@ function compile() {
       evmVersion: 'cancun',
       metadata: { bytecodeHash: 'none', appendCBOR: false },
       outputSelection: {
-        '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] },
+        '*': {
+          '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object', 'evm.deployedBytecode.immutableReferences'],
+        },
       },
     },
   };
@@ -80,12 +82,12 @@ function compile() {
 
   let errors = 0;
   for (const d of output.errors || []) {
-    const text = d.formattedMessage || d.message;
     if (d.severity === 'error') {
       errors++;
-      process.stderr.write(text + '\n');
+      process.stderr.write((d.formattedMessage || d.message) + '\n');
     } else {
-      process.stderr.write(text + '\n');
+      const loc = d.sourceLocation ? ` (${d.sourceLocation.file}@${d.sourceLocation.start})` : '';
+      process.stderr.write(`${d.severity}: ${d.message}${loc}\n`);
     }
   }
   if (errors > 0) fail(`${errors} error(s) from solc ${version}`);
@@ -94,6 +96,11 @@ function compile() {
   for (const [name, file] of Object.entries(DEPLOYABLE)) {
     const c = output.contracts && output.contracts[file] && output.contracts[file][name];
     if (!c) fail(`contract ${name} not found in ${file}`);
+    // anvil_setCode places only the runtime code: a constructor or an immutable would be lost.
+    if (c.abi.some((e) => e.type === 'constructor')) fail(`${name} has a constructor (not allowed: anvil_setCode skips it)`);
+    if (Object.keys(c.evm.deployedBytecode.immutableReferences || {}).length > 0) {
+      fail(`${name} uses immutables (not allowed: anvil_setCode would leave them zero)`);
+    }
     const artifact = {
       abi: c.abi,
       bytecode: '0x' + c.evm.bytecode.object,
