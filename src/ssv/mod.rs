@@ -1,1 +1,4 @@
-//! (module under construction)
+//! The SSV stage: keyshares checks, cluster fees and runway, registration, status and the watch
+//! service.
+
+pub mod keyshares;

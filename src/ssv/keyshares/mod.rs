@@ -1,0 +1,97 @@
+//! Keyshares files: parsing every known layout and the checks that must pass before any
+//! registration transaction (ssv-contracts.md §5–§6). The contract never inspects `sharesData`, so
+//! a bad file costs gas, burns an owner nonce and yields a validator no node will run.
+
+mod checks;
+mod json;
+mod nonce;
+mod operator_key;
+mod problems;
+
+use std::path::{Path, PathBuf};
+
+pub use checks::{
+    ENCRYPTED_SHARE_LEN, OperatorKey, SHARE_PUBKEY_LEN, SIGNATURE_LEN, ValidatedKeyshares,
+    ValidatedShare, load_and_validate, owner_nonce_digest, parse_owner, shares_data_len, validate,
+};
+pub use json::{
+    ItemData, ItemPayload, KeysharesFile, KeysharesItemJson, Layout, OperatorEntry,
+    SUPPORTED_VERSIONS,
+};
+pub use nonce::{NonceMismatch, check_nonce_sequence};
+pub use operator_key::{onchain_key_der, operator_key_der};
+pub use problems::{Problem, ShareProblem};
+
+/// Why a keyshares file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeysharesError {
+    /// The file could not be read.
+    #[error("cannot read keyshares file {path}: {reason}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// I/O message.
+        reason: String,
+    },
+    /// Not JSON of the expected shape.
+    #[error("keyshares JSON does not parse: {0}")]
+    Json(String),
+    /// A `version` other than v1.1.0 / v1.2.0.
+    #[error(
+        "keyshares version `{0}` is not supported: only v1.1.0 and v1.2.0 carry the owner signature SSV nodes require; regenerate the shares"
+    )]
+    UnsupportedVersion(String),
+    /// A `shares` wrapper without `version`.
+    #[error("keyshares file has `shares` but no `version`")]
+    MissingVersion,
+    /// Neither a `shares` array nor a `data`/`payload` item.
+    #[error(
+        "unknown keyshares layout: expected `{{version, shares: [...]}}`, `{{version, data, payload}}` or `{{data, payload}}`"
+    )]
+    UnknownLayout,
+    /// An empty `shares` array.
+    #[error("keyshares file holds no shares")]
+    NoShares,
+    /// One or more findings; all are listed.
+    #[error("keyshares rejected ({} problem(s)): {}", problems.len(), join(problems))]
+    Rejected {
+        /// Every finding.
+        problems: Vec<ShareProblem>,
+    },
+    /// Any of the above, for a named file.
+    #[error("{path}: {source}")]
+    InFile {
+        /// File.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: Box<KeysharesError>,
+    },
+}
+
+impl KeysharesError {
+    /// Attaches the file name.
+    pub fn in_file(self, path: &Path) -> Self {
+        Self::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(self),
+        }
+    }
+
+    /// The findings, if this is a rejection (looking through `InFile`).
+    pub fn problems(&self) -> &[ShareProblem] {
+        match self {
+            Self::Rejected { problems } => problems,
+            Self::InFile { source, .. } => source.problems(),
+            _ => &[],
+        }
+    }
+}
+
+fn join(problems: &[ShareProblem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
