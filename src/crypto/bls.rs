@@ -1,0 +1,137 @@
+//! BLS12-381 signatures (blst, min-pk: public keys in G1, signatures in G2) and Lagrange
+//! interpolation at x = 0 with explicit x = operator id, as ssv-dkg and dkg-spec use them.
+
+mod group;
+
+pub use group::{G1, G2, Scalar, lagrange_at_zero};
+
+use blst::BLST_ERROR;
+use blst::min_pk::{PublicKey, SecretKey, Signature};
+
+/// Hash-to-G2 domain separation tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dst {
+    /// Ethereum consensus signatures (deposit data, owner-nonce, partials).
+    Pop,
+    /// kyber `bls.NewSchemeOnG2`, which authenticates DKG deal/response bundles.
+    Nul,
+}
+
+impl Dst {
+    pub fn as_bytes(self) -> &'static [u8] {
+        match self {
+            Dst::Pop => b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_",
+            Dst::Nul => b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlsError {
+    #[error("invalid BLS public key: {0}")]
+    InvalidPublicKey(String),
+    #[error("invalid BLS signature encoding: {0}")]
+    InvalidSignature(String),
+    #[error("BLS signature does not verify ({dst:?} DST)")]
+    VerifyFailed { dst: Dst },
+    #[error("invalid {group} point: {reason}")]
+    InvalidPoint { group: &'static str, reason: String },
+    #[error("{what}: expected {expected} bytes, got {got}")]
+    Length {
+        what: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    #[error("scalar is not canonical (>= group order)")]
+    InvalidScalar,
+    #[error("cannot invert zero")]
+    ZeroInverse,
+    #[error("interpolation needs at least one point")]
+    NoPoints,
+    #[error("interpolation x coordinate (operator id) must not be 0")]
+    ZeroId,
+    #[error("interpolation x coordinate (operator id) {0} appears twice")]
+    DuplicateId(u64),
+    #[error("interpolated point is the identity")]
+    IdentityResult,
+    #[error("OS random number generator failed: {0}")]
+    Rng(String),
+}
+
+fn err_text(e: BLST_ERROR) -> String {
+    format!("{e:?}")
+}
+
+/// Verifies `sig` over `msg` under `pubkey` (both compressed). Rejects the identity public key and
+/// signature, points off the curve and points outside the prime-order subgroups.
+pub fn verify(pubkey: &[u8], msg: &[u8], sig: &[u8], dst: Dst) -> Result<(), BlsError> {
+    let pk =
+        PublicKey::key_validate(pubkey).map_err(|e| BlsError::InvalidPublicKey(err_text(e)))?;
+    let sig =
+        Signature::sig_validate(sig, true).map_err(|e| BlsError::InvalidSignature(err_text(e)))?;
+    match sig.verify(false, msg, dst.as_bytes(), &[], &pk, false) {
+        BLST_ERROR::BLST_SUCCESS => Ok(()),
+        _ => Err(BlsError::VerifyFailed { dst }),
+    }
+}
+
+/// Signs `msg` with `sk`; returns the compressed 96-byte G2 signature.
+pub fn sign(sk: &SecretKey, msg: &[u8], dst: Dst) -> [u8; 96] {
+    sk.sign(msg, dst.as_bytes(), &[]).compress()
+}
+
+/// Compressed public key (48 bytes) of a secret key.
+pub fn public_key(sk: &SecretKey) -> [u8; 48] {
+    sk.sk_to_pk().compress()
+}
+
+/// Lagrange interpolation at 0 of G1 points given as (operator id, compressed point).
+/// The result does not depend on the order of `points` (ids are explicit).
+pub fn interpolate_g1(points: &[(u64, [u8; 48])]) -> Result<[u8; 48], BlsError> {
+    if points.is_empty() {
+        return Err(BlsError::NoPoints);
+    }
+    let ids: Vec<u64> = points.iter().map(|(id, _)| *id).collect();
+    let coeffs = lagrange_at_zero(&ids)?;
+    let mut acc = G1::identity();
+    for ((_, bytes), c) in points.iter().zip(coeffs.iter()) {
+        let p = G1::from_compressed(bytes)?;
+        if p.is_identity() {
+            return Err(BlsError::InvalidPoint {
+                group: "G1",
+                reason: "identity".into(),
+            });
+        }
+        acc = acc.add(&p.mul(c));
+    }
+    if acc.is_identity() {
+        return Err(BlsError::IdentityResult);
+    }
+    Ok(acc.compress())
+}
+
+/// Lagrange interpolation at 0 of G2 points (partial signatures) keyed by operator id.
+pub fn interpolate_g2(points: &[(u64, [u8; 96])]) -> Result<[u8; 96], BlsError> {
+    if points.is_empty() {
+        return Err(BlsError::NoPoints);
+    }
+    let ids: Vec<u64> = points.iter().map(|(id, _)| *id).collect();
+    let coeffs = lagrange_at_zero(&ids)?;
+    let mut acc: Option<G2> = None;
+    for ((_, bytes), c) in points.iter().zip(coeffs.iter()) {
+        let p = G2::from_compressed(bytes)?.mul(c);
+        acc = Some(match acc {
+            Some(a) => a.add(&p),
+            None => p,
+        });
+    }
+    let out = acc.ok_or(BlsError::NoPoints)?.compress();
+    // 0xc0 followed by zeros is the compressed identity.
+    if out[0] == 0xc0 && out[1..].iter().all(|b| *b == 0) {
+        return Err(BlsError::IdentityResult);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;
