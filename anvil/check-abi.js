@@ -79,7 +79,7 @@ function checkArtifact(name, refFiles) {
   const abi = loadAbi(artifactFile);
 
   const refs = refFiles.map((f) => ({ file: f, abi: loadAbi(path.join(REF_DIR, f)) }));
-  const stats = { matched: 0, devnet: 0, total: 0, byRef: {} };
+  const stats = { matched: 0, devnet: 0, total: 0, byRef: {}, seen: new Set() };
 
   for (const entry of abi) {
     if (entry.type === 'constructor') {
@@ -135,6 +135,7 @@ function checkArtifact(name, refFiles) {
     }
 
     stats.matched++;
+    stats.seen.add(`${entry.type} ${sig}`);
     stats.byRef[match.ref] = (stats.byRef[match.ref] || 0) + 1;
     const ours = paramNames(entry.inputs).concat(paramNames(entry.outputs));
     const theirs = paramNames(match.r.inputs).concat(paramNames(match.r.outputs));
@@ -142,6 +143,15 @@ function checkArtifact(name, refFiles) {
       notes.push(`${sig}: parameter names [${ours.join(', ')}] vs ${match.ref} [${theirs.join(', ')}]`);
     }
   }
+
+  // Reference functions the double does not provide (informational).
+  const missing = new Set();
+  for (const ref of refs) {
+    for (const r of ref.abi) {
+      if (r.type === 'function' && !stats.seen.has(`function ${signature(r)}`)) missing.add(signature(r));
+    }
+  }
+  stats.missing = [...missing].sort();
 
   return { problems, notes, stats };
 }
@@ -164,6 +174,9 @@ function main() {
       );
     } else {
       process.stdout.write(`FAIL ${name}\n`);
+    }
+    if (stats && stats.missing.length > 0) {
+      process.stdout.write(`     not provided (${stats.missing.length}): ${stats.missing.join(' ')}\n`);
     }
     for (const p of problems) process.stdout.write(`     MISMATCH ${p}\n`);
     for (const n of notes) process.stdout.write(`     note: ${n}\n`);

@@ -7,13 +7,14 @@ pragma solidity 0.8.37;
 ///         Ownable. Revert strings follow the OpenZeppelin 4.x ERC20 the real token uses.
 /// @dev    Made for `anvil_setCode`: no constructor, no immutables. Name/symbol/decimals are
 ///         constants; the owner is set by `initialize()` (the reference ABI's own initializer),
-///         which makes the caller the owner and can run only once, while no owner is set.
+///         which makes the caller the owner and can run only once.
 ///         Until `initialize()` is called nobody can mint.
 contract SSVToken {
     string private constant NAME = "SSV Token";
     string private constant SYMBOL = "SSV";
 
     address private _owner;
+    bool private _initialized;
     uint256 private _totalSupply;
     mapping(address => uint256) private _balances;
     mapping(address => mapping(address => uint256)) private _allowances;
@@ -29,7 +30,8 @@ contract SSVToken {
 
     /// @notice One-time initializer: makes msg.sender the owner (the account allowed to mint).
     function initialize() external {
-        require(_owner == address(0), "Initializable: contract is already initialized");
+        require(!_initialized, "Initializable: contract is already initialized");
+        _initialized = true;
         _transferOwnership(msg.sender);
     }
 
