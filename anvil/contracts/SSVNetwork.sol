@@ -1435,7 +1435,9 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
     function withdrawAllVersionOperatorEarnings(uint64 operatorId) external onlyV2 nonReentrant {
         Operator storage op = _operators[operatorId];
         _checkOperatorOwner(op);
-        _updateSnapshotEth(op);
+        // Deviation: the real code also rolls an uninitialised ETH side forward here, which marks a
+        // legacy operator "ETH active" with a 0 ETH fee; the double leaves that side untouched.
+        if (op.ethSnapshot.block != 0) _updateSnapshotEth(op);
         _updateSnapshotSSV(op);
         uint256 ethEarnings = uint256(op.ethSnapshot.balance) * ETH_DIGITS;
         uint256 ssvEarnings = uint256(op.snapshot.balance) * SSV_DIGITS;
