@@ -1,0 +1,574 @@
+//! Typed reads the stages need: contract version, operators, protocol parameters, the owner nonce
+//! and cluster snapshots reconstructed from events, validator existence and balances.
+
+use alloy::{
+    primitives::{Address, B256, Bytes, U256, keccak256},
+    providers::Provider,
+    rpc::types::{Filter, Log},
+    sol_types::{SolEvent, SolValue},
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Chain, ChainError,
+    contracts::{Cluster, SSVNetwork, SSVNetworkViews, SSVToken},
+    logs::Flow,
+    scan_cache,
+};
+
+/// SSVNetwork generation, from `getVersion()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SsvVersion {
+    /// v1.x: SSV-billed clusters, `amount` arguments, SSV approve.
+    V1,
+    /// v2.x: ETH-billed clusters, payable calls.
+    V2,
+}
+
+/// How a cluster pays, from `getClusterAssetType` (v2) or implied (v1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Billing {
+    /// Legacy SSV-token billing.
+    Ssv,
+    /// Native ETH billing.
+    Eth,
+}
+
+/// An operator as the views report it, with its registered public key from `OperatorAdded`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorInfo {
+    /// Operator id.
+    pub id: u64,
+    /// Owner; zero when removed.
+    pub owner: Address,
+    /// Fee per block in wei (ETH on v2, SSV on v1).
+    pub fee: U256,
+    /// Validators the operator runs.
+    pub validator_count: u32,
+    /// Legacy single whitelisted address (zero when none).
+    pub whitelisted: Address,
+    /// Private operators only take whitelisted owners.
+    pub is_private: bool,
+    /// Whether the operator is active.
+    pub is_active: bool,
+}
+
+impl OperatorInfo {
+    /// An operator that was never registered or was removed.
+    pub fn exists(&self) -> bool {
+        self.owner != Address::ZERO
+    }
+}
+
+/// Topics of every SSVNetwork event that carries the latest `Cluster` of an owner.
+pub fn cluster_event_topics() -> Vec<B256> {
+    vec![
+        SSVNetwork::ValidatorAdded::SIGNATURE_HASH,
+        SSVNetwork::ValidatorRemoved::SIGNATURE_HASH,
+        SSVNetwork::ClusterLiquidated::SIGNATURE_HASH,
+        SSVNetwork::ClusterReactivated::SIGNATURE_HASH,
+        SSVNetwork::ClusterWithdrawn::SIGNATURE_HASH,
+        SSVNetwork::ClusterDeposited::SIGNATURE_HASH,
+        SSVNetwork::ClusterMigratedToETH::SIGNATURE_HASH,
+        SSVNetwork::ClusterBalanceUpdated::SIGNATURE_HASH,
+    ]
+}
+
+/// Decodes `(operatorIds, cluster)` from a cluster-bearing SSVNetwork log; `None` for others.
+pub fn decode_cluster_log(log: &Log) -> Option<(Vec<u64>, Cluster)> {
+    let topic = *log.topic0()?;
+    let inner = &log.inner;
+    macro_rules! pick {
+        ($($ev:ident),*) => {
+            $(if topic == SSVNetwork::$ev::SIGNATURE_HASH {
+                let e = SSVNetwork::$ev::decode_log(inner).ok()?;
+                return Some((e.data.operatorIds.clone(), e.data.cluster.clone()));
+            })*
+        };
+    }
+    pick!(
+        ValidatorAdded,
+        ValidatorRemoved,
+        ClusterLiquidated,
+        ClusterReactivated,
+        ClusterWithdrawn,
+        ClusterDeposited,
+        ClusterMigratedToETH,
+        ClusterBalanceUpdated
+    );
+    None
+}
+
+/// The cluster key SSVNetwork stores: keccak256(owner ‖ each sorted id as a 32-byte word).
+pub fn cluster_id(owner: Address, operator_ids: &[u64]) -> B256 {
+    let mut ids = operator_ids.to_vec();
+    ids.sort_unstable();
+    let mut buf = Vec::with_capacity(20 + 32 * ids.len());
+    buf.extend_from_slice(owner.as_slice());
+    for id in ids {
+        buf.extend_from_slice(&U256::from(id).to_be_bytes::<32>());
+    }
+    keccak256(buf)
+}
+
+/// The stored cluster hash: keccak256(validatorCount ‖ networkFeeIndex ‖ index ‖ balance ‖ active),
+/// packed, balance before active.
+pub fn cluster_hash(c: &Cluster) -> B256 {
+    let mut buf = Vec::with_capacity(53);
+    buf.extend_from_slice(&c.validatorCount.to_be_bytes());
+    buf.extend_from_slice(&c.networkFeeIndex.to_be_bytes());
+    buf.extend_from_slice(&c.index.to_be_bytes());
+    buf.extend_from_slice(&c.balance.to_be_bytes::<32>());
+    buf.push(u8::from(c.active));
+    keccak256(buf)
+}
+
+#[derive(Serialize, Deserialize)]
+struct CachedCluster {
+    validator_count: u32,
+    network_fee_index: u64,
+    index: u64,
+    active: bool,
+    balance: U256,
+}
+
+impl From<&Cluster> for CachedCluster {
+    fn from(c: &Cluster) -> Self {
+        Self {
+            validator_count: c.validatorCount,
+            network_fee_index: c.networkFeeIndex,
+            index: c.index,
+            active: c.active,
+            balance: c.balance,
+        }
+    }
+}
+
+impl From<CachedCluster> for Cluster {
+    fn from(c: CachedCluster) -> Self {
+        Self {
+            validatorCount: c.validator_count,
+            networkFeeIndex: c.network_fee_index,
+            index: c.index,
+            active: c.active,
+            balance: c.balance,
+        }
+    }
+}
+
+impl Chain {
+    fn views(&self) -> SSVNetworkViews::SSVNetworkViewsInstance<&alloy::providers::DynProvider> {
+        SSVNetworkViews::new(self.profile().ssv_views, self.provider())
+    }
+
+    /// Latest block number.
+    pub async fn head(&self) -> Result<u64, ChainError> {
+        self.provider()
+            .get_block_number()
+            .await
+            .map_err(Self::rpc_err("eth_blockNumber"))
+    }
+
+    /// `getVersion()` of SSVNetwork, e.g. "v2.0.0".
+    pub async fn ssv_version_string(&self) -> Result<String, ChainError> {
+        SSVNetwork::new(self.profile().ssv_network, self.provider())
+            .getVersion()
+            .call()
+            .await
+            .map_err(|e| call_err("SSVNetwork.getVersion", e))
+    }
+
+    /// The SSVNetwork generation (v1 or v2), never guessed: an unknown major version is an error.
+    pub async fn ssv_version(&self) -> Result<SsvVersion, ChainError> {
+        let v = self.ssv_version_string().await?;
+        match v.trim_start_matches('v').split('.').next() {
+            Some("1") => Ok(SsvVersion::V1),
+            Some("2") => Ok(SsvVersion::V2),
+            _ => Err(ChainError::Rpc {
+                what: "SSVNetwork.getVersion".into(),
+                message: format!(
+                    "unsupported SSVNetwork version {v:?} (this agent knows v1.x and v2.x)"
+                ),
+            }),
+        }
+    }
+
+    /// `getClusterAssetType`: ETH or SSV billing of an existing cluster (`None` if none exists).
+    /// On v1 every cluster is SSV-billed.
+    pub async fn cluster_billing(
+        &self,
+        owner: Address,
+        ids: &[u64],
+    ) -> Result<Option<Billing>, ChainError> {
+        if self.ssv_version().await? == SsvVersion::V1 {
+            return Ok(Some(Billing::Ssv));
+        }
+        match self
+            .views()
+            .getClusterAssetType(owner, ids.to_vec())
+            .call()
+            .await
+        {
+            Ok(1) => Ok(Some(Billing::Eth)),
+            Ok(0) => Ok(Some(Billing::Ssv)),
+            Ok(other) => Err(ChainError::Rpc {
+                what: "getClusterAssetType".into(),
+                message: format!("unknown asset type {other}"),
+            }),
+            Err(e) => match revert_name(&e).as_deref() {
+                Some("ClusterDoesNotExist") => Ok(None),
+                _ => Err(call_err("SSVNetworkViews.getClusterAssetType", e)),
+            },
+        }
+    }
+
+    /// Operator by id from the views (public key not included: see [`Chain::operator_public_key`]).
+    pub async fn operator(&self, id: u64) -> Result<OperatorInfo, ChainError> {
+        let r = self
+            .views()
+            .getOperatorById(id)
+            .call()
+            .await
+            .map_err(|e| call_err(&format!("getOperatorById({id})"), e))?;
+        Ok(OperatorInfo {
+            id,
+            owner: r.owner,
+            fee: r.fee,
+            validator_count: r.validatorCount,
+            whitelisted: r.whitelistedAddress,
+            is_private: r.isPrivate,
+            is_active: r.isActive,
+        })
+    }
+
+    /// Whether `owner` may use each of the (private) operators: the ids the views say whitelist it.
+    pub async fn whitelisted_operators(
+        &self,
+        ids: &[u64],
+        owner: Address,
+    ) -> Result<Vec<u64>, ChainError> {
+        self.views()
+            .getWhitelistedOperators(ids.to_vec(), owner)
+            .call()
+            .await
+            .map_err(|e| call_err("getWhitelistedOperators", e))
+    }
+
+    /// The public key bytes an operator registered with (`OperatorAdded`), as the chain stores
+    /// them: `abi.encode(string base64Pem)`. Returns the decoded base64 string.
+    pub async fn operator_public_key(&self, id: u64) -> Result<Option<String>, ChainError> {
+        let filter = Filter::new()
+            .address(self.profile().ssv_network)
+            .event_signature(SSVNetwork::OperatorAdded::SIGNATURE_HASH)
+            .topic1(B256::from(U256::from(id)));
+        let head = self.head().await?;
+        let mut found = None;
+        self.log_scanner()
+            .scan_forward(&filter, self.profile().registry_sync_offset, head, |logs| {
+                found = logs
+                    .iter()
+                    .find_map(|l| SSVNetwork::OperatorAdded::decode_log(&l.inner).ok());
+                if found.is_some() {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
+            })
+            .await?;
+        Ok(found.map(|e| decode_operator_key(&e.data.publicKey)))
+    }
+
+    /// ETH network fee per block per 32 ETH (v2) or SSV network fee per validator (v1).
+    pub async fn network_fee(&self, billing: Billing) -> Result<U256, ChainError> {
+        let v = self.views();
+        match billing {
+            Billing::Eth => v.getNetworkFee().call().await,
+            Billing::Ssv if self.ssv_version().await? == SsvVersion::V1 => {
+                v.getNetworkFee().call().await
+            }
+            Billing::Ssv => v.getNetworkFeeSSV().call().await,
+        }
+        .map_err(|e| call_err("getNetworkFee", e))
+    }
+
+    /// Liquidation threshold period in blocks for the billing kind.
+    pub async fn liquidation_threshold_period(&self, billing: Billing) -> Result<u64, ChainError> {
+        let v = self.views();
+        match billing {
+            Billing::Eth => v.getLiquidationThresholdPeriod().call().await,
+            Billing::Ssv if self.ssv_version().await? == SsvVersion::V1 => {
+                v.getLiquidationThresholdPeriod().call().await
+            }
+            Billing::Ssv => v.getLiquidationThresholdPeriodSSV().call().await,
+        }
+        .map_err(|e| call_err("getLiquidationThresholdPeriod", e))
+    }
+
+    /// Minimum liquidation collateral in wei (ETH) or SSV wei.
+    pub async fn minimum_liquidation_collateral(
+        &self,
+        billing: Billing,
+    ) -> Result<U256, ChainError> {
+        let v = self.views();
+        match billing {
+            Billing::Eth => v.getMinimumLiquidationCollateral().call().await,
+            Billing::Ssv if self.ssv_version().await? == SsvVersion::V1 => {
+                v.getMinimumLiquidationCollateral().call().await
+            }
+            Billing::Ssv => v.getMinimumLiquidationCollateralSSV().call().await,
+        }
+        .map_err(|e| call_err("getMinimumLiquidationCollateral", e))
+    }
+
+    /// `getValidatorsPerOperatorLimit()`.
+    pub async fn validators_per_operator_limit(&self) -> Result<u32, ChainError> {
+        self.views()
+            .getValidatorsPerOperatorLimit()
+            .call()
+            .await
+            .map_err(|e| call_err("getValidatorsPerOperatorLimit", e))
+    }
+
+    /// Whether `owner` registered `pubkey` (`getValidator`).
+    pub async fn validator_exists(
+        &self,
+        owner: Address,
+        pubkey: &[u8],
+    ) -> Result<bool, ChainError> {
+        self.views()
+            .getValidator(owner, Bytes::copy_from_slice(pubkey))
+            .call()
+            .await
+            .map_err(|e| call_err("getValidator", e))
+    }
+
+    /// ETH balance of an address.
+    pub async fn eth_balance(&self, who: Address) -> Result<U256, ChainError> {
+        self.provider()
+            .get_balance(who)
+            .await
+            .map_err(Self::rpc_err("eth_getBalance"))
+    }
+
+    /// SSV token balance of an address.
+    pub async fn ssv_balance(&self, who: Address) -> Result<U256, ChainError> {
+        SSVToken::new(self.profile().ssv_token, self.provider())
+            .balanceOf(who)
+            .call()
+            .await
+            .map_err(|e| call_err("SSVToken.balanceOf", e))
+    }
+
+    /// The owner nonce: every `ValidatorAdded` ever emitted for `owner` (removed validators
+    /// included), counted from the registry sync offset, resuming from the scan cache if set.
+    pub async fn owner_nonce(&self, owner: Address) -> Result<u64, ChainError> {
+        let head = self.head().await?;
+        let key = format!(
+            "nonce:{}:{}:{owner}",
+            self.profile().chain_id,
+            self.profile().ssv_network
+        );
+        let (mut from, mut count) = (self.profile().registry_sync_offset, 0u64);
+        if let Some((h, c)) = self
+            .cache_dir()
+            .and_then(|d| scan_cache::load::<u64>(d, &key))
+        {
+            if h < head {
+                (from, count) = (h + 1, c);
+            }
+        }
+        let filter = Filter::new()
+            .address(self.profile().ssv_network)
+            .event_signature(SSVNetwork::ValidatorAdded::SIGNATURE_HASH)
+            .topic1(owner.into_word());
+        let settled = head.saturating_sub(scan_cache::REORG_MARGIN);
+        let mut settled_count = None;
+        let mut scanner = self.log_scanner();
+        // Scan the settled part first so its count can be cached, then the recent tail.
+        if from <= settled {
+            scanner
+                .scan_forward(&filter, from, settled, |logs| {
+                    count += logs.len() as u64;
+                    Flow::Continue
+                })
+                .await?;
+            settled_count = Some(count);
+            from = settled + 1;
+        }
+        scanner
+            .scan_forward(&filter, from, head, |logs| {
+                count += logs.len() as u64;
+                Flow::Continue
+            })
+            .await?;
+        if let (Some(dir), Some(c)) = (self.cache_dir(), settled_count) {
+            scan_cache::store(dir, &key, settled, &c)?;
+        }
+        Ok(count)
+    }
+
+    /// The cluster's current snapshot: the `Cluster` of the newest owner-filtered event for exactly
+    /// these operator ids (any of the eight cluster-bearing events), or `None` if there is none.
+    pub async fn cluster_snapshot(
+        &self,
+        owner: Address,
+        operator_ids: &[u64],
+    ) -> Result<Option<Cluster>, ChainError> {
+        let mut ids = operator_ids.to_vec();
+        ids.sort_unstable();
+        let head = self.head().await?;
+        let key = format!(
+            "cluster:{}:{}:{owner}:{}",
+            self.profile().chain_id,
+            self.profile().ssv_network,
+            ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+        );
+        let cached = self
+            .cache_dir()
+            .and_then(|d| scan_cache::load::<Option<CachedCluster>>(d, &key));
+        let from = match &cached {
+            Some((h, _)) if *h < head => h + 1,
+            _ => self.profile().registry_sync_offset,
+        };
+        let filter = Filter::new()
+            .address(self.profile().ssv_network)
+            .event_signature(cluster_event_topics())
+            .topic1(owner.into_word());
+        let mut newest: Option<(u64, u64, Cluster)> = None;
+        self.log_scanner()
+            .scan_backward(&filter, from, head, |logs| {
+                for log in logs {
+                    let Some((log_ids, cluster)) = decode_cluster_log(log) else {
+                        continue;
+                    };
+                    if log_ids != ids {
+                        continue;
+                    }
+                    let pos = (log.block_number.unwrap_or(0), log.log_index.unwrap_or(0));
+                    if newest.as_ref().is_none_or(|(b, i, _)| pos > (*b, *i)) {
+                        newest = Some((pos.0, pos.1, cluster));
+                    }
+                }
+                if newest.is_some() {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
+            })
+            .await?;
+        let settled = head.saturating_sub(scan_cache::REORG_MARGIN);
+        // The answer also holds at the settled height unless the newest event is above it.
+        let cacheable = newest.as_ref().is_none_or(|(b, _, _)| *b <= settled);
+        let result = match newest {
+            Some((_, _, c)) => Some(c),
+            None => cached.and_then(|(_, c)| c).map(Cluster::from),
+        };
+        if let (Some(dir), true) = (self.cache_dir(), cacheable) {
+            scan_cache::store(
+                dir,
+                &key,
+                settled,
+                &result.as_ref().map(CachedCluster::from),
+            )?;
+        }
+        Ok(result)
+    }
+}
+
+/// On-chain operator keys are `abi.encode(string)`; older deployments stored the raw string.
+pub fn decode_operator_key(bytes: &[u8]) -> String {
+    String::abi_decode(bytes).unwrap_or_else(|_| String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// The custom error name of a reverted call, if the revert data decodes as an SSVNetwork error.
+pub fn revert_name(e: &alloy::contract::Error) -> Option<String> {
+    decode_revert(&e.as_revert_data()?)
+}
+
+/// Names an SSVNetwork (v2 or v1) custom error or a `require` string from raw revert data.
+pub fn decode_revert(data: &[u8]) -> Option<String> {
+    use alloy::sol_types::{SolInterface, decode_revert_reason};
+    if let Ok(err) = SSVNetwork::SSVNetworkErrors::abi_decode(data) {
+        return Some(error_name(&err));
+    }
+    if let Ok(err) = super::contracts::SSVNetworkV1::SSVNetworkV1Errors::abi_decode(data) {
+        return Some(
+            format!("{err:?}")
+                .split(['(', ' ', '{'])
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    decode_revert_reason(data)
+}
+
+fn error_name(err: &SSVNetwork::SSVNetworkErrors) -> String {
+    // The Debug form starts with the variant name, which is the Solidity error name.
+    format!("{err:?}")
+        .split(['(', ' ', '{'])
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Maps a contract-call error to a [`ChainError`], decoding SSV custom errors by name.
+pub fn call_err(what: &str, e: alloy::contract::Error) -> ChainError {
+    match revert_name(&e) {
+        Some(reason) => ChainError::Revert {
+            what: what.to_string(),
+            reason,
+        },
+        None if e.as_revert_data().is_some() => ChainError::Revert {
+            what: what.to_string(),
+            reason: format!("revert data {}", e.as_revert_data().unwrap_or_default()),
+        },
+        None => ChainError::Rpc {
+            what: what.to_string(),
+            message: e.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::address;
+
+    #[test]
+    fn cluster_hash_packs_balance_before_active() {
+        let c = Cluster {
+            validatorCount: 1,
+            networkFeeIndex: 2,
+            index: 3,
+            active: true,
+            balance: U256::from(4),
+        };
+        let mut pre = vec![0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3];
+        pre.extend_from_slice(&U256::from(4).to_be_bytes::<32>());
+        pre.push(1);
+        assert_eq!(pre.len(), 53);
+        assert_eq!(cluster_hash(&c), keccak256(pre));
+    }
+
+    #[test]
+    fn cluster_id_sorts_and_pads_ids() {
+        let owner = address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+        assert_eq!(
+            cluster_id(owner, &[4, 3, 2, 1]),
+            cluster_id(owner, &[1, 2, 3, 4])
+        );
+        let mut pre = owner.to_vec();
+        for i in 1u64..=4 {
+            pre.extend_from_slice(&U256::from(i).to_be_bytes::<32>());
+        }
+        assert_eq!(cluster_id(owner, &[1, 2, 3, 4]), keccak256(pre));
+    }
+
+    #[test]
+    fn operator_key_decodes_abi_string_and_raw() {
+        let s = "LS0tLS1CRUdJTiBSU0E=".to_string();
+        assert_eq!(decode_operator_key(&s.abi_encode()), s);
+        assert_eq!(decode_operator_key(s.as_bytes()), s);
+    }
+}
