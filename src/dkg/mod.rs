@@ -1,1 +1,5 @@
-//! (module under construction)
+//! DKG ceremonies speaking ssv-dkg v3.1.0's wire protocol: the SSZ message layer (`wire`), the
+//! kyber-compatible joint-Feldman DKG on G1 (`kyber`), each operator's result (`results`), the
+//! operator HTTPS server (`operator`) and the initiator (`initiator`).
+
+pub mod wire;

@@ -1,0 +1,12 @@
+//! ssv-dkg wire format: SSZ containers, the proof hash-tree-root, identifiers.
+
+pub mod ids;
+pub mod proof_root;
+pub mod ssz;
+pub mod types;
+
+pub use ssz::SszError;
+pub use types::*;
+
+#[cfg(test)]
+mod tests;
