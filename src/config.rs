@@ -56,7 +56,11 @@ pub struct RpcConfig {
 
 impl Default for RpcConfig {
     fn default() -> Self {
-        Self { url: "http://127.0.0.1:8545".into(), log_chunk_blocks: 50_000, log_cache_dir: None }
+        Self {
+            url: "http://127.0.0.1:8545".into(),
+            log_chunk_blocks: 50_000,
+            log_cache_dir: None,
+        }
     }
 }
 
@@ -70,7 +74,9 @@ pub struct BeaconConfig {
 
 impl Default for BeaconConfig {
     fn default() -> Self {
-        Self { url: "http://127.0.0.1:5052".into() }
+        Self {
+            url: "http://127.0.0.1:5052".into(),
+        }
     }
 }
 
@@ -150,7 +156,11 @@ pub struct DepositConfig {
 
 impl Default for DepositConfig {
     fn default() -> Self {
-        Self { max_fee_per_gas_gwei: 50.0, max_priority_fee_per_gas_gwei: 1.0, confirmations: 2 }
+        Self {
+            max_fee_per_gas_gwei: 50.0,
+            max_priority_fee_per_gas_gwei: 1.0,
+            confirmations: 2,
+        }
     }
 }
 
@@ -168,7 +178,11 @@ pub struct FundingConfig {
 
 impl Default for FundingConfig {
     fn default() -> Self {
-        Self { runway_days: 182, min_runway_days: 30, allow_migration: false }
+        Self {
+            runway_days: 182,
+            min_runway_days: 30,
+            allow_migration: false,
+        }
     }
 }
 
@@ -235,17 +249,23 @@ pub enum ConfigError {
     #[error(transparent)]
     Network(#[from] NetworkError),
     /// `network = "custom"` without a `[custom_network]` table.
-    #[error("network = \"custom\" needs a [custom_network] table with chain_id and contract addresses")]
+    #[error(
+        "network = \"custom\" needs a [custom_network] table with chain_id and contract addresses"
+    )]
     MissingCustomNetwork,
 }
 
 impl Config {
     /// Reads and parses a TOML file, then applies the `SSV_AGENT_*` environment overrides.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        let mut config = Self::from_toml(&text)
-            .map_err(|message| ConfigError::Parse { path: path.to_owned(), message })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config = Self::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        })?;
         config.apply_env(|k| std::env::var(k).ok());
         config.profile()?;
         Ok(config)
@@ -273,7 +293,10 @@ impl Config {
     /// The network profile this config selects.
     pub fn profile(&self) -> Result<NetworkProfile, ConfigError> {
         match self.network.as_str() {
-            "custom" => self.custom_network.clone().ok_or(ConfigError::MissingCustomNetwork),
+            "custom" => self
+                .custom_network
+                .clone()
+                .ok_or(ConfigError::MissingCustomNetwork),
             name => Ok(NetworkProfile::by_name(name)?),
         }
     }
@@ -325,7 +348,15 @@ blocks_per_day = 7200
         c.apply_env(|k| (k == ENV_RPC_URL).then(|| "http://10.0.0.1:8545".to_string()));
         assert_eq!(c.rpc.url, "http://10.0.0.1:8545");
         let p = c.profile().unwrap();
-        assert_eq!((p.chain_id, p.genesis_fork_version), (31337, [0x10, 0, 9, 0x10]));
-        assert!(Config::from_toml("network = \"custom\"").unwrap().profile().is_err());
+        assert_eq!(
+            (p.chain_id, p.genesis_fork_version),
+            (31337, [0x10, 0, 9, 0x10])
+        );
+        assert!(
+            Config::from_toml("network = \"custom\"")
+                .unwrap()
+                .profile()
+                .is_err()
+        );
     }
 }

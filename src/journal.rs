@@ -199,20 +199,42 @@ impl StateFile {
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|source| JournalError::Io { action: "cannot open lock", path: lock_path.clone(), source })?;
+            .map_err(|source| JournalError::Io {
+                action: "cannot open lock",
+                path: lock_path.clone(),
+                source,
+            })?;
         match lock.try_lock_exclusive() {
             Ok(true) => {}
             Ok(false) => return Err(JournalError::Locked(dir.to_owned())),
-            Err(source) => return Err(JournalError::Io { action: "cannot lock", path: lock_path, source }),
+            Err(source) => {
+                return Err(JournalError::Io {
+                    action: "cannot lock",
+                    path: lock_path,
+                    source,
+                });
+            }
         }
         let path = dir.join(STATE_FILE);
         let state = match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| JournalError::Corrupt { path: path.clone(), message: e.to_string() })?,
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| JournalError::Corrupt {
+                path: path.clone(),
+                message: e.to_string(),
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => ValidatorState::default(),
-            Err(source) => return Err(JournalError::Io { action: "cannot read", path, source }),
+            Err(source) => {
+                return Err(JournalError::Io {
+                    action: "cannot read",
+                    path,
+                    source,
+                });
+            }
         };
-        Ok(Self { path, _lock: lock, state })
+        Ok(Self {
+            path,
+            _lock: lock,
+            state,
+        })
     }
 
     /// The current state.
@@ -226,7 +248,10 @@ impl StateFile {
     }
 
     /// Applies `f` and persists the result atomically before returning.
-    pub fn update<R>(&mut self, f: impl FnOnce(&mut ValidatorState) -> R) -> Result<R, JournalError> {
+    pub fn update<R>(
+        &mut self,
+        f: impl FnOnce(&mut ValidatorState) -> R,
+    ) -> Result<R, JournalError> {
         let mut next = self.state.clone();
         let out = f(&mut next);
         let json = serde_json::to_vec_pretty(&next).expect("state serialises");
@@ -241,10 +266,20 @@ impl StateFile {
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), JournalError> {
     let io = |action: &'static str, p: &Path| {
         let p = p.to_owned();
-        move |source| JournalError::Io { action, path: p, source }
+        move |source| JournalError::Io {
+            action,
+            path: p,
+            source,
+        }
     };
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp.{}", std::process::id()));
     {
         let mut opts = OpenOptions::new();
@@ -256,13 +291,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), JournalE
         f.sync_all().map_err(io("cannot fsync", &tmp))?;
     }
     fs::rename(&tmp, path).map_err(io("cannot rename into", path))?;
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io("cannot fsync folder", dir))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io("cannot fsync folder", dir))?;
     Ok(())
 }
 
 /// Unix seconds now.
 pub fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -300,7 +340,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join(STATE_FILE), b"{not json").unwrap();
         let err = StateFile::open(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("state.json") && err.contains("corrupt"), "{err}");
+        assert!(
+            err.contains("state.json") && err.contains("corrupt"),
+            "{err}"
+        );
     }
 
     #[cfg(unix)]
@@ -312,7 +355,10 @@ mod tests {
         write_atomic(&p, b"1", 0o600).unwrap();
         write_atomic(&p, b"2", 0o600).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"2");
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -123,7 +123,9 @@ pub enum NetworkError {
 pub fn parse_fork_version(s: &str) -> Result<[u8; 4], NetworkError> {
     let raw = s.strip_prefix("0x").unwrap_or(s);
     let bytes = hex::decode(raw).map_err(|_| NetworkError::BadForkVersion(s.to_string()))?;
-    bytes.try_into().map_err(|_| NetworkError::BadForkVersion(s.to_string()))
+    bytes
+        .try_into()
+        .map_err(|_| NetworkError::BadForkVersion(s.to_string()))
 }
 
 mod hex_fork_version {
@@ -159,7 +161,10 @@ mod tests {
 
     #[test]
     fn fork_versions_parse_with_and_without_prefix() {
-        assert_eq!(parse_fork_version("0x10000910").unwrap(), [0x10, 0, 0x09, 0x10]);
+        assert_eq!(
+            parse_fork_version("0x10000910").unwrap(),
+            [0x10, 0, 0x09, 0x10]
+        );
         assert_eq!(parse_fork_version("01017000").unwrap(), [1, 1, 0x70, 0]);
         assert!(parse_fork_version("0x100009").is_err());
         assert!(parse_fork_version("zz000910").is_err());

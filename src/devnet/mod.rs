@@ -1,1 +1,378 @@
-//! (module under construction)
+//! The local devnet: the pinned anvil with the project's contract doubles placed at a profile's
+//! real addresses (Hoodi by default, or a mainnet look-alike), 13 registered SSV operators whose
+//! keys are written as SSV operator keystores, and optionally a real Lodestar beacon node.
+//! `ssv-agent devnet up|down` wraps it for people; tests start one per test on a free port.
+
+pub mod anvil;
+mod contracts;
+pub mod lodestar;
+pub mod operators;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Child,
+    time::Duration,
+};
+
+use alloy::{
+    primitives::{Address, Bytes, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English},
+    sol_types::SolValue,
+};
+use serde::{Deserialize, Serialize};
+
+pub use contracts::{DevnetParams, DevnetSSVNetwork, SsvMode};
+pub use operators::DevnetOperator;
+
+use crate::{chain::contracts::SSVNetwork, network::NetworkProfile};
+
+/// anvil's default dev mnemonic: public test keys, never real money.
+pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
+/// Dev account that owns the SSVNetwork double (DAO) and the token.
+pub const DAO_ACCOUNT: u32 = 0;
+/// Dev account used as the staker / cluster owner by the demo and tests.
+pub const STAKER_ACCOUNT: u32 = 5;
+/// Dev account whitelisted on the private operators.
+pub const WHITELISTED_ACCOUNT: u32 = 9;
+/// Operators registered as private (whitelisting [`WHITELISTED_ACCOUNT`] only).
+pub const PRIVATE_OPERATORS: [u64; 2] = [12, 13];
+
+/// A devnet failure.
+#[derive(Debug, thiserror::Error)]
+pub enum DevnetError {
+    /// No anvil binary.
+    #[error(
+        "anvil is not installed: run `cd anvil && npm ci` in the repository (installs the pinned @foundry-rs/anvil 1.7.1), or set {ANVIL_ENV} to an anvil binary",
+        ANVIL_ENV = anvil::ANVIL_ENV
+    )]
+    AnvilMissing,
+    /// anvil exited during start-up.
+    #[error("anvil exited during start-up ({status}); see {log}")]
+    AnvilExited {
+        /// Exit status.
+        status: String,
+        /// Its log file.
+        log: PathBuf,
+    },
+    /// anvil did not answer in time.
+    #[error("anvil did not answer on {url} within 20 s; see {log}")]
+    AnvilTimeout {
+        /// The RPC URL.
+        url: String,
+        /// Its log file.
+        log: PathBuf,
+    },
+    /// A filesystem or process error.
+    #[error("{0}: {1}")]
+    Io(String, #[source] std::io::Error),
+    /// Operator key generation or keystore writing failed.
+    #[error("operator keys: {0}")]
+    Keys(String),
+    /// A setup transaction or call failed.
+    #[error("devnet setup: {0}")]
+    Setup(String),
+    /// The beacon node failed.
+    #[error(transparent)]
+    Beacon(#[from] lodestar::LodestarError),
+    /// Seeding Lodestar's interop deposits failed.
+    #[error(transparent)]
+    Interop(#[from] lodestar::interop::InteropError),
+    /// `devnet down` found nothing to stop.
+    #[error("no devnet is recorded in {0}")]
+    NotRunning(PathBuf),
+}
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct DevnetOptions {
+    /// Whose addresses and chain id to copy (`hoodi` or `mainnet`).
+    pub profile: NetworkProfile,
+    /// SSVNetwork behaviour (v2.0.0 by default).
+    pub mode: SsvMode,
+    /// Protocol parameters.
+    pub params: DevnetParams,
+    /// Operators to register (13 by default).
+    pub operators: usize,
+    /// Folder for keys, logs and `devnet.json`; a temporary one (removed on drop) when `None`.
+    pub dir: Option<PathBuf>,
+    /// Loopback port; a free one when `None`.
+    pub port: Option<u16>,
+    /// Seconds per block; mine on every transaction when `None`. Lodestar needs 1.
+    pub block_time: Option<u64>,
+    /// Also start a real Lodestar beacon node following the deposit contract.
+    pub beacon: bool,
+}
+
+impl Default for DevnetOptions {
+    fn default() -> Self {
+        Self {
+            profile: NetworkProfile::hoodi(),
+            mode: SsvMode::V2,
+            params: DevnetParams::default(),
+            operators: 13,
+            dir: None,
+            port: None,
+            block_time: None,
+            beacon: false,
+        }
+    }
+}
+
+/// What `devnet.json` records, for `devnet down` and for people pointing the agent at the devnet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevnetInfo {
+    /// anvil's JSON-RPC URL.
+    pub rpc_url: String,
+    /// The beacon node URL, when started.
+    pub beacon_url: Option<String>,
+    /// Network profile it imitates.
+    pub profile: NetworkProfile,
+    /// anvil's process id.
+    pub anvil_pid: u32,
+    /// Lodestar's process id, when started.
+    pub beacon_pid: Option<u32>,
+    /// Registered operators.
+    pub operators: Vec<DevnetOperator>,
+    /// The staker dev account (its key is anvil's public dev key #5).
+    pub staker: Address,
+}
+
+/// A running devnet; dropping it stops everything it started (unless detached).
+#[derive(Debug)]
+pub struct Devnet {
+    anvil: Option<Child>,
+    beacon: Option<lodestar::Lodestar>,
+    info: DevnetInfo,
+    dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    provider: DynProvider,
+}
+
+/// The dev account `index` of [`DEV_MNEMONIC`].
+pub fn dev_account(index: u32) -> PrivateKeySigner {
+    MnemonicBuilder::<English>::default()
+        .phrase(DEV_MNEMONIC)
+        .index(index)
+        .and_then(|b| b.build())
+        .expect("the dev mnemonic derives")
+}
+
+impl Devnet {
+    /// Starts anvil, places and initialises the contracts, registers the operators, and (if asked)
+    /// seeds the interop deposits and starts Lodestar.
+    pub async fn start(opts: DevnetOptions) -> Result<Self, DevnetError> {
+        let (dir, tmp) = match &opts.dir {
+            Some(d) => {
+                std::fs::create_dir_all(d).map_err(|e| DevnetError::Io(format!("creating {}", d.display()), e))?;
+                (d.clone(), None)
+            }
+            None => {
+                let t = tempfile::Builder::new()
+                    .prefix("ssv-agent-devnet-")
+                    .tempdir()
+                    .map_err(|e| DevnetError::Io("creating a temporary folder".into(), e))?;
+                (t.path().to_owned(), Some(t))
+            }
+        };
+        let port = match opts.port {
+            Some(p) => p,
+            None => anvil::free_port()?,
+        };
+        let block_time = if opts.beacon { Some(opts.block_time.unwrap_or(1)) } else { opts.block_time };
+        let spec = anvil::AnvilSpec {
+            chain_id: opts.profile.chain_id,
+            port,
+            block_time,
+            state_file: None,
+            log_file: dir.join("anvil.log"),
+        };
+        // Key generation is CPU-bound; overlap it with anvil's start-up.
+        let keys_dir = dir.join("operators");
+        let n = opts.operators;
+        let keys = tokio::task::spawn_blocking(move || operators::generate_keys(&keys_dir, n));
+        let child = anvil::spawn(&spec, opts.dir.is_some()).await?;
+        let rpc_url = format!("http://127.0.0.1:{port}");
+        let provider = ProviderBuilder::new()
+            .connect(&rpc_url)
+            .await
+            .map_err(|e| DevnetError::Setup(format!("connecting to anvil: {e}")))?
+            .erased();
+        let mut devnet = Self {
+            anvil: Some(child),
+            beacon: None,
+            info: DevnetInfo {
+                rpc_url,
+                beacon_url: None,
+                profile: opts.profile.clone(),
+                anvil_pid: 0,
+                beacon_pid: None,
+                operators: Vec::new(),
+                staker: dev_account(STAKER_ACCOUNT).address(),
+            },
+            dir,
+            _tmp: tmp,
+            provider,
+        };
+        devnet.info.anvil_pid = devnet.anvil.as_ref().map(Child::id).unwrap_or_default();
+        contracts::place_and_initialise(&devnet.provider, &opts.profile, opts.mode, &opts.params).await?;
+        let keys = keys.await.map_err(|e| DevnetError::Keys(e.to_string()))??;
+        devnet.info.operators = devnet.register_operators(keys, opts.mode).await?;
+        if opts.beacon {
+            devnet.start_beacon().await?;
+        }
+        devnet.write_info()?;
+        Ok(devnet)
+    }
+
+    async fn register_operators(
+        &self,
+        keys: Vec<(String, PathBuf, PathBuf)>,
+        mode: SsvMode,
+    ) -> Result<Vec<DevnetOperator>, DevnetError> {
+        let net = SSVNetwork::new(self.info.profile.ssv_network, &self.provider);
+        let mut out = Vec::with_capacity(keys.len());
+        for (i, (public_key, keystore, password_file)) in keys.into_iter().enumerate() {
+            let id = i as u64 + 1;
+            // Four operator companies (dev accounts 1..=4) own the operators round-robin.
+            let owner = dev_account(1 + (i as u32 % 4)).address();
+            let private = PRIVATE_OPERATORS.contains(&id);
+            let fee = match mode {
+                SsvMode::V1 => operators::ssv_fee(id),
+                SsvMode::V2 => operators::eth_fee(id),
+            };
+            // On chain the key is abi.encode(string base64Pem), as the SSV web app registers it.
+            let encoded = Bytes::from(public_key.abi_encode());
+            contracts::send(net.registerOperator(encoded, fee, private).from(owner), &format!("registerOperator {id}"))
+                .await?;
+            if private {
+                let wl = dev_account(WHITELISTED_ACCOUNT).address();
+                contracts::send(net.setOperatorsWhitelists(vec![id], vec![wl]).from(owner), "setOperatorsWhitelists")
+                    .await?;
+            }
+            out.push(DevnetOperator { id, owner, fee, private, public_key, keystore, password_file });
+        }
+        Ok(out)
+    }
+
+    async fn start_beacon(&mut self) -> Result<(), DevnetError> {
+        let p = &self.info.profile;
+        let genesis = 8;
+        lodestar::interop::seed_interop_deposits(
+            &self.provider,
+            dev_account(DAO_ACCOUNT).address(),
+            p.deposit_contract,
+            p.genesis_fork_version,
+            genesis,
+        )
+        .await?;
+        let url = url::Url::parse(&self.info.rpc_url).map_err(|e| DevnetError::Setup(e.to_string()))?;
+        let mut o = lodestar::LodestarOptions::new(
+            url,
+            p.chain_id,
+            p.deposit_contract,
+            p.genesis_fork_version,
+            self.dir.join("beacon"),
+        );
+        o.genesis_validators = genesis;
+        let node = lodestar::Lodestar::start(&o).await?;
+        self.info.beacon_url = Some(node.rest_url().as_str().trim_end_matches('/').to_string());
+        self.info.beacon_pid = node.pid();
+        self.beacon = Some(node);
+        Ok(())
+    }
+
+    fn write_info(&self) -> Result<(), DevnetError> {
+        let json = serde_json::to_vec_pretty(&self.info).map_err(|e| DevnetError::Setup(e.to_string()))?;
+        crate::journal::write_atomic(&self.dir.join("devnet.json"), &json, 0o644)
+            .map_err(|e| DevnetError::Setup(e.to_string()))
+    }
+
+    /// anvil's JSON-RPC URL.
+    pub fn rpc_url(&self) -> &str {
+        &self.info.rpc_url
+    }
+
+    /// The beacon node's URL, if one was started.
+    pub fn beacon_url(&self) -> Option<&str> {
+        self.info.beacon_url.as_deref()
+    }
+
+    /// The profile the devnet imitates (chain id and addresses are the real ones).
+    pub fn profile(&self) -> &NetworkProfile {
+        &self.info.profile
+    }
+
+    /// The registered operators.
+    pub fn operators(&self) -> &[DevnetOperator] {
+        &self.info.operators
+    }
+
+    /// Folder holding keys, logs and `devnet.json`.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A read-only provider with anvil's unlocked dev accounts (for test setup).
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    /// What `devnet.json` holds.
+    pub fn info(&self) -> &DevnetInfo {
+        &self.info
+    }
+
+    /// Mines `n` blocks at once (`anvil_mine`).
+    pub async fn mine(&self, n: u64) -> Result<(), DevnetError> {
+        self.provider
+            .raw_request::<_, serde_json::Value>("anvil_mine".into(), (U256::from(n),))
+            .await
+            .map(|_| ())
+            .map_err(|e| DevnetError::Setup(format!("anvil_mine {n}: {e}")))
+    }
+
+    /// Gives `who` `eth` ether (`anvil_setBalance`).
+    pub async fn set_balance(&self, who: Address, wei: U256) -> Result<(), DevnetError> {
+        self.provider
+            .raw_request::<_, serde_json::Value>("anvil_setBalance".into(), (who, wei))
+            .await
+            .map(|_| ())
+            .map_err(|e| DevnetError::Setup(format!("anvil_setBalance: {e}")))
+    }
+
+    /// Leaves anvil (and Lodestar) running after this value is dropped; `devnet down` stops them.
+    pub fn detach(mut self) -> DevnetInfo {
+        self.anvil.take();
+        if let Some(b) = self.beacon.take() {
+            std::mem::forget(b);
+        }
+        self._tmp.take().map(|t| t.keep());
+        self.info.clone()
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        if let Some(b) = self.beacon.take() {
+            drop(b);
+        }
+        if let Some(mut child) = self.anvil.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Stops a detached devnet recorded in `<dir>/devnet.json`.
+pub fn down(dir: &Path) -> Result<DevnetInfo, DevnetError> {
+    let path = dir.join("devnet.json");
+    let bytes = std::fs::read(&path).map_err(|_| DevnetError::NotRunning(path.clone()))?;
+    let info: DevnetInfo = serde_json::from_slice(&bytes).map_err(|e| DevnetError::Setup(e.to_string()))?;
+    if let Some(pid) = info.beacon_pid {
+        anvil::stop_pid(pid, Duration::from_secs(10));
+    }
+    anvil::stop_pid(info.anvil_pid, Duration::from_secs(5));
+    let _ = std::fs::remove_file(&path);
+    Ok(info)
+}
