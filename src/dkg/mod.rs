@@ -3,3 +3,4 @@
 //! operator HTTPS server (`operator`) and the initiator (`initiator`).
 
 pub mod wire;
+pub mod kyber;

@@ -1,0 +1,162 @@
+//! kyber deal bundles as ssv-dkg puts them on the wire: Go `encoding/json` of `dkg.DealBundle`
+//! (byte slices as standard base64) wrapped with the commitments as hex in an outer `Public`.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deal {
+    pub share_index: u32,
+    pub encrypted_share: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DealBundle {
+    pub dealer_index: u32,
+    pub deals: Vec<Deal>,
+    /// Compressed G1 commitments of the dealer's polynomial.
+    pub public: Vec<[u8; 48]>,
+    pub session_id: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("deal bundle JSON: {0}")]
+    Json(String),
+    #[error("deal bundle field {field}: {reason}")]
+    Field { field: &'static str, reason: String },
+}
+
+mod b64 {
+    use super::B64;
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&B64.encode(v))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        // Go encodes a nil []byte as null.
+        let s: Option<String> = Option::deserialize(d)?;
+        match s {
+            None => Ok(Vec::new()),
+            Some(s) => B64.decode(s).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct DealJson {
+    #[serde(rename = "ShareIndex")]
+    share_index: u32,
+    #[serde(rename = "EncryptedShare", with = "b64")]
+    encrypted_share: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct InnerJson {
+    #[serde(rename = "DealerIndex")]
+    dealer_index: u32,
+    #[serde(rename = "Deals")]
+    deals: Option<Vec<DealJson>>,
+    /// Always null on the wire: Go cannot decode interface points here.
+    #[serde(rename = "Public")]
+    public: Option<Vec<serde_json::Value>>,
+    #[serde(rename = "SessionID", with = "b64")]
+    session_id: Vec<u8>,
+    #[serde(rename = "Signature", with = "b64")]
+    signature: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct OuterJson {
+    #[serde(rename = "Deal")]
+    deal: InnerJson,
+    #[serde(rename = "Public")]
+    public: Option<Vec<String>>,
+}
+
+impl DealBundle {
+    /// kyber `DealBundle.Hash`: u32be(dealer) ‖ commitments ‖ per deal (sorted by share index)
+    /// u32be(share index) ‖ ciphertext ‖ session id. This is what the dealer BLS-signs.
+    pub fn hash(&self) -> [u8; 32] {
+        let mut deals: Vec<&Deal> = self.deals.iter().collect();
+        deals.sort_by_key(|d| d.share_index);
+        let mut h = Sha256::new();
+        h.update(self.dealer_index.to_be_bytes());
+        for c in &self.public {
+            h.update(c);
+        }
+        for d in deals {
+            h.update(d.share_index.to_be_bytes());
+            h.update(&d.encrypted_share);
+        }
+        h.update(&self.session_id);
+        h.finalize().into()
+    }
+
+    /// Compact JSON (Go accepts any whitespace; compact keeps 13-operator bundles well under 4096 B).
+    pub fn to_json(&self) -> Result<Vec<u8>, BundleError> {
+        let mut deals: Vec<&Deal> = self.deals.iter().collect();
+        deals.sort_by_key(|d| d.share_index);
+        let outer = OuterJson {
+            deal: InnerJson {
+                dealer_index: self.dealer_index,
+                deals: Some(
+                    deals
+                        .into_iter()
+                        .map(|d| DealJson {
+                            share_index: d.share_index,
+                            encrypted_share: d.encrypted_share.clone(),
+                        })
+                        .collect(),
+                ),
+                public: None,
+                session_id: self.session_id.clone(),
+                signature: self.signature.clone(),
+            },
+            public: Some(self.public.iter().map(hex::encode).collect()),
+        };
+        serde_json::to_vec(&outer).map_err(|e| BundleError::Json(e.to_string()))
+    }
+
+    pub fn from_json(bytes: &[u8]) -> Result<Self, BundleError> {
+        let outer: OuterJson =
+            serde_json::from_slice(bytes).map_err(|e| BundleError::Json(e.to_string()))?;
+        if outer.deal.public.as_ref().is_some_and(|p| !p.is_empty()) {
+            return Err(BundleError::Field {
+                field: "Deal.Public",
+                reason: "must be null; commitments travel in the outer Public".into(),
+            });
+        }
+        let public = outer
+            .public
+            .unwrap_or_default()
+            .iter()
+            .map(|h| {
+                let v = hex::decode(h).map_err(|e| BundleError::Field {
+                    field: "Public",
+                    reason: e.to_string(),
+                })?;
+                <[u8; 48]>::try_from(v.as_slice()).map_err(|_| BundleError::Field {
+                    field: "Public",
+                    reason: format!("commitment is {} bytes, expected 48", v.len()),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(DealBundle {
+            dealer_index: outer.deal.dealer_index,
+            deals: outer
+                .deal
+                .deals
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| Deal { share_index: d.share_index, encrypted_share: d.encrypted_share })
+                .collect(),
+            public,
+            session_id: outer.deal.session_id,
+            signature: outer.deal.signature,
+        })
+    }
+}

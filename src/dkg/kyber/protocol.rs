@@ -1,0 +1,208 @@
+//! One participant of kyber's joint-Feldman DKG (`share/dkg`, non-fast-sync, fresh DKG) as ssv-dkg
+//! configures it: nodes indexed operator id − 1, shares evaluated at x = operator id, bundles
+//! BLS-signed (G2, `_NUL_` DST) with the participant's ephemeral longterm key. Unlike kyber's time
+//! phaser this finishes as soon as every other dealer's deal has verified; any missing or invalid
+//! deal aborts the ceremony naming the dealer (ssv-dkg aborts on any complaint too).
+
+use std::collections::BTreeMap;
+
+use super::bundle::{Deal, DealBundle};
+use super::poly::{PriPoly, eval_public};
+use crate::crypto::bls::{self, BlsError, Dst, G1, Scalar};
+use crate::crypto::ecies;
+
+/// A participant: kyber index (operator id − 1) and its exchange public key (k·G1).
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub index: u32,
+    pub public: [u8; 48],
+}
+
+impl Node {
+    pub fn operator_id(&self) -> u64 {
+        u64::from(self.index) + 1
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DkgError {
+    #[error("DKG setup: {0}")]
+    Setup(String),
+    #[error("operator {operator}: {reason}")]
+    BadDeal { operator: u64, reason: String },
+    #[error("operator {operator} sent no deal bundle")]
+    MissingDeal { operator: u64 },
+    #[error("crypto: {0}")]
+    Crypto(#[from] BlsError),
+    #[error("encrypting a deal for operator {operator}: {reason}")]
+    Encrypt { operator: u64, reason: String },
+}
+
+/// Our share of the distributed key and the group's public polynomial.
+pub struct DistKeyShare {
+    pub share: Scalar,
+    pub commits: Vec<G1>,
+}
+
+impl DistKeyShare {
+    pub fn public_key(&self) -> [u8; 48] {
+        self.commits.first().map(G1::compress).unwrap_or([0u8; 48])
+    }
+    pub fn share_public(&self) -> [u8; 48] {
+        G1::generator().mul(&self.share).compress()
+    }
+}
+
+/// State between producing our deals and processing everybody else's.
+pub struct Participant {
+    longterm: Scalar,
+    nonce: [u8; 32],
+    threshold: usize,
+    nodes: Vec<Node>,
+    own_index: u32,
+    own_share: Scalar,
+    own_commits: Vec<G1>,
+}
+
+impl std::fmt::Debug for Participant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Participant(index {}, n {}, t {})", self.own_index, self.nodes.len(), self.threshold)
+    }
+}
+
+impl Participant {
+    /// Creates our random polynomial and the signed deal bundle for every other node.
+    pub fn deal(
+        longterm: Scalar,
+        nonce: [u8; 32],
+        threshold: usize,
+        nodes: Vec<Node>,
+        own_index: u32,
+    ) -> Result<(Self, DealBundle), DkgError> {
+        if threshold == 0 || threshold > nodes.len() {
+            return Err(DkgError::Setup(format!("threshold {threshold} for {} nodes", nodes.len())));
+        }
+        if !nodes.iter().any(|n| n.index == own_index) {
+            return Err(DkgError::Setup(format!("own index {own_index} not among the nodes")));
+        }
+        let poly = PriPoly::random(threshold)?;
+        let commits = poly.commit();
+        let mut deals = Vec::with_capacity(nodes.len());
+        let mut own_share = Scalar::zero();
+        for node in &nodes {
+            let value = poly.eval(node.operator_id());
+            if node.index == own_index {
+                // kyber keeps its own value instead of encrypting it to itself.
+                own_share = value;
+                continue;
+            }
+            let ct = ecies::encrypt(&node.public, &value.to_be_bytes()).map_err(|e| {
+                DkgError::Encrypt { operator: node.operator_id(), reason: e.to_string() }
+            })?;
+            deals.push(Deal { share_index: node.index, encrypted_share: ct });
+        }
+        let mut bundle = DealBundle {
+            dealer_index: own_index,
+            deals,
+            public: commits.iter().map(G1::compress).collect(),
+            session_id: nonce.to_vec(),
+            signature: Vec::new(),
+        };
+        let sk = longterm.to_secret_key()?;
+        bundle.signature = bls::sign(&sk, &bundle.hash(), Dst::Nul).to_vec();
+        let p = Participant {
+            longterm,
+            nonce,
+            threshold,
+            nodes,
+            own_index,
+            own_share,
+            own_commits: commits,
+        };
+        Ok((p, bundle))
+    }
+
+    /// Verifies one other dealer's bundle and returns our decrypted share and its commitments.
+    fn check_bundle(&self, b: &DealBundle, node: &Node) -> Result<(Scalar, Vec<G1>), DkgError> {
+        let op = node.operator_id();
+        let bad = |reason: String| DkgError::BadDeal { operator: op, reason };
+        bls::verify(&node.public, &b.hash(), &b.signature, Dst::Nul)
+            .map_err(|e| bad(format!("deal bundle signature: {e}")))?;
+        if b.session_id != self.nonce {
+            return Err(bad("deal bundle for another session".into()));
+        }
+        if b.public.len() != self.threshold {
+            return Err(bad(format!(
+                "{} commitments, expected threshold {}",
+                b.public.len(),
+                self.threshold
+            )));
+        }
+        let commits = b
+            .public
+            .iter()
+            .map(|c| G1::from_compressed(c))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(format!("commitment: {e}")))?;
+        let mut mine = None;
+        for d in &b.deals {
+            if !self.nodes.iter().any(|n| n.index == d.share_index) {
+                return Err(bad(format!("deal for unknown share index {}", d.share_index)));
+            }
+            if d.share_index == self.own_index {
+                if mine.is_some() {
+                    return Err(bad("two deals for us".into()));
+                }
+                mine = Some(d);
+            }
+        }
+        let d = mine.ok_or_else(|| bad("no deal for us in its bundle".into()))?;
+        let plain = ecies::decrypt(&self.longterm, &d.encrypted_share)
+            .map_err(|e| bad(format!("deal decryption: {e}")))?;
+        let share = Scalar::from_be_bytes(&plain).map_err(|e| bad(format!("deal share: {e}")))?;
+        let expected = eval_public(&commits, u64::from(self.own_index) + 1);
+        if G1::generator().mul(&share) != expected {
+            return Err(bad("share does not match its commitments".into()));
+        }
+        Ok((share, commits))
+    }
+
+    /// Processes every dealer's bundle (ours may be included and is skipped). All other dealers
+    /// must have sent exactly one valid bundle.
+    pub fn finish(self, bundles: &[DealBundle]) -> Result<DistKeyShare, DkgError> {
+        let mut by_dealer: BTreeMap<u32, &DealBundle> = BTreeMap::new();
+        for b in bundles {
+            let Some(node) = self.nodes.iter().find(|n| n.index == b.dealer_index) else {
+                return Err(DkgError::BadDeal {
+                    operator: u64::from(b.dealer_index) + 1,
+                    reason: "dealer is not a participant".into(),
+                });
+            };
+            if by_dealer.insert(b.dealer_index, b).is_some() {
+                return Err(DkgError::BadDeal {
+                    operator: node.operator_id(),
+                    reason: "sent two deal bundles".into(),
+                });
+            }
+        }
+        let mut share = self.own_share.clone();
+        let mut commits = self.own_commits.clone();
+        for node in &self.nodes {
+            if node.index == self.own_index {
+                continue;
+            }
+            let b = by_dealer
+                .get(&node.index)
+                .ok_or(DkgError::MissingDeal { operator: node.operator_id() })?;
+            let (s, c) = self.check_bundle(b, node)?;
+            share = share.add(&s);
+            for (acc, ci) in commits.iter_mut().zip(c.iter()) {
+                *acc = acc.add(ci);
+            }
+        }
+        if commits.first().is_none_or(G1::is_identity) {
+            return Err(DkgError::Setup("distributed public key is the identity".into()));
+        }
+        Ok(DistKeyShare { share, commits })
+    }
+}
