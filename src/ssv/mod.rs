@@ -1,4 +1,8 @@
 //! The SSV stage: keyshares checks, cluster fees and runway, registration, status and the watch
 //! service.
 
+pub mod cluster;
+pub mod fees;
 pub mod keyshares;
+pub mod register;
+pub mod revert;
