@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::{
     cluster::{ClusterState, read_cluster},
-    fees::{Billing, FundingError, FundingPlan, plan_funding},
+    fees::{Billing, FundingError, FundingPlan, check_minimum, plan_funding},
     keyshares::{
         NonceMismatch, ValidatedKeyshares, ValidatedShare, check_nonce_sequence, operator_key_der,
     },
@@ -68,6 +68,8 @@ pub struct RegisterOptions {
     pub allow_migration: bool,
     /// Refuse if the funding exceeds this (wei or SSV wei).
     pub max_deposit: Option<U256>,
+    /// Send exactly this amount instead of the runway policy's (still checked against the minimum).
+    pub amount: Option<U256>,
     /// Gas price caps.
     pub fee_caps: FeeCaps,
     /// Check and plan only; send nothing.
@@ -409,6 +411,34 @@ pub async fn register(
             opts.min_runway_days,
             bpd,
         )?
+    };
+    let plan = match opts.amount {
+        Some(amount) => {
+            let start = if path == RegisterPath::MigrateThenRegister {
+                U256::ZERO
+            } else {
+                cluster.balance
+            };
+            let params = if path == RegisterPath::MigrateThenRegister {
+                super::cluster::fee_params(chain, Billing::Eth, &cluster.operators).await?
+            } else {
+                cluster.params.clone()
+            };
+            check_minimum(
+                &params,
+                start + amount,
+                plan.load_after,
+                opts.min_runway_days,
+                bpd,
+            )?;
+            FundingPlan {
+                deposit: amount,
+                target_balance: start + amount,
+                runway_blocks_after: params.runway_blocks(start + amount, plan.load_after),
+                ..plan
+            }
+        }
+        None => plan,
     };
     if let Some(cap) = opts.max_deposit
         && plan.deposit > cap

@@ -1,0 +1,150 @@
+//! Shared pieces of the SSV integration tests: a devnet, a connected chain for the staker, and a
+//! keyshares builder that produces genuine shares (Shamir at x = operator id, owner-nonce signature,
+//! RSA-encrypted share secrets) for the devnet's operators.
+
+#![allow(dead_code)]
+
+use alloy::primitives::{Address, U256};
+use ssv_agent::{
+    chain::{Chain, send::FeeCaps},
+    crypto::{
+        bls::{self, Dst, G1, Scalar},
+        rsa_keys::OperatorPublicKey,
+    },
+    devnet::{Devnet, DevnetOptions, STAKER_ACCOUNT, SsvMode, dev_account},
+    ssv::{
+        keyshares::{KeysharesFile, ValidatedKeyshares, owner_nonce_digest, validate},
+        register::RegisterOptions,
+    },
+};
+
+/// Starts a devnet; fails with install instructions when anvil is missing.
+pub async fn devnet(mode: SsvMode) -> Devnet {
+    Devnet::start(DevnetOptions {
+        mode,
+        ..Default::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("devnet failed to start: {e} (install: `cd anvil && npm ci`)"))
+}
+
+/// The staker's connection (dev account #5).
+pub async fn staker_chain(d: &Devnet) -> Chain {
+    Chain::connect(d.rpc_url(), d.profile(), Some(dev_account(STAKER_ACCOUNT)))
+        .await
+        .expect("connect to devnet")
+        .with_confirmations(1)
+}
+
+/// The staker's address.
+pub fn staker() -> Address {
+    dev_account(STAKER_ACCOUNT).address()
+}
+
+/// Default options: 182 days, min 30, no caps.
+pub fn opts() -> RegisterOptions {
+    RegisterOptions {
+        runway_days: 182,
+        min_runway_days: 30,
+        allow_migration: false,
+        max_deposit: None,
+        amount: None,
+        fee_caps: FeeCaps::default(),
+        dry_run: false,
+    }
+}
+
+fn eval(coeffs: &[Scalar], x: u64) -> Scalar {
+    // Horner's rule over Fr.
+    let x = Scalar::from_u64(x);
+    coeffs
+        .iter()
+        .rev()
+        .fold(Scalar::zero(), |acc, c| acc.mul(&x).add(c))
+}
+
+/// Builds a v1.1.0 keyshares JSON for `count` fresh validators with nonces `first_nonce..`.
+pub fn keyshares_json(
+    owner: Address,
+    first_nonce: u64,
+    count: usize,
+    operators: &[(u64, String)],
+) -> String {
+    let n = operators.len();
+    let t = n - (n - 1) / 3;
+    let mut shares = Vec::new();
+    for k in 0..count {
+        let coeffs: Vec<Scalar> = (0..t).map(|_| Scalar::random().expect("rng")).collect();
+        let sk = coeffs[0].to_secret_key().expect("sk");
+        let pk = G1::generator().mul(&coeffs[0]).compress();
+        let nonce = first_nonce + k as u64;
+        let sig = bls::sign(&sk, &owner_nonce_digest(owner, nonce), Dst::Pop);
+        let mut data = sig.to_vec();
+        let mut enc = Vec::new();
+        for (id, key) in operators {
+            let share = eval(&coeffs, *id);
+            data.extend_from_slice(&G1::generator().mul(&share).compress());
+            let plain = format!("0x{}", hex::encode(share.to_be_bytes()));
+            let rsa = OperatorPublicKey::from_base64_pem(key).expect("operator key");
+            enc.extend(rsa.encrypt_pkcs1v15(plain.as_bytes()).expect("encrypt"));
+        }
+        data.extend(enc);
+        let pkhex = format!("0x{}", hex::encode(pk));
+        shares.push(serde_json::json!({
+            "data": {
+                "ownerNonce": nonce,
+                "ownerAddress": owner.to_checksum(None),
+                "publicKey": pkhex,
+                "operators": operators.iter().map(|(id, key)| serde_json::json!({"id": id, "operatorKey": key})).collect::<Vec<_>>(),
+            },
+            "payload": {
+                "publicKey": pkhex,
+                "operatorIds": operators.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+                "sharesData": format!("0x{}", hex::encode(data)),
+            }
+        }));
+    }
+    serde_json::json!({"version": "v1.1.0", "createdAt": "2026-01-01T00:00:00Z", "shares": shares})
+        .to_string()
+}
+
+/// The devnet operators with these ids as (id, base64 PEM).
+pub fn ops(d: &Devnet, ids: &[u64]) -> Vec<(u64, String)> {
+    ids.iter()
+        .map(|id| {
+            let op = d
+                .operators()
+                .iter()
+                .find(|o| o.id == *id)
+                .expect("devnet operator");
+            (op.id, op.public_key.clone())
+        })
+        .collect()
+}
+
+/// Builds and validates keyshares for the devnet operators `ids`.
+pub fn keyshares(
+    d: &Devnet,
+    owner: Address,
+    first_nonce: u64,
+    count: usize,
+    ids: &[u64],
+) -> ValidatedKeyshares {
+    let json = keyshares_json(owner, first_nonce, count, &ops(d, ids));
+    validate(&KeysharesFile::parse(&json).expect("parse")).expect("generated keyshares are valid")
+}
+
+/// Number of transactions the address has sent (its mined nonce).
+pub async fn tx_count(chain: &Chain, who: Address) -> u64 {
+    use alloy::providers::Provider;
+    chain
+        .provider()
+        .get_transaction_count(who)
+        .await
+        .expect("nonce")
+}
+
+/// Wei as U256.
+pub fn wei(v: u128) -> U256 {
+    U256::from(v)
+}
