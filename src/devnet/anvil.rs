@@ -33,8 +33,11 @@ pub fn anvil_binary() -> Result<PathBuf, DevnetError> {
 
 /// A free TCP port on 127.0.0.1 (the OS picks; the listener is dropped before anvil binds it).
 pub fn free_port() -> Result<u16, DevnetError> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| DevnetError::Io("binding a free port".into(), e))?;
-    l.local_addr().map(|a| a.port()).map_err(|e| DevnetError::Io("reading the free port".into(), e))
+    let l = TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| DevnetError::Io("binding a free port".into(), e))?;
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|e| DevnetError::Io("reading the free port".into(), e))
 }
 
 /// How to run anvil.
@@ -44,6 +47,9 @@ pub struct AnvilSpec {
     pub chain_id: u64,
     /// Loopback port.
     pub port: u16,
+    /// Number of the genesis block: the profile's registry sync offset, so a built-in profile's
+    /// first-block-to-scan lies below every devnet event, as on the real chain.
+    pub genesis_number: u64,
     /// Seconds between blocks; `None` mines on every transaction.
     pub block_time: Option<u64>,
     /// Load state from / dump state to this file (for `devnet up` restarts).
@@ -61,10 +67,14 @@ pub async fn spawn(spec: &AnvilSpec, detach: bool) -> Result<Child, DevnetError>
     cmd.args(["--host", "127.0.0.1", "--port", &spec.port.to_string()])
         .args(["--chain-id", &spec.chain_id.to_string()])
         .args(["--accounts", "10", "--balance", "100000"])
+        .args(["--number", &spec.genesis_number.to_string()])
         // The SSVNetwork double is larger than EIP-170 allows; tests may also deploy it normally.
         .arg("--disable-code-size-limit")
         .stdin(Stdio::null())
-        .stdout(log.try_clone().map_err(|e| DevnetError::Io("log file".into(), e))?)
+        .stdout(
+            log.try_clone()
+                .map_err(|e| DevnetError::Io("log file".into(), e))?,
+        )
         .stderr(log);
     if let Some(t) = spec.block_time {
         cmd.args(["--block-time", &t.to_string()]);
@@ -78,14 +88,20 @@ pub async fn spawn(spec: &AnvilSpec, detach: bool) -> Result<Child, DevnetError>
         // Own process group: a detached devnet outlives the shell's Ctrl-C.
         cmd.process_group(0);
     }
-    let mut child = cmd.spawn().map_err(|e| DevnetError::Io(format!("starting {}", bin.display()), e))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| DevnetError::Io(format!("starting {}", bin.display()), e))?;
     let url = format!("http://127.0.0.1:{}", spec.port);
     let deadline = Instant::now() + Duration::from_secs(20);
     let client = reqwest::Client::new();
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []});
+    let body =
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []});
     loop {
         if let Ok(Some(status)) = child.try_wait() {
-            return Err(DevnetError::AnvilExited { status: status.to_string(), log: spec.log_file.clone() });
+            return Err(DevnetError::AnvilExited {
+                status: status.to_string(),
+                log: spec.log_file.clone(),
+            });
         }
         if let Ok(r) = client.post(&url).json(&body).send().await {
             if r.status().is_success() {
@@ -94,7 +110,10 @@ pub async fn spawn(spec: &AnvilSpec, detach: bool) -> Result<Child, DevnetError>
         }
         if Instant::now() > deadline {
             let _ = child.kill();
-            return Err(DevnetError::AnvilTimeout { url, log: spec.log_file.clone() });
+            return Err(DevnetError::AnvilTimeout {
+                url,
+                log: spec.log_file.clone(),
+            });
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

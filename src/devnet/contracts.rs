@@ -90,10 +90,13 @@ impl Default for DevnetParams {
 }
 
 fn runtime_code(artifact: &str, name: &str) -> Result<Bytes, DevnetError> {
-    let v: serde_json::Value =
-        serde_json::from_str(artifact).map_err(|e| DevnetError::Setup(format!("artifact {name}: {e}")))?;
-    let hex = v["deployedBytecode"].as_str().ok_or_else(|| DevnetError::Setup(format!("artifact {name} has no deployedBytecode")))?;
-    hex.parse().map_err(|e| DevnetError::Setup(format!("artifact {name}: {e}")))
+    let v: serde_json::Value = serde_json::from_str(artifact)
+        .map_err(|e| DevnetError::Setup(format!("artifact {name}: {e}")))?;
+    let hex = v["deployedBytecode"]
+        .as_str()
+        .ok_or_else(|| DevnetError::Setup(format!("artifact {name} has no deployedBytecode")))?;
+    hex.parse()
+        .map_err(|e| DevnetError::Setup(format!("artifact {name}: {e}")))
 }
 
 async fn set_code(p: &DynProvider, at: Address, code: Bytes) -> Result<(), DevnetError> {
@@ -104,7 +107,10 @@ async fn set_code(p: &DynProvider, at: Address, code: Bytes) -> Result<(), Devne
 }
 
 /// Sends a call from an unlocked dev account and requires a successful receipt.
-pub(super) async fn send<P: Provider, D: CallDecoder>(call: CallBuilder<P, D, Ethereum>, what: &str) -> Result<(), DevnetError> {
+pub(super) async fn send<P: Provider, D: CallDecoder>(
+    call: CallBuilder<P, D, Ethereum>,
+    what: &str,
+) -> Result<(), DevnetError> {
     let receipt = call
         .send()
         .await
@@ -112,7 +118,11 @@ pub(super) async fn send<P: Provider, D: CallDecoder>(call: CallBuilder<P, D, Et
         .get_receipt()
         .await
         .map_err(|e| DevnetError::Setup(format!("{what}: {e}")))?;
-    if receipt.status() { Ok(()) } else { Err(DevnetError::Setup(format!("{what}: reverted"))) }
+    if receipt.status() {
+        Ok(())
+    } else {
+        Err(DevnetError::Setup(format!("{what}: reverted")))
+    }
 }
 
 /// Places the four contracts at the profile's addresses and initialises them.
@@ -122,10 +132,25 @@ pub(super) async fn place_and_initialise(
     mode: SsvMode,
     params: &DevnetParams,
 ) -> Result<(), DevnetError> {
-    set_code(p, profile.ssv_network, runtime_code(SSV_NETWORK, "SSVNetwork")?).await?;
-    set_code(p, profile.ssv_views, runtime_code(SSV_VIEWS, "SSVNetworkViews")?).await?;
+    set_code(
+        p,
+        profile.ssv_network,
+        runtime_code(SSV_NETWORK, "SSVNetwork")?,
+    )
+    .await?;
+    set_code(
+        p,
+        profile.ssv_views,
+        runtime_code(SSV_VIEWS, "SSVNetworkViews")?,
+    )
+    .await?;
     set_code(p, profile.ssv_token, runtime_code(SSV_TOKEN, "SSVToken")?).await?;
-    set_code(p, profile.deposit_contract, runtime_code(DEPOSIT, "DepositContract")?).await?;
+    set_code(
+        p,
+        profile.deposit_contract,
+        runtime_code(DEPOSIT, "DepositContract")?,
+    )
+    .await?;
     let dao = dev_account(DAO_ACCOUNT).address();
     let net = DevnetSSVNetwork::new(profile.ssv_network, p);
     send(
@@ -149,12 +174,22 @@ pub(super) async fn place_and_initialise(
     )
     .await?;
     let views = DevnetInitializers::new(profile.ssv_views, p);
-    send(views.initialize_0(profile.ssv_network).from(dao), "SSVNetworkViews.initialize").await?;
+    send(
+        views.initialize_0(profile.ssv_network).from(dao),
+        "SSVNetworkViews.initialize",
+    )
+    .await?;
     let token_init = DevnetInitializers::new(profile.ssv_token, p);
     send(token_init.initialize_1().from(dao), "SSVToken.initialize").await?;
     let token = SSVToken::new(profile.ssv_token, p);
     for i in 0..10 {
-        send(token.mint(dev_account(i).address(), params.ssv_per_account).from(dao), "SSVToken.mint").await?;
+        send(
+            token
+                .mint(dev_account(i).address(), params.ssv_per_account)
+                .from(dao),
+            "SSVToken.mint",
+        )
+        .await?;
     }
     Ok(())
 }

@@ -164,7 +164,8 @@ impl Devnet {
     pub async fn start(opts: DevnetOptions) -> Result<Self, DevnetError> {
         let (dir, tmp) = match &opts.dir {
             Some(d) => {
-                std::fs::create_dir_all(d).map_err(|e| DevnetError::Io(format!("creating {}", d.display()), e))?;
+                std::fs::create_dir_all(d)
+                    .map_err(|e| DevnetError::Io(format!("creating {}", d.display()), e))?;
                 (d.clone(), None)
             }
             None => {
@@ -179,10 +180,18 @@ impl Devnet {
             Some(p) => p,
             None => anvil::free_port()?,
         };
-        let block_time = if opts.beacon { Some(opts.block_time.unwrap_or(1)) } else { opts.block_time };
+        let block_time = if opts.beacon {
+            Some(opts.block_time.unwrap_or(1))
+        } else {
+            opts.block_time
+        };
         let spec = anvil::AnvilSpec {
             chain_id: opts.profile.chain_id,
             port,
+            genesis_number: opts
+                .profile
+                .registry_sync_offset
+                .max(opts.profile.deposit_contract_block),
             block_time,
             state_file: None,
             log_file: dir.join("anvil.log"),
@@ -215,7 +224,8 @@ impl Devnet {
             provider,
         };
         devnet.info.anvil_pid = devnet.anvil.as_ref().map(Child::id).unwrap_or_default();
-        contracts::place_and_initialise(&devnet.provider, &opts.profile, opts.mode, &opts.params).await?;
+        contracts::place_and_initialise(&devnet.provider, &opts.profile, opts.mode, &opts.params)
+            .await?;
         let keys = keys.await.map_err(|e| DevnetError::Keys(e.to_string()))??;
         devnet.info.operators = devnet.register_operators(keys, opts.mode).await?;
         if opts.beacon {
@@ -243,14 +253,28 @@ impl Devnet {
             };
             // On chain the key is abi.encode(string base64Pem), as the SSV web app registers it.
             let encoded = Bytes::from(public_key.abi_encode());
-            contracts::send(net.registerOperator(encoded, fee, private).from(owner), &format!("registerOperator {id}"))
-                .await?;
+            contracts::send(
+                net.registerOperator(encoded, fee, private).from(owner),
+                &format!("registerOperator {id}"),
+            )
+            .await?;
             if private {
                 let wl = dev_account(WHITELISTED_ACCOUNT).address();
-                contracts::send(net.setOperatorsWhitelists(vec![id], vec![wl]).from(owner), "setOperatorsWhitelists")
-                    .await?;
+                contracts::send(
+                    net.setOperatorsWhitelists(vec![id], vec![wl]).from(owner),
+                    "setOperatorsWhitelists",
+                )
+                .await?;
             }
-            out.push(DevnetOperator { id, owner, fee, private, public_key, keystore, password_file });
+            out.push(DevnetOperator {
+                id,
+                owner,
+                fee,
+                private,
+                public_key,
+                keystore,
+                password_file,
+            });
         }
         Ok(out)
     }
@@ -266,7 +290,8 @@ impl Devnet {
             genesis,
         )
         .await?;
-        let url = url::Url::parse(&self.info.rpc_url).map_err(|e| DevnetError::Setup(e.to_string()))?;
+        let url =
+            url::Url::parse(&self.info.rpc_url).map_err(|e| DevnetError::Setup(e.to_string()))?;
         let mut o = lodestar::LodestarOptions::new(
             url,
             p.chain_id,
@@ -275,6 +300,7 @@ impl Devnet {
             self.dir.join("beacon"),
         );
         o.genesis_validators = genesis;
+        o.deposit_contract_block = p.registry_sync_offset.max(p.deposit_contract_block);
         let node = lodestar::Lodestar::start(&o).await?;
         self.info.beacon_url = Some(node.rest_url().as_str().trim_end_matches('/').to_string());
         self.info.beacon_pid = node.pid();
@@ -283,7 +309,8 @@ impl Devnet {
     }
 
     fn write_info(&self) -> Result<(), DevnetError> {
-        let json = serde_json::to_vec_pretty(&self.info).map_err(|e| DevnetError::Setup(e.to_string()))?;
+        let json =
+            serde_json::to_vec_pretty(&self.info).map_err(|e| DevnetError::Setup(e.to_string()))?;
         crate::journal::write_atomic(&self.dir.join("devnet.json"), &json, 0o644)
             .map_err(|e| DevnetError::Setup(e.to_string()))
     }
@@ -368,7 +395,8 @@ impl Drop for Devnet {
 pub fn down(dir: &Path) -> Result<DevnetInfo, DevnetError> {
     let path = dir.join("devnet.json");
     let bytes = std::fs::read(&path).map_err(|_| DevnetError::NotRunning(path.clone()))?;
-    let info: DevnetInfo = serde_json::from_slice(&bytes).map_err(|e| DevnetError::Setup(e.to_string()))?;
+    let info: DevnetInfo =
+        serde_json::from_slice(&bytes).map_err(|e| DevnetError::Setup(e.to_string()))?;
     if let Some(pid) = info.beacon_pid {
         anvil::stop_pid(pid, Duration::from_secs(10));
     }

@@ -33,24 +33,36 @@ pub struct DevnetOperator {
 }
 
 /// Generates `count` operator keys in parallel and writes their keystores under `dir`.
-pub fn generate_keys(dir: &Path, count: usize) -> Result<Vec<(String, PathBuf, PathBuf)>, DevnetError> {
+pub fn generate_keys(
+    dir: &Path,
+    count: usize,
+) -> Result<Vec<(String, PathBuf, PathBuf)>, DevnetError> {
     let handles: Vec<_> = (0..count)
         .map(|i| {
             let dir = dir.join(format!("operator-{}", i + 1));
             std::thread::spawn(move || -> Result<(String, PathBuf, PathBuf), DevnetError> {
-                std::fs::create_dir_all(&dir).map_err(|e| DevnetError::Io(format!("creating {}", dir.display()), e))?;
-                let key = OperatorPrivateKey::generate(2048).map_err(|e| DevnetError::Keys(e.to_string()))?;
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| DevnetError::Io(format!("creating {}", dir.display()), e))?;
+                let key = OperatorPrivateKey::generate(2048)
+                    .map_err(|e| DevnetError::Keys(e.to_string()))?;
                 let password = format!("devnet-operator-{}", i + 1);
                 let ks = dir.join("encrypted_private_key.json");
                 let pw = dir.join("password");
-                key.write_keystore_file(&ks, &password, DEVNET_KDF).map_err(|e| DevnetError::Keys(e.to_string()))?;
+                key.write_keystore_file(&ks, &password, DEVNET_KDF)
+                    .map_err(|e| DevnetError::Keys(e.to_string()))?;
                 crate::crypto::rsa_keys::write_private_file(&pw, password.as_bytes())
                     .map_err(|e| DevnetError::Io(format!("writing {}", pw.display()), e))?;
                 Ok((key.public_key().to_base64_pem().to_string(), ks, pw))
             })
         })
         .collect();
-    handles.into_iter().map(|h| h.join().map_err(|_| DevnetError::Keys("key generation thread panicked".into()))?).collect()
+    handles
+        .into_iter()
+        .map(|h| {
+            h.join()
+                .map_err(|_| DevnetError::Keys("key generation thread panicked".into()))?
+        })
+        .collect()
 }
 
 /// Realistic ETH fees (wei per block, multiples of 1e5) between the v2 minimum 1 065 200 000 and
