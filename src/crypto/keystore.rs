@@ -1,0 +1,462 @@
+//! EIP-2335 keystores (scrypt or pbkdf2-hmac-sha256, AES-128-CTR, SHA-256 checksum) built from
+//! RustCrypto parts.
+//!
+//! Two shapes are read and written:
+//! - the full EIP-2335 keystore (`crypto`, `description`, `pubkey`, `path`, `uuid`, `version`);
+//! - the bare crypto module (`checksum`, `cipher`, `kdf` at the top level), which is what SSV
+//!   operator key files (`encrypted_private_key.json`) hold.
+
+use aes::cipher::{KeyIvInit, StreamCipher};
+use hmac::Hmac;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use unicode_normalization::UnicodeNormalization;
+use zeroize::Zeroizing;
+
+type Aes128Ctr = ctr::Ctr128BE<aes::Aes128>;
+
+/// Key derivation choice for [`encrypt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kdf {
+    /// scrypt with `n` = 2^`log_n`, block size `r`, parallelism `p`.
+    Scrypt { log_n: u8, r: u32, p: u32 },
+    /// PBKDF2-HMAC-SHA256 with `c` rounds.
+    Pbkdf2 { c: u32 },
+}
+
+impl Kdf {
+    /// The EIP-2335 default: scrypt n = 2^18, r = 8, p = 1.
+    pub const SCRYPT_DEFAULT: Kdf = Kdf::Scrypt {
+        log_n: 18,
+        r: 8,
+        p: 1,
+    };
+    /// What SSV operator key files use: PBKDF2 with 262144 rounds.
+    pub const PBKDF2_DEFAULT: Kdf = Kdf::Pbkdf2 { c: 262_144 };
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeystoreError {
+    #[error("keystore is not valid JSON of the EIP-2335 shape: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("keystore field {field} is not hex: {reason}")]
+    Hex { field: &'static str, reason: String },
+    #[error("unsupported keystore {module} function {function:?}")]
+    UnsupportedFunction {
+        module: &'static str,
+        function: String,
+    },
+    #[error("keystore kdf parameter {param} is missing or invalid")]
+    KdfParam { param: &'static str },
+    #[error("keystore kdf dklen is {got}, need at least 32")]
+    DkLen { got: u64 },
+    #[error("keystore cipher iv must be 16 bytes, got {got}")]
+    IvLength { got: usize },
+    #[error("keystore checksum mismatch: wrong password or corrupted file")]
+    WrongPassword,
+    #[error("key derivation failed: {0}")]
+    Kdf(String),
+    #[error("OS random number generator failed: {0}")]
+    Rng(String),
+    #[error("keystore file {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// One EIP-2335 module: `function`, `params`, `message`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Module {
+    pub function: String,
+    // BTreeMap keeps params sorted, which is also how Go writes the map (operator files).
+    pub params: BTreeMap<String, serde_json::Value>,
+    pub message: String,
+}
+
+/// The `crypto` part of an EIP-2335 keystore. Fields are in alphabetical order, the order Go's
+/// keystorev4 (a map) writes them in for SSV operator files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CryptoModule {
+    pub checksum: Module,
+    pub cipher: Module,
+    pub kdf: Module,
+}
+
+/// A full EIP-2335 keystore.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Keystore {
+    pub crypto: CryptoModule,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub pubkey: String,
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub uuid: String,
+    pub version: u32,
+}
+
+/// Accepts either shape on input.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AnyShape {
+    Full { crypto: CryptoModule },
+    Bare(CryptoModule),
+}
+
+/// EIP-2335 password processing: NFKD, then drop C0, C1 and DEL control codes. This is also what
+/// Go's keystorev4 does, so a password file with a trailing newline still decrypts.
+pub fn normalize_password(password: &str) -> Zeroizing<Vec<u8>> {
+    let cleaned: Zeroizing<String> = Zeroizing::new(
+        password
+            .nfkd()
+            .filter(|c| {
+                let u = *c as u32;
+                !(u <= 0x1f || (0x7f..=0x9f).contains(&u))
+            })
+            .collect(),
+    );
+    Zeroizing::new(cleaned.as_bytes().to_vec())
+}
+
+fn hex_field(field: &'static str, s: &str) -> Result<Vec<u8>, KeystoreError> {
+    hex::decode(s.strip_prefix("0x").unwrap_or(s)).map_err(|e| KeystoreError::Hex {
+        field,
+        reason: e.to_string(),
+    })
+}
+
+fn param_u64(m: &Module, name: &'static str) -> Result<u64, KeystoreError> {
+    m.params
+        .get(name)
+        .and_then(|v| v.as_u64())
+        .ok_or(KeystoreError::KdfParam { param: name })
+}
+
+fn param_str<'a>(m: &'a Module, name: &'static str) -> Result<&'a str, KeystoreError> {
+    m.params
+        .get(name)
+        .and_then(|v| v.as_str())
+        .ok_or(KeystoreError::KdfParam { param: name })
+}
+
+fn derive_key(kdf: &Module, password: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+    let dklen = param_u64(kdf, "dklen")?;
+    if !(32..=1024).contains(&dklen) {
+        return Err(KeystoreError::DkLen { got: dklen });
+    }
+    let salt = hex_field("kdf.params.salt", param_str(kdf, "salt")?)?;
+    let mut dk = Zeroizing::new(vec![0u8; dklen as usize]);
+    match kdf.function.as_str() {
+        "scrypt" => {
+            let n = param_u64(kdf, "n")?;
+            if n < 2 || !n.is_power_of_two() {
+                return Err(KeystoreError::KdfParam { param: "n" });
+            }
+            let r = u32::try_from(param_u64(kdf, "r")?)
+                .map_err(|_| KeystoreError::KdfParam { param: "r" })?;
+            let p = u32::try_from(param_u64(kdf, "p")?)
+                .map_err(|_| KeystoreError::KdfParam { param: "p" })?;
+            let log_n = n.trailing_zeros() as u8;
+            let params =
+                scrypt::Params::new(log_n, r, p).map_err(|e| KeystoreError::Kdf(e.to_string()))?;
+            scrypt::scrypt(password, &salt, &params, &mut dk)
+                .map_err(|e| KeystoreError::Kdf(e.to_string()))?;
+        }
+        "pbkdf2" => {
+            let prf = param_str(kdf, "prf")?;
+            if prf != "hmac-sha256" {
+                return Err(KeystoreError::UnsupportedFunction {
+                    module: "kdf.params.prf",
+                    function: prf.to_string(),
+                });
+            }
+            let c = u32::try_from(param_u64(kdf, "c")?)
+                .map_err(|_| KeystoreError::KdfParam { param: "c" })?;
+            if c == 0 {
+                return Err(KeystoreError::KdfParam { param: "c" });
+            }
+            pbkdf2::pbkdf2::<Hmac<Sha256>>(password, &salt, c, &mut dk);
+        }
+        other => {
+            return Err(KeystoreError::UnsupportedFunction {
+                module: "kdf",
+                function: other.to_string(),
+            });
+        }
+    }
+    Ok(dk)
+}
+
+fn checksum(dk: &[u8], ciphertext: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(&dk[16..32]);
+    h.update(ciphertext);
+    h.finalize().into()
+}
+
+/// Decrypts the secret of a keystore given as JSON text (full EIP-2335 keystore or bare crypto
+/// module as in SSV operator key files).
+pub fn decrypt(json: &str, password: &str) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+    let crypto = match serde_json::from_str::<AnyShape>(json)? {
+        AnyShape::Full { crypto } => crypto,
+        AnyShape::Bare(c) => c,
+    };
+    decrypt_crypto(&crypto, password)
+}
+
+/// Decrypts a parsed crypto module.
+pub fn decrypt_crypto(
+    crypto: &CryptoModule,
+    password: &str,
+) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+    if crypto.checksum.function != "sha256" {
+        return Err(KeystoreError::UnsupportedFunction {
+            module: "checksum",
+            function: crypto.checksum.function.clone(),
+        });
+    }
+    if crypto.cipher.function != "aes-128-ctr" {
+        return Err(KeystoreError::UnsupportedFunction {
+            module: "cipher",
+            function: crypto.cipher.function.clone(),
+        });
+    }
+    let ciphertext = hex_field("cipher.message", &crypto.cipher.message)?;
+    let expected = hex_field("checksum.message", &crypto.checksum.message)?;
+    let iv = hex_field("cipher.params.iv", param_str(&crypto.cipher, "iv")?)?;
+    if iv.len() != 16 {
+        return Err(KeystoreError::IvLength { got: iv.len() });
+    }
+    let pw = normalize_password(password);
+    let dk = derive_key(&crypto.kdf, &pw)?;
+    if checksum(&dk, &ciphertext)[..] != expected[..] {
+        return Err(KeystoreError::WrongPassword);
+    }
+    let mut plain = Zeroizing::new(ciphertext);
+    let mut cipher = Aes128Ctr::new(dk[0..16].into(), iv[..].into());
+    cipher.apply_keystream(&mut plain);
+    Ok(plain)
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], KeystoreError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| KeystoreError::Rng(e.to_string()))?;
+    Ok(b)
+}
+
+/// Encrypts `secret` with fresh random salt and IV into a crypto module.
+pub fn encrypt_crypto(
+    secret: &[u8],
+    password: &str,
+    kdf: Kdf,
+) -> Result<CryptoModule, KeystoreError> {
+    let salt = random_bytes::<32>()?;
+    let iv = random_bytes::<16>()?;
+    encrypt_crypto_with(secret, password, kdf, &salt, &iv)
+}
+
+/// Deterministic form of [`encrypt_crypto`] (salt and IV given), for test vectors.
+pub fn encrypt_crypto_with(
+    secret: &[u8],
+    password: &str,
+    kdf: Kdf,
+    salt: &[u8],
+    iv: &[u8; 16],
+) -> Result<CryptoModule, KeystoreError> {
+    let mut params = BTreeMap::new();
+    params.insert("dklen".to_string(), serde_json::json!(32));
+    params.insert("salt".to_string(), serde_json::json!(hex::encode(salt)));
+    let function = match kdf {
+        Kdf::Scrypt { log_n, r, p } => {
+            if !(1..64).contains(&log_n) {
+                return Err(KeystoreError::KdfParam { param: "n" });
+            }
+            params.insert("n".to_string(), serde_json::json!(1u64 << log_n));
+            params.insert("r".to_string(), serde_json::json!(r));
+            params.insert("p".to_string(), serde_json::json!(p));
+            "scrypt"
+        }
+        Kdf::Pbkdf2 { c } => {
+            params.insert("c".to_string(), serde_json::json!(c));
+            params.insert("prf".to_string(), serde_json::json!("hmac-sha256"));
+            "pbkdf2"
+        }
+    };
+    let kdf_module = Module {
+        function: function.to_string(),
+        params,
+        message: String::new(),
+    };
+    let pw = normalize_password(password);
+    let dk = derive_key(&kdf_module, &pw)?;
+    let mut ciphertext = secret.to_vec();
+    let mut cipher = Aes128Ctr::new(dk[0..16].into(), iv.into());
+    cipher.apply_keystream(&mut ciphertext);
+    let sum = checksum(&dk, &ciphertext);
+    let mut iv_params = BTreeMap::new();
+    iv_params.insert("iv".to_string(), serde_json::json!(hex::encode(iv)));
+    Ok(CryptoModule {
+        checksum: Module {
+            function: "sha256".into(),
+            params: BTreeMap::new(),
+            message: hex::encode(sum),
+        },
+        cipher: Module {
+            function: "aes-128-ctr".into(),
+            params: iv_params,
+            message: hex::encode(ciphertext),
+        },
+        kdf: kdf_module,
+    })
+}
+
+/// Encrypts `secret` into a full EIP-2335 keystore (version 4, random UUIDv4). `pubkey`, `path`
+/// and `description` are left empty for the caller to fill.
+pub fn encrypt(secret: &[u8], password: &str, kdf: Kdf) -> Result<Keystore, KeystoreError> {
+    let crypto = encrypt_crypto(secret, password, kdf)?;
+    Ok(Keystore {
+        crypto,
+        description: String::new(),
+        pubkey: String::new(),
+        path: String::new(),
+        uuid: uuid_v4()?,
+        version: 4,
+    })
+}
+
+fn uuid_v4() -> Result<String, KeystoreError> {
+    let mut b = random_bytes::<16>()?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f";
+    const SALT: &str = "d4e56740f876aef8c010b86a40d5f56745a118d0906a34e69aec8c0db1cb8fa3";
+    const IV: &str = "264daa3f303d7259501c93d997d84fe6";
+    // The EIP-2335 test password: NFKD turns the fraktur letters into "testpassword" and keeps the key.
+    const EIP_PASSWORD: &str = "\u{1d531}\u{1d522}\u{1d530}\u{1d531}\u{1d52d}\u{1d51e}\u{1d530}\u{1d530}\u{1d534}\u{1d52c}\u{1d52f}\u{1d521}\u{1f511}";
+
+    fn iv() -> [u8; 16] {
+        let v = hex::decode(IV).unwrap();
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&v);
+        a
+    }
+
+    fn check_vector(kdf: Kdf, password: &str, checksum: &str, cipher: &str) {
+        let secret = hex::decode(SECRET).unwrap();
+        let salt = hex::decode(SALT).unwrap();
+        let c = encrypt_crypto_with(&secret, password, kdf, &salt, &iv()).unwrap();
+        assert_eq!(c.checksum.message, checksum);
+        assert_eq!(c.cipher.message, cipher);
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(&decrypt(&json, password).unwrap()[..], &secret[..]);
+        assert!(matches!(
+            decrypt(&json, "wrong"),
+            Err(KeystoreError::WrongPassword)
+        ));
+    }
+
+    #[test]
+    fn eip2335_pbkdf2_vector_unicode_password() {
+        check_vector(
+            Kdf::Pbkdf2 { c: 262_144 },
+            EIP_PASSWORD,
+            "8a9f5d9912ed7e75ea794bc5a89bca5f193721d30868ade6f73043c6ea6febf1",
+            "cee03fde2af33149775b7223e7845e4fb2c8ae1792e5f99fe9ecf474cc8c16ad",
+        );
+    }
+
+    #[test]
+    fn eip2335_scrypt_vector_unicode_password() {
+        check_vector(
+            Kdf::SCRYPT_DEFAULT,
+            EIP_PASSWORD,
+            "d2217fe5f3e9a1e34581ef8a78f7c9928e436d36dacc5e846690a5581e8ea484",
+            "06ae90d55fe0a6e9c5c3bc5b170827b2e5cce3929ed3f116c2811e6366dfe20f",
+        );
+    }
+
+    #[test]
+    fn eip2335_earlier_vectors_testpassword() {
+        check_vector(
+            Kdf::Pbkdf2 { c: 262_144 },
+            "testpassword",
+            "18b148af8e52920318084560fd766f9d09587b4915258dec0676cba5b0da09d8",
+            "a9249e0ca7315836356e4c7440361ff22b9fe71e2e2ed34fc1eb03976924ed48",
+        );
+        check_vector(
+            Kdf::SCRYPT_DEFAULT,
+            "testpassword",
+            "149aafa27b041f3523c53d7acba1905fa6b1c90f9fef137568101f44b531a3cb",
+            "54ecc8863c0550351eee5720f3be6a5d4a016025aa91cd6436cfec938d6a8d30",
+        );
+    }
+
+    #[test]
+    fn full_keystore_roundtrip_and_shape() {
+        let ks = encrypt(
+            b"secret bytes",
+            "pw\n",
+            Kdf::Scrypt {
+                log_n: 10,
+                r: 8,
+                p: 1,
+            },
+        )
+        .unwrap();
+        let json = serde_json::to_string(&ks).unwrap();
+        // The trailing newline is a control character and is dropped by normalisation.
+        assert_eq!(&decrypt(&json, "pw").unwrap()[..], b"secret bytes");
+        assert_eq!(ks.version, 4);
+        assert_eq!(ks.uuid.len(), 36);
+        assert_eq!(&ks.uuid[14..15], "4");
+        assert!(!json.contains(&hex::encode(b"secret bytes")));
+    }
+
+    #[test]
+    fn normalisation_drops_controls_and_decomposes() {
+        assert_eq!(&normalize_password("a\u{7f}b\u{85}c\td")[..], b"abcd");
+        assert_eq!(&normalize_password("\u{1d531}")[..], b"t");
+    }
+
+    #[test]
+    fn ssv_operator_keystores_decrypt() {
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/vectors/ssv-dkg/examples");
+        for op in ["operator1", "operator13"] {
+            let dir = base.join(op);
+            let json = std::fs::read_to_string(dir.join("encrypted_private_key.json"))
+                .unwrap_or_else(|e| {
+                    panic!("missing vector {op} ({e}); ../shared must be next to the repo")
+                });
+            let pw = std::fs::read_to_string(dir.join("password")).unwrap();
+            let plain = decrypt(&json, &pw).unwrap();
+            assert!(
+                plain.starts_with(b"-----BEGIN RSA PRIVATE KEY-----"),
+                "{op}"
+            );
+            assert!(matches!(
+                decrypt(&json, "12345679"),
+                Err(KeystoreError::WrongPassword)
+            ));
+        }
+    }
+}
