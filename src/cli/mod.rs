@@ -1,1 +1,67 @@
-//! (module under construction)
+//! The command layer: one clap struct per command, shared option groups, and the dispatch. Library
+//! errors are typed (thiserror); here they become eyre reports with what to do next.
+
+pub mod devnet;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+
+/// ssv-agent: from chosen SSV operators to an active, registered and funded distributed validator.
+#[derive(Debug, Parser)]
+#[command(name = "ssv-agent", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by all commands.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalOpts {
+    /// The TOML config file (see config.toml.example).
+    #[arg(long, global = true, env = "SSV_AGENT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// One JSON event per line instead of human output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log filter (e.g. `info`, `ssv_agent=debug`).
+    #[arg(long, global = true, default_value = "warn", env = "SSV_AGENT_LOG")]
+    pub log: String,
+}
+
+impl GlobalOpts {
+    /// The config file if given, else defaults (hoodi).
+    pub fn load_config(&self) -> eyre::Result<Config> {
+        match &self.config {
+            Some(p) => Ok(Config::load(p)?),
+            None => {
+                let mut c = Config::from_toml("").map_err(|e| eyre::eyre!(e))?;
+                c.apply_env(|k| std::env::var(k).ok());
+                Ok(c)
+            }
+        }
+    }
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start or stop the local devnet (anvil + SSV contract doubles + operators [+ Lodestar]).
+    #[command(subcommand)]
+    Devnet(devnet::DevnetCommand),
+}
+
+impl Cli {
+    /// Runs the chosen command.
+    pub async fn run(self) -> eyre::Result<()> {
+        match self.command {
+            Command::Devnet(cmd) => cmd.run(&self.global).await,
+        }
+    }
+}

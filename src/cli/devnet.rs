@@ -1,0 +1,130 @@
+//! `ssv-agent devnet up|down`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::GlobalOpts;
+use crate::{
+    devnet::{self, Devnet, DevnetOptions, SsvMode},
+    network::NetworkProfile,
+};
+
+/// Devnet commands.
+#[derive(Debug, Subcommand)]
+pub enum DevnetCommand {
+    /// Start the devnet in the background and record it in `<dir>/devnet.json`.
+    Up(UpArgs),
+    /// Stop the devnet recorded in `<dir>/devnet.json`.
+    Down(DirArg),
+}
+
+/// Where the devnet keeps its keys, logs and `devnet.json`.
+#[derive(Debug, Clone, Args)]
+pub struct DirArg {
+    /// Devnet folder.
+    #[arg(long, default_value = ".devnet")]
+    pub dir: PathBuf,
+}
+
+/// `devnet up` options.
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// Imitate `hoodi` (chain id 560048) or `mainnet` (chain id 1): same addresses as the real chain.
+    #[arg(long, default_value = "hoodi", value_parser = ["hoodi", "mainnet"])]
+    network: String,
+    /// Run SSVNetwork as v1.2.0 (SSV billing) instead of v2.0.0.
+    #[arg(long)]
+    v1: bool,
+    /// Also start a real Lodestar beacon node (needs scripts/install-lodestar.sh).
+    #[arg(long)]
+    beacon: bool,
+    /// Seconds per block (default: mine on every transaction; 1 with --beacon).
+    #[arg(long)]
+    block_time: Option<u64>,
+    /// Loopback port for anvil (default: 8545).
+    #[arg(long, default_value_t = 8545)]
+    port: u16,
+    /// Stay in the foreground and stop everything on Ctrl-C.
+    #[arg(long)]
+    foreground: bool,
+}
+
+impl DevnetCommand {
+    /// Runs the command.
+    pub async fn run(self, global: &GlobalOpts) -> eyre::Result<()> {
+        match self {
+            Self::Up(a) => up(a, global).await,
+            Self::Down(d) => {
+                let info = devnet::down(&d.dir)?;
+                println!("stopped the devnet at {}", info.rpc_url);
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn up(a: UpArgs, global: &GlobalOpts) -> eyre::Result<()> {
+    if a.dir.dir.join("devnet.json").exists() {
+        eyre::bail!(
+            "a devnet is already recorded in {}; run `ssv-agent devnet down --dir {}` first",
+            a.dir.dir.display(),
+            a.dir.dir.display()
+        );
+    }
+    let opts = DevnetOptions {
+        profile: NetworkProfile::by_name(&a.network)?,
+        mode: if a.v1 { SsvMode::V1 } else { SsvMode::V2 },
+        dir: Some(a.dir.dir.clone()),
+        port: Some(a.port),
+        block_time: a.block_time,
+        beacon: a.beacon,
+        ..Default::default()
+    };
+    let net = Devnet::start(opts).await?;
+    let info = net.info().clone();
+    if global.json {
+        println!("{}", serde_json::to_string(&info)?);
+    } else {
+        println!(
+            "devnet up: {} (chain id {}), SSVNetwork {} at {}",
+            info.rpc_url,
+            info.profile.chain_id,
+            if a.v1 { "v1.2.0" } else { "v2.0.0" },
+            info.profile.ssv_network
+        );
+        if let Some(b) = &info.beacon_url {
+            println!("beacon node: {b}");
+        }
+        println!(
+            "operators: {} registered (private: {:?}); keystores under {}",
+            info.operators.len(),
+            devnet::PRIVATE_OPERATORS,
+            a.dir.dir.join("operators").display()
+        );
+        println!(
+            "staker account: {} (anvil dev key #{}; public test key, never real money)",
+            info.staker,
+            devnet::STAKER_ACCOUNT
+        );
+        println!(
+            "point the agent at it: network = \"{}\", [rpc] url = \"{}\"",
+            info.profile.name, info.rpc_url
+        );
+    }
+    if a.foreground {
+        tokio::signal::ctrl_c().await?;
+        drop(net);
+        std::fs::remove_file(a.dir.dir.join("devnet.json")).ok();
+        println!("devnet stopped");
+    } else {
+        net.detach();
+        println!(
+            "stop it with: ssv-agent devnet down --dir {}",
+            a.dir.dir.display()
+        );
+    }
+    Ok(())
+}
