@@ -2,5 +2,11 @@
 //! kyber-compatible joint-Feldman DKG on G1 (`kyber`), each operator's result (`results`), the
 //! operator HTTPS server (`operator`) and the initiator (`initiator`).
 
-pub mod wire;
+pub mod initiator;
 pub mod kyber;
+pub mod operator;
+pub mod outputs;
+pub mod results;
+pub mod transport;
+pub mod verify;
+pub mod wire;

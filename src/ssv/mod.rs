@@ -6,3 +6,4 @@ pub mod fees;
 pub mod keyshares;
 pub mod register;
 pub mod revert;
+pub mod status;

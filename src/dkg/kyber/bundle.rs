@@ -152,7 +152,10 @@ impl DealBundle {
                 .deals
                 .unwrap_or_default()
                 .into_iter()
-                .map(|d| Deal { share_index: d.share_index, encrypted_share: d.encrypted_share })
+                .map(|d| Deal {
+                    share_index: d.share_index,
+                    encrypted_share: d.encrypted_share,
+                })
                 .collect(),
             public,
             session_id: outer.deal.session_id,

@@ -10,7 +10,9 @@ pub struct PriPoly {
 
 impl PriPoly {
     pub fn random(t: usize) -> Result<Self, BlsError> {
-        let coeffs = (0..t).map(|_| Scalar::random()).collect::<Result<Vec<_>, _>>()?;
+        let coeffs = (0..t)
+            .map(|_| Scalar::random())
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(PriPoly { coeffs })
     }
 

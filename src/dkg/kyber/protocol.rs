@@ -66,7 +66,13 @@ pub struct Participant {
 
 impl std::fmt::Debug for Participant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Participant(index {}, n {}, t {})", self.own_index, self.nodes.len(), self.threshold)
+        write!(
+            f,
+            "Participant(index {}, n {}, t {})",
+            self.own_index,
+            self.nodes.len(),
+            self.threshold
+        )
     }
 }
 
@@ -80,10 +86,15 @@ impl Participant {
         own_index: u32,
     ) -> Result<(Self, DealBundle), DkgError> {
         if threshold == 0 || threshold > nodes.len() {
-            return Err(DkgError::Setup(format!("threshold {threshold} for {} nodes", nodes.len())));
+            return Err(DkgError::Setup(format!(
+                "threshold {threshold} for {} nodes",
+                nodes.len()
+            )));
         }
         if !nodes.iter().any(|n| n.index == own_index) {
-            return Err(DkgError::Setup(format!("own index {own_index} not among the nodes")));
+            return Err(DkgError::Setup(format!(
+                "own index {own_index} not among the nodes"
+            )));
         }
         let poly = PriPoly::random(threshold)?;
         let commits = poly.commit();
@@ -97,9 +108,15 @@ impl Participant {
                 continue;
             }
             let ct = ecies::encrypt(&node.public, &value.to_be_bytes()).map_err(|e| {
-                DkgError::Encrypt { operator: node.operator_id(), reason: e.to_string() }
+                DkgError::Encrypt {
+                    operator: node.operator_id(),
+                    reason: e.to_string(),
+                }
             })?;
-            deals.push(Deal { share_index: node.index, encrypted_share: ct });
+            deals.push(Deal {
+                share_index: node.index,
+                encrypted_share: ct,
+            });
         }
         let mut bundle = DealBundle {
             dealer_index: own_index,
@@ -125,7 +142,10 @@ impl Participant {
     /// Verifies one other dealer's bundle and returns our decrypted share and its commitments.
     fn check_bundle(&self, b: &DealBundle, node: &Node) -> Result<(Scalar, Vec<G1>), DkgError> {
         let op = node.operator_id();
-        let bad = |reason: String| DkgError::BadDeal { operator: op, reason };
+        let bad = |reason: String| DkgError::BadDeal {
+            operator: op,
+            reason,
+        };
         bls::verify(&node.public, &b.hash(), &b.signature, Dst::Nul)
             .map_err(|e| bad(format!("deal bundle signature: {e}")))?;
         if b.session_id != self.nonce {
@@ -147,7 +167,10 @@ impl Participant {
         let mut mine = None;
         for d in &b.deals {
             if !self.nodes.iter().any(|n| n.index == d.share_index) {
-                return Err(bad(format!("deal for unknown share index {}", d.share_index)));
+                return Err(bad(format!(
+                    "deal for unknown share index {}",
+                    d.share_index
+                )));
             }
             if d.share_index == self.own_index {
                 if mine.is_some() {
@@ -191,9 +214,9 @@ impl Participant {
             if node.index == self.own_index {
                 continue;
             }
-            let b = by_dealer
-                .get(&node.index)
-                .ok_or(DkgError::MissingDeal { operator: node.operator_id() })?;
+            let b = by_dealer.get(&node.index).ok_or(DkgError::MissingDeal {
+                operator: node.operator_id(),
+            })?;
             let (s, c) = self.check_bundle(b, node)?;
             share = share.add(&s);
             for (acc, ci) in commits.iter_mut().zip(c.iter()) {
@@ -201,7 +224,9 @@ impl Participant {
             }
         }
         if commits.first().is_none_or(G1::is_identity) {
-            return Err(DkgError::Setup("distributed public key is the identity".into()));
+            return Err(DkgError::Setup(
+                "distributed public key is the identity".into(),
+            ));
         }
         Ok(DistKeyShare { share, commits })
     }

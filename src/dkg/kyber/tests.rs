@@ -6,7 +6,10 @@ fn setup(ids: &[u64]) -> (Vec<Scalar>, Vec<Node>) {
     let nodes = ids
         .iter()
         .zip(&keys)
-        .map(|(id, k)| Node { index: (*id - 1) as u32, public: G1::generator().mul(k).compress() })
+        .map(|(id, k)| Node {
+            index: (*id - 1) as u32,
+            public: G1::generator().mul(k).compress(),
+        })
         .collect();
     (keys, nodes)
 }
@@ -34,19 +37,29 @@ fn full_ceremony_agrees_and_interpolates() {
         .map(|b| DealBundle::from_json(&b.to_json().expect("json")).expect("parse"))
         .collect();
     assert_eq!(wire, bundles);
-    let results: Vec<DistKeyShare> =
-        parts.into_iter().map(|p| p.finish(&wire).expect("finish")).collect();
+    let results: Vec<DistKeyShare> = parts
+        .into_iter()
+        .map(|p| p.finish(&wire).expect("finish"))
+        .collect();
     let pk = results[0].public_key();
     assert!(results.iter().all(|r| r.public_key() == pk));
-    let pts: Vec<(u64, [u8; 48])> =
-        ids.iter().zip(&results).map(|(id, r)| (*id, r.share_public())).collect();
+    let pts: Vec<(u64, [u8; 48])> = ids
+        .iter()
+        .zip(&results)
+        .map(|(id, r)| (*id, r.share_public()))
+        .collect();
     assert_eq!(bls::interpolate_g1(&pts[2..]).expect("interp"), pk);
     assert_eq!(bls::interpolate_g1(&pts[..5]).expect("interp"), pk);
     // Threshold signing with any t shares recovers a signature valid under the group key.
     let sigs: Vec<(u64, [u8; 96])> = ids
         .iter()
         .zip(&results)
-        .map(|(id, r)| (*id, bls::sign(&r.share.to_secret_key().expect("sk"), b"m", Dst::Pop)))
+        .map(|(id, r)| {
+            (
+                *id,
+                bls::sign(&r.share.to_secret_key().expect("sk"), b"m", Dst::Pop),
+            )
+        })
         .collect();
     let sig = bls::interpolate_g2(&sigs[1..6]).expect("g2");
     bls::verify(&pk, b"m", &sig, Dst::Pop).expect("threshold signature verifies");
@@ -55,15 +68,22 @@ fn full_ceremony_agrees_and_interpolates() {
 #[test]
 fn bundle_json_shape_is_what_go_expects() {
     let (_, bundles) = run(&[1, 2, 3, 4], 3);
-    let v: serde_json::Value = serde_json::from_slice(&bundles[0].to_json().expect("json")).expect("v");
+    let v: serde_json::Value =
+        serde_json::from_slice(&bundles[0].to_json().expect("json")).expect("v");
     assert!(v["Deal"]["Public"].is_null());
     assert_eq!(v["Public"].as_array().expect("outer public").len(), 3);
     assert_eq!(v["Public"][0].as_str().expect("hex").len(), 96);
     assert_eq!(v["Deal"]["Deals"].as_array().expect("deals").len(), 3);
-    assert_eq!(v["Deal"]["SessionID"].as_str().expect("b64"), "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=");
+    assert_eq!(
+        v["Deal"]["SessionID"].as_str().expect("b64"),
+        "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk="
+    );
     // Go's indented output (one space) parses too.
     let pretty = serde_json::to_string_pretty(&v).expect("pretty");
-    assert_eq!(DealBundle::from_json(pretty.as_bytes()).expect("parse"), bundles[0]);
+    assert_eq!(
+        DealBundle::from_json(pretty.as_bytes()).expect("parse"),
+        bundles[0]
+    );
     // 13 operators stay below the 4096-byte KyberMessage limit.
     let ids: Vec<u64> = (1..=13).collect();
     let (_, b13) = run(&ids, 9);
@@ -88,7 +108,10 @@ fn bad_deals_abort_naming_the_dealer() {
     let (mut parts, mut bundles) = run(&ids, 3);
     bundles[1].signature[10] ^= 1;
     match parts.remove(0).finish(&bundles) {
-        Err(DkgError::BadDeal { operator: 22, reason }) => assert!(reason.contains("signature")),
+        Err(DkgError::BadDeal {
+            operator: 22,
+            reason,
+        }) => assert!(reason.contains("signature")),
         other => panic!("expected BadDeal from 22, got {:?}", other.err()),
     }
     // Operator 33 deals a wrong share (validly signed).
@@ -97,7 +120,8 @@ fn bad_deals_abort_naming_the_dealer() {
     let mut parts = Vec::new();
     let mut bundles = Vec::new();
     for (k, node) in keys.iter().zip(&nodes) {
-        let (p, b) = Participant::deal(k.clone(), nonce, 3, nodes.clone(), node.index).expect("deal");
+        let (p, b) =
+            Participant::deal(k.clone(), nonce, 3, nodes.clone(), node.index).expect("deal");
         parts.push(p);
         bundles.push(b);
     }
@@ -108,7 +132,10 @@ fn bad_deals_abort_naming_the_dealer() {
     let sk = keys[2].to_secret_key().expect("sk");
     bundles[2].signature = bls::sign(&sk, &bundles[2].hash(), Dst::Nul).to_vec();
     match parts.remove(0).finish(&bundles) {
-        Err(DkgError::BadDeal { operator: 33, reason }) => assert!(reason.contains("commitments")),
+        Err(DkgError::BadDeal {
+            operator: 33,
+            reason,
+        }) => assert!(reason.contains("commitments")),
         other => panic!("expected BadDeal from 33, got {:?}", other.err()),
     }
     // Operator 44 sends nothing.
@@ -120,5 +147,8 @@ fn bad_deals_abort_naming_the_dealer() {
     // Wrong threshold in a bundle.
     let (mut parts, mut bundles) = run(&ids, 3);
     bundles[3].public.pop();
-    assert!(matches!(parts.remove(0).finish(&bundles), Err(DkgError::BadDeal { operator: 44, .. })));
+    assert!(matches!(
+        parts.remove(0).finish(&bundles),
+        Err(DkgError::BadDeal { operator: 44, .. })
+    ));
 }

@@ -1,0 +1,491 @@
+//! The initiator: pings operators, runs init ceremonies (concurrently for bulk), validates every
+//! result like ssv-dkg, posts `/results`, and writes ssv-dkg's files only when all of that passed.
+
+pub mod client;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use alloy::primitives::Address;
+
+use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
+use crate::deposit::data::withdrawal_credentials;
+use crate::dkg::kyber::DealBundle;
+use crate::dkg::outputs::{ValidatorFiles, write_ceremony};
+use crate::dkg::results::{KnownOperator, validate_results};
+use crate::dkg::transport::{sign_bundle, sign_transport, threshold_for, verify_transport};
+use crate::dkg::wire::ids::{instance_id, new_request_id};
+use crate::dkg::wire::{
+    DkgResult, Exchange, Init, KyberMessage, Operator, Pong, ResultData, SignedTransport, Ssz,
+    Transport, TransportType,
+};
+pub use client::{ClientError, ClientTls};
+
+/// One operator as listed in operators info (`id`, `public_key`, `ip`).
+#[derive(Debug, Clone)]
+pub struct OperatorInfo {
+    pub id: u64,
+    pub key: OperatorPublicKey,
+    /// `https://host:port` (optionally with a path prefix).
+    pub url: String,
+}
+
+/// Ceremony parameters (ssv-dkg `init` flags).
+#[derive(Debug, Clone)]
+pub struct CeremonyRequest {
+    pub owner: Address,
+    /// Nonce of the first validator; validator i uses nonce + i.
+    pub nonce: u64,
+    pub withdraw_address: Address,
+    pub compounding: bool,
+    pub amount_gwei: u64,
+    pub network_name: String,
+    pub fork_version: [u8; 4],
+    pub validators: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitiatorError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("operator {id}: {reason}")]
+    Operator { id: u64, reason: String },
+    #[error("invalid ceremony request: {0}")]
+    Request(String),
+    #[error("ceremony for nonce {nonce} failed: {reason}")]
+    Ceremony { nonce: u64, reason: String },
+    #[error("writing the ceremony files: {0}")]
+    Output(String),
+    #[error("initiator key: {0}")]
+    Key(String),
+}
+
+fn op_err(id: u64, reason: impl Into<String>) -> InitiatorError {
+    InitiatorError::Operator {
+        id,
+        reason: reason.into(),
+    }
+}
+
+/// What ping learned about an operator.
+#[derive(Debug, Clone)]
+pub struct PingInfo {
+    pub id: u64,
+    pub version: String,
+    pub multisig: bool,
+    pub eth_client_connected: bool,
+}
+
+pub struct Initiator {
+    client: reqwest::Client,
+    operators: Vec<OperatorInfo>,
+}
+
+/// ssv-dkg runs at most 20 bulk ceremonies at once.
+pub const MAX_CONCURRENT_CEREMONIES: usize = 20;
+
+impl Initiator {
+    pub fn new(mut operators: Vec<OperatorInfo>, tls: &ClientTls) -> Result<Self, InitiatorError> {
+        operators.sort_by_key(|o| o.id);
+        if threshold_for(operators.len()).is_none() {
+            return Err(InitiatorError::Request(format!(
+                "{} operators given; a cluster has 4, 7, 10 or 13",
+                operators.len()
+            )));
+        }
+        if operators.windows(2).any(|w| w[0].id == w[1].id) || operators.iter().any(|o| o.id == 0) {
+            return Err(InitiatorError::Request(
+                "operator ids must be unique and non-zero".into(),
+            ));
+        }
+        for o in &operators {
+            if !o.url.starts_with("https://") {
+                return Err(op_err(o.id, format!("address {} is not https://", o.url)));
+            }
+        }
+        Ok(Initiator {
+            client: client::build_client(tls)?,
+            operators,
+        })
+    }
+
+    pub fn operators(&self) -> &[OperatorInfo] {
+        &self.operators
+    }
+
+    /// `GET /health_check` on one operator; checks the Pong against the listed key and id.
+    pub async fn ping_one(&self, op: &OperatorInfo) -> Result<PingInfo, InitiatorError> {
+        let bytes = client::call(&self.client, op.id, &op.url, "health_check", None).await?;
+        let st = SignedTransport::from_ssz(&bytes).map_err(|e| {
+            op_err(
+                op.id,
+                format!("health check reply is not ssv-dkg v3 SSZ ({e}); an older ssv-dkg?"),
+            )
+        })?;
+        verify_transport(&st, &op.key, &format!("operator {}", op.id)).map_err(|_| {
+            op_err(
+                op.id,
+                "health check is not signed by the operator's registered key",
+            )
+        })?;
+        let pong =
+            Pong::from_ssz(&st.message.data).map_err(|e| op_err(op.id, format!("pong: {e}")))?;
+        if pong.id != op.id {
+            return Err(op_err(op.id, format!("answers as operator {}", pong.id)));
+        }
+        if pong.pubkey != op.key.to_base64_pem().as_bytes() {
+            return Err(op_err(
+                op.id,
+                "runs with a key that differs from the registered one",
+            ));
+        }
+        Ok(PingInfo {
+            id: op.id,
+            version: String::from_utf8_lossy(&st.message.version).into_owned(),
+            multisig: pong.multisig,
+            eth_client_connected: pong.eth_client_connected,
+        })
+    }
+
+    pub async fn ping(&self) -> Vec<(u64, Result<PingInfo, InitiatorError>)> {
+        let futs = self
+            .operators
+            .iter()
+            .map(|o| async move { (o.id, self.ping_one(o).await) });
+        futures_join_all(futs).await
+    }
+
+    /// Pings everyone (all must answer), then runs `req.validators` ceremonies and returns their
+    /// validated files, sorted by nonce. Nothing is written here.
+    pub async fn run(
+        self: &Arc<Self>,
+        req: &CeremonyRequest,
+    ) -> Result<Vec<ValidatorFiles>, InitiatorError> {
+        if !(1..=100).contains(&req.validators) {
+            return Err(InitiatorError::Request(format!(
+                "{} validators; 1 to 100 allowed",
+                req.validators
+            )));
+        }
+        if !(32_000_000_000..=2_048_000_000_000).contains(&req.amount_gwei) {
+            return Err(InitiatorError::Request(format!(
+                "amount {} gwei outside 32..2048 ETH",
+                req.amount_gwei
+            )));
+        }
+        if req.owner == Address::ZERO {
+            return Err(InitiatorError::Request("owner is the zero address".into()));
+        }
+        let mut versions = Vec::with_capacity(self.operators.len());
+        for (id, r) in self.ping().await {
+            versions.push((id, r?.version));
+        }
+        let versions = Arc::new(versions);
+        let sem = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_CEREMONIES));
+        let mut tasks = Vec::with_capacity(req.validators);
+        for i in 0..req.validators {
+            let me = self.clone();
+            let versions = versions.clone();
+            let sem = sem.clone();
+            let req = req.clone();
+            tasks.push(tokio::spawn(async move {
+                let _permit = sem.acquire().await;
+                me.ceremony(&req, req.nonce + i as u64, &versions).await
+            }));
+        }
+        let mut out = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            match t.await {
+                Ok(r) => out.push(r?),
+                Err(e) => {
+                    return Err(InitiatorError::Request(format!(
+                        "ceremony task failed: {e}"
+                    )));
+                }
+            }
+        }
+        out.sort_by_key(|v| v.nonce);
+        Ok(out)
+    }
+
+    /// Runs and writes: returns the ceremony folder.
+    pub async fn run_and_write(
+        self: &Arc<Self>,
+        req: &CeremonyRequest,
+        output: &Path,
+    ) -> Result<PathBuf, InitiatorError> {
+        let files = self.run(req).await?;
+        write_ceremony(output, &files).map_err(|e| InitiatorError::Output(e.to_string()))
+    }
+
+    async fn send_all(
+        &self,
+        path: &'static str,
+        bodies: Vec<Vec<u8>>,
+    ) -> Result<Vec<Vec<u8>>, InitiatorError> {
+        let futs = self.operators.iter().zip(bodies).map(|(o, b)| async move {
+            client::call(&self.client, o.id, &o.url, path, Some(b)).await
+        });
+        let mut out = Vec::with_capacity(self.operators.len());
+        for r in futures_join_all(futs).await {
+            out.push(r?);
+        }
+        Ok(out)
+    }
+
+    /// Checks each reply is a transport from its operator for this instance, of the expected type.
+    fn check_replies(
+        &self,
+        replies: Vec<Vec<u8>>,
+        iid: &[u8; 24],
+        expected: TransportType,
+    ) -> Result<Vec<SignedTransport>, InitiatorError> {
+        let mut out = Vec::with_capacity(replies.len());
+        for (op, bytes) in self.operators.iter().zip(replies) {
+            let st = SignedTransport::from_ssz(&bytes)
+                .map_err(|e| op_err(op.id, format!("reply is not a valid message: {e}")))?;
+            if st.signer != op.key.to_base64_pem().as_bytes() {
+                return Err(op_err(
+                    op.id,
+                    "reply signed by a key that differs from the registered one",
+                ));
+            }
+            verify_transport(&st, &op.key, &format!("operator {}", op.id)).map_err(|_| {
+                op_err(
+                    op.id,
+                    "reply signature does not verify with its registered key",
+                )
+            })?;
+            if &st.message.identifier != iid {
+                return Err(op_err(op.id, "reply for another ceremony instance"));
+            }
+            if st.message.kind == TransportType::Error {
+                let text = String::from_utf8_lossy(&st.message.data).into_owned();
+                return Err(op_err(
+                    op.id,
+                    format!("ceremony failed at the operator: {text}"),
+                ));
+            }
+            if st.message.kind != expected {
+                return Err(op_err(
+                    op.id,
+                    format!(
+                        "sent {:?} where {:?} was expected",
+                        st.message.kind, expected
+                    ),
+                ));
+            }
+            out.push(st);
+        }
+        Ok(out)
+    }
+
+    async fn ceremony(
+        &self,
+        req: &CeremonyRequest,
+        nonce: u64,
+        versions: &[(u64, String)],
+    ) -> Result<ValidatorFiles, InitiatorError> {
+        let fail = |reason: String| InitiatorError::Ceremony { nonce, reason };
+        // A fresh RSA identity per ceremony, as ssv-dkg does; key generation is CPU-heavy.
+        let key = tokio::task::spawn_blocking(|| OperatorPrivateKey::generate(2048))
+            .await
+            .map_err(|e| InitiatorError::Key(e.to_string()))?
+            .map_err(|e| InitiatorError::Key(e.to_string()))?;
+        let request_id = new_request_id().map_err(|e| InitiatorError::Key(e.to_string()))?;
+        let n = self.operators.len();
+        let init = Init {
+            operators: self
+                .operators
+                .iter()
+                .map(|o| Operator {
+                    id: o.id,
+                    pubkey: o.key.to_base64_pem().as_bytes().to_vec(),
+                })
+                .collect(),
+            t: threshold_for(n).unwrap_or(0),
+            withdrawal_credentials: withdrawal_credentials(req.withdraw_address, req.compounding)
+                .to_vec(),
+            fork: req.fork_version,
+            owner: req.owner.into_array(),
+            nonce,
+            amount: req.amount_gwei,
+        };
+        let init_ssz = init.to_ssz();
+        let iid = instance_id(
+            key.public_key().to_base64_pem().as_bytes(),
+            &init_ssz,
+            &request_id,
+        );
+
+        // Round 1: /init, each operator addressed with the version string it reported.
+        let mut bodies = Vec::with_capacity(n);
+        for o in &self.operators {
+            let version = versions
+                .iter()
+                .find(|(id, _)| *id == o.id)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let t = Transport {
+                kind: TransportType::Init,
+                identifier: request_id,
+                data: init_ssz.clone(),
+                version: version.into_bytes(),
+            };
+            bodies.push(
+                sign_transport(&key, t)
+                    .map_err(|e| fail(e.to_string()))?
+                    .to_ssz(),
+            );
+        }
+        let exchanges = self.check_replies(
+            self.send_all("init", bodies).await?,
+            &iid,
+            TransportType::Exchange,
+        )?;
+        for (o, st) in self.operators.iter().zip(&exchanges) {
+            let ex = Exchange::from_ssz(&st.message.data)
+                .map_err(|e| op_err(o.id, format!("exchange: {e}")))?;
+            if ex.pk.len() != 48 {
+                return Err(op_err(
+                    o.id,
+                    format!("exchange key is {} bytes", ex.pk.len()),
+                ));
+            }
+        }
+
+        // Round 2: exchanges to everyone -> deal bundles.
+        let bundle = sign_bundle(&key, iid, exchanges)
+            .map_err(|e| fail(e.to_string()))?
+            .to_ssz();
+        let deals = self.check_replies(
+            self.send_all("dkg", vec![bundle; n]).await?,
+            &iid,
+            TransportType::Kyber,
+        )?;
+        for (o, st) in self.operators.iter().zip(&deals) {
+            let km = KyberMessage::from_ssz(&st.message.data)
+                .map_err(|e| op_err(o.id, format!("kyber message: {e}")))?;
+            match km.kind {
+                TransportType::KyberDealBundle => {
+                    let b =
+                        DealBundle::from_json(&km.data).map_err(|e| op_err(o.id, e.to_string()))?;
+                    if u64::from(b.dealer_index) + 1 != o.id {
+                        return Err(op_err(
+                            o.id,
+                            format!("deal bundle claims dealer index {}", b.dealer_index),
+                        ));
+                    }
+                }
+                other => {
+                    return Err(op_err(
+                        o.id,
+                        format!("sent {other:?} instead of its deals (complaint); aborting"),
+                    ));
+                }
+            }
+        }
+
+        // Round 3: deals to everyone -> results.
+        let bundle = sign_bundle(&key, iid, deals)
+            .map_err(|e| fail(e.to_string()))?
+            .to_ssz();
+        let outputs = self.check_replies(
+            self.send_all("dkg", vec![bundle; n]).await?,
+            &iid,
+            TransportType::Output,
+        )?;
+        let mut results = Vec::with_capacity(n);
+        for (o, st) in self.operators.iter().zip(&outputs) {
+            let r = DkgResult::from_ssz(&st.message.data)
+                .map_err(|e| op_err(o.id, format!("result: {e}")))?;
+            if r.operator_id != o.id {
+                return Err(op_err(
+                    o.id,
+                    format!("result claims operator {}", r.operator_id),
+                ));
+            }
+            results.push(r);
+        }
+        let known: Vec<KnownOperator> = self
+            .operators
+            .iter()
+            .map(|o| KnownOperator {
+                id: o.id,
+                key: o.key.clone(),
+            })
+            .collect();
+        let validated = validate_results(&init, &known, iid, &results, &req.network_name).map_err(
+            |e| match e {
+                crate::dkg::results::ResultError::Operator { operator, reason } => {
+                    op_err(operator, reason)
+                }
+                other => fail(other.to_string()),
+            },
+        )?;
+        let files = validated.files;
+
+        // Final: /results to every operator; any rejection fails the ceremony (like ssv-dkg).
+        let deposit_json =
+            serde_json::to_vec(&files.deposit[0]).map_err(|e| fail(e.to_string()))?;
+        let ks_json = serde_json::to_vec(&files.keyshares).map_err(|e| fail(e.to_string()))?;
+        let proofs_json = serde_json::to_vec(&files.proofs).map_err(|e| fail(e.to_string()))?;
+        let rd = ResultData {
+            operators: init.operators.clone(),
+            identifier: iid,
+            deposit_data: deposit_json,
+            keyshares_data: ks_json,
+            proofs: proofs_json,
+        };
+        let t = Transport {
+            kind: TransportType::Result,
+            identifier: iid,
+            data: rd.to_ssz(),
+            version: versions
+                .first()
+                .map(|(_, v)| v.clone().into_bytes())
+                .unwrap_or_default(),
+        };
+        let body = sign_transport(&key, t)
+            .map_err(|e| fail(e.to_string()))?
+            .to_ssz();
+        self.send_all("results", vec![body; n]).await?;
+        Ok(files)
+    }
+}
+
+/// Awaits all futures concurrently, keeping their order.
+async fn futures_join_all<F: std::future::Future>(
+    futs: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let handles: Vec<_> = futs.into_iter().map(Box::pin).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    // Poll all together: join via a simple select loop using tokio's JoinSet is not possible for
+    // non-'static borrows, so drive them with a manual join.
+    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> = handles.into_iter().map(Some).collect();
+    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (i, slot) in pending.iter_mut().enumerate() {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        results[i] = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => all = false,
+                }
+            }
+        }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    for r in results.into_iter().flatten() {
+        out.push(r);
+    }
+    out
+}

@@ -1,0 +1,507 @@
+//! What an operator does with each request, independent of HTTP: ssv-dkg v3.1.0's `/init`, `/dkg`,
+//! `/results` and `/health_check` behaviour, except that the deal round is answered as soon as every
+//! deal verifies instead of after kyber's 10 s phases.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::crypto::bls::{G1, Scalar};
+use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
+use crate::dkg::kyber::{DealBundle, Node, Participant};
+use crate::dkg::results::build_result;
+use crate::dkg::transport::{sign_transport, threshold_for, verify_bundle, verify_transport};
+use crate::dkg::wire::ids::{instance_id, session_nonce};
+use crate::dkg::wire::{
+    Exchange, Init, KyberMessage, MultipleSignedTransports, Pong, ResultData, SignedTransport, Ssz,
+    Transport, TransportType,
+};
+
+/// ssv-dkg keeps an instance at most a minute and at most 1024 of them.
+pub const MAX_INSTANCE_TIME: Duration = Duration::from_secs(60);
+pub const MAX_INSTANCES: usize = 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorError {
+    #[error("wrong version: remote {remote} local {local}")]
+    Version { remote: String, local: String },
+    #[error("malformed {what}: {reason}")]
+    Malformed { what: &'static str, reason: String },
+    #[error("invalid init message: {0}")]
+    InvalidInit(String),
+    #[error("{0}")]
+    Auth(String),
+    #[error("unknown or expired ceremony instance {0}")]
+    UnknownInstance(String),
+    #[error("instance {0} already exists")]
+    Duplicate(String),
+    #[error("too many concurrent ceremonies ({0}); try later")]
+    Overloaded(usize),
+    #[error("operator {operator_id}: {reason}")]
+    Ceremony { operator_id: u64, reason: String },
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+fn malformed(what: &'static str) -> impl Fn(crate::dkg::wire::SszError) -> OperatorError {
+    move |e| OperatorError::Malformed {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+enum Phase {
+    /// Waiting for everyone's exchange keys.
+    Exchange { longterm: Scalar },
+    /// Our deals are out; waiting for everyone's.
+    Dealt {
+        participant: Box<Participant>,
+        own_bundle: DealBundle,
+    },
+    /// Result sent; waiting for `/results`.
+    Done { validator_pubkey: [u8; 48] },
+}
+
+struct Instance {
+    init: Init,
+    request_id: [u8; 24],
+    initiator: OperatorPublicKey,
+    created: Instant,
+    phase: Option<Phase>,
+    own_index: u32,
+}
+
+/// One operator's identity and live ceremonies.
+pub struct OperatorState {
+    pub operator_id: u64,
+    key: OperatorPrivateKey,
+    pub version: String,
+    instances: Mutex<HashMap<[u8; 24], Arc<Mutex<Instance>>>>,
+}
+
+impl std::fmt::Debug for OperatorState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "OperatorState(operator {}, version {})",
+            self.operator_id, self.version
+        )
+    }
+}
+
+fn hex_id(id: &[u8; 24]) -> String {
+    hex::encode(id)
+}
+
+impl OperatorState {
+    pub fn new(operator_id: u64, key: OperatorPrivateKey, version: String) -> Self {
+        OperatorState {
+            operator_id,
+            key,
+            version,
+            instances: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn public_key(&self) -> &OperatorPublicKey {
+        self.key.public_key()
+    }
+
+    fn reply(
+        &self,
+        kind: TransportType,
+        id: [u8; 24],
+        data: Vec<u8>,
+    ) -> Result<Vec<u8>, OperatorError> {
+        let t = Transport {
+            kind,
+            identifier: id,
+            data,
+            version: self.version.as_bytes().to_vec(),
+        };
+        sign_transport(&self.key, t)
+            .map(|st| st.to_ssz())
+            .map_err(|e| OperatorError::Internal(e.to_string()))
+    }
+
+    fn ceremony_err(&self, reason: impl Into<String>) -> OperatorError {
+        OperatorError::Ceremony {
+            operator_id: self.operator_id,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn health_check(&self) -> Result<Vec<u8>, OperatorError> {
+        let pong = Pong {
+            id: self.operator_id,
+            pubkey: self.public_key().to_base64_pem().as_bytes().to_vec(),
+            multisig: true,
+            eth_client_connected: false,
+        };
+        self.reply(TransportType::Pong, [0u8; 24], pong.to_ssz())
+    }
+
+    fn instance(&self, id: &[u8; 24]) -> Result<Arc<Mutex<Instance>>, OperatorError> {
+        let map = self
+            .instances
+            .lock()
+            .map_err(|_| OperatorError::Internal("lock".into()))?;
+        map.get(id)
+            .filter(|i| {
+                i.lock()
+                    .map(|i| i.created.elapsed() < MAX_INSTANCE_TIME)
+                    .unwrap_or(false)
+            })
+            .cloned()
+            .ok_or_else(|| OperatorError::UnknownInstance(hex_id(id)))
+    }
+
+    pub fn handle_init(&self, body: &[u8]) -> Result<Vec<u8>, OperatorError> {
+        let st = SignedTransport::from_ssz(body).map_err(malformed("init transport"))?;
+        if st.message.version != self.version.as_bytes() {
+            return Err(OperatorError::Version {
+                remote: String::from_utf8_lossy(&st.message.version).into_owned(),
+                local: self.version.clone(),
+            });
+        }
+        if st.message.kind != TransportType::Init {
+            return Err(OperatorError::Malformed {
+                what: "init transport",
+                reason: format!("type {:?}, expected Init", st.message.kind),
+            });
+        }
+        let init = Init::from_ssz(&st.message.data).map_err(malformed("init message"))?;
+        validate_init(&init)?;
+        let signer = std::str::from_utf8(&st.signer)
+            .ok()
+            .and_then(|s| OperatorPublicKey::from_base64_pem(s).ok())
+            .ok_or_else(|| OperatorError::Auth("initiator public key does not parse".into()))?;
+        verify_transport(&st, &signer, "initiator")
+            .map_err(|e| OperatorError::Auth(e.to_string()))?;
+        let me = init
+            .operators
+            .iter()
+            .find(|o| o.pubkey == self.public_key().to_base64_pem().as_bytes())
+            .ok_or_else(|| {
+                OperatorError::InvalidInit("my operator key is not in the operator list".into())
+            })?;
+        if me.id != self.operator_id {
+            return Err(OperatorError::InvalidInit(format!(
+                "my key is listed with id {}, but I am operator {}",
+                me.id, self.operator_id
+            )));
+        }
+        let iid = instance_id(&st.signer, &st.message.data, &st.message.identifier);
+        let longterm = Scalar::random().map_err(|e| OperatorError::Internal(e.to_string()))?;
+        let exchange = Exchange {
+            pk: G1::generator().mul(&longterm).compress().to_vec(),
+            commits: vec![],
+        };
+        {
+            let mut map = self
+                .instances
+                .lock()
+                .map_err(|_| OperatorError::Internal("lock".into()))?;
+            map.retain(|_, i| {
+                i.lock()
+                    .map(|i| i.created.elapsed() < MAX_INSTANCE_TIME)
+                    .unwrap_or(false)
+            });
+            if map.contains_key(&iid) {
+                return Err(OperatorError::Duplicate(hex_id(&iid)));
+            }
+            if map.len() >= MAX_INSTANCES {
+                return Err(OperatorError::Overloaded(map.len()));
+            }
+            map.insert(
+                iid,
+                Arc::new(Mutex::new(Instance {
+                    own_index: (self.operator_id - 1) as u32,
+                    init,
+                    request_id: st.message.identifier,
+                    initiator: signer,
+                    created: Instant::now(),
+                    phase: Some(Phase::Exchange { longterm }),
+                })),
+            );
+        }
+        self.reply(TransportType::Exchange, iid, exchange.to_ssz())
+    }
+
+    /// Maps each message to the Init operator that signed it, checking signatures and coverage.
+    fn collect_from_operators<'a>(
+        &self,
+        inst: &Instance,
+        m: &'a MultipleSignedTransports,
+        expected: TransportType,
+    ) -> Result<Vec<(u64, &'a SignedTransport)>, OperatorError> {
+        let mut out: Vec<(u64, &SignedTransport)> = Vec::new();
+        for st in &m.messages {
+            let op = inst
+                .init
+                .operators
+                .iter()
+                .find(|o| o.pubkey == st.signer)
+                .ok_or_else(|| {
+                    OperatorError::Auth(
+                        "a message is signed by a key that is not in the ceremony".into(),
+                    )
+                })?;
+            let key = std::str::from_utf8(&op.pubkey)
+                .ok()
+                .and_then(|s| OperatorPublicKey::from_base64_pem(s).ok())
+                .ok_or_else(|| {
+                    OperatorError::Auth(format!("operator {} key does not parse", op.id))
+                })?;
+            verify_transport(st, &key, &format!("operator {}", op.id))
+                .map_err(|e| OperatorError::Auth(e.to_string()))?;
+            if st.message.identifier != m.identifier {
+                return Err(OperatorError::Auth(format!(
+                    "operator {}: message for another instance",
+                    op.id
+                )));
+            }
+            if st.message.kind != expected {
+                return Err(self.ceremony_err(format!(
+                    "operator {} sent {:?} where {:?} was expected",
+                    op.id, st.message.kind, expected
+                )));
+            }
+            if out.iter().any(|(id, _)| *id == op.id) {
+                return Err(OperatorError::Auth(format!(
+                    "operator {} appears twice",
+                    op.id
+                )));
+            }
+            out.push((op.id, st));
+        }
+        if let Some(missing) = inst
+            .init
+            .operators
+            .iter()
+            .find(|o| !out.iter().any(|(id, _)| *id == o.id))
+        {
+            return Err(self.ceremony_err(format!("no message from operator {}", missing.id)));
+        }
+        Ok(out)
+    }
+
+    pub fn handle_dkg(&self, body: &[u8]) -> Result<Vec<u8>, OperatorError> {
+        let m =
+            MultipleSignedTransports::from_ssz(body).map_err(malformed("dkg message bundle"))?;
+        let inst_arc = self.instance(&m.identifier)?;
+        let mut inst = inst_arc
+            .lock()
+            .map_err(|_| OperatorError::Internal("lock".into()))?;
+        verify_bundle(&m, &inst.initiator).map_err(|e| OperatorError::Auth(e.to_string()))?;
+        let phase = inst.phase.take();
+        match phase {
+            Some(Phase::Exchange { longterm }) => {
+                let msgs = match self.collect_from_operators(&inst, &m, TransportType::Exchange) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        inst.phase = Some(Phase::Exchange { longterm });
+                        return Err(e);
+                    }
+                };
+                let mut nodes = Vec::with_capacity(msgs.len());
+                for (id, st) in msgs {
+                    let ex = Exchange::from_ssz(&st.message.data).map_err(malformed("exchange"))?;
+                    let public: [u8; 48] = ex.pk.as_slice().try_into().map_err(|_| {
+                        self.ceremony_err(format!(
+                            "operator {id}: exchange key is {} bytes",
+                            ex.pk.len()
+                        ))
+                    })?;
+                    G1::from_compressed(&public)
+                        .ok()
+                        .filter(|p| !p.is_identity())
+                        .ok_or_else(|| {
+                            self.ceremony_err(format!("operator {id}: invalid exchange key"))
+                        })?;
+                    nodes.push(Node {
+                        index: (id - 1) as u32,
+                        public,
+                    });
+                }
+                nodes.sort_by_key(|n| n.index);
+                let nonce = session_nonce(&m.identifier);
+                let (participant, bundle) =
+                    Participant::deal(longterm, nonce, inst.init.t as usize, nodes, inst.own_index)
+                        .map_err(|e| self.ceremony_err(e.to_string()))?;
+                let json = bundle
+                    .to_json()
+                    .map_err(|e| OperatorError::Internal(e.to_string()))?;
+                let km = KyberMessage {
+                    kind: TransportType::KyberDealBundle,
+                    data: json,
+                };
+                inst.phase = Some(Phase::Dealt {
+                    participant: Box::new(participant),
+                    own_bundle: bundle,
+                });
+                self.reply(TransportType::Kyber, m.identifier, km.to_ssz())
+            }
+            Some(Phase::Dealt {
+                participant,
+                own_bundle,
+            }) => {
+                let msgs = match self.collect_from_operators(&inst, &m, TransportType::Kyber) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        inst.phase = Some(Phase::Dealt {
+                            participant,
+                            own_bundle,
+                        });
+                        return Err(e);
+                    }
+                };
+                let mut bundles = Vec::with_capacity(msgs.len());
+                for (id, st) in msgs {
+                    let km = KyberMessage::from_ssz(&st.message.data)
+                        .map_err(malformed("kyber message"))?;
+                    if km.kind != TransportType::KyberDealBundle {
+                        return Err(self.ceremony_err(format!(
+                            "operator {id} sent {:?}, not a deal bundle",
+                            km.kind
+                        )));
+                    }
+                    let b = DealBundle::from_json(&km.data)
+                        .map_err(|e| self.ceremony_err(format!("operator {id}: {e}")))?;
+                    if u64::from(b.dealer_index) + 1 != id {
+                        return Err(self.ceremony_err(format!(
+                            "operator {id} signed a deal bundle of dealer index {}",
+                            b.dealer_index
+                        )));
+                    }
+                    bundles.push(b);
+                }
+                let _ = own_bundle;
+                let dks = participant
+                    .finish(&bundles)
+                    .map_err(|e| self.ceremony_err(e.to_string()))?;
+                let validator_pubkey = dks.public_key();
+                let result = build_result(
+                    &inst.init,
+                    self.operator_id,
+                    m.identifier,
+                    &dks.share,
+                    validator_pubkey,
+                    &self.key,
+                )
+                .map_err(|e| self.ceremony_err(e.to_string()))?;
+                inst.phase = Some(Phase::Done { validator_pubkey });
+                self.reply(TransportType::Output, m.identifier, result.to_ssz())
+            }
+            Some(done @ Phase::Done { .. }) => {
+                inst.phase = Some(done);
+                Err(self.ceremony_err("ceremony already produced its result"))
+            }
+            None => Err(self.ceremony_err("ceremony failed earlier")),
+        }
+    }
+
+    pub fn handle_results(&self, body: &[u8]) -> Result<Vec<u8>, OperatorError> {
+        let st = SignedTransport::from_ssz(body).map_err(malformed("results transport"))?;
+        let inst_arc = self.instance(&st.message.identifier)?;
+        let inst = inst_arc
+            .lock()
+            .map_err(|_| OperatorError::Internal("lock".into()))?;
+        verify_transport(&st, &inst.initiator, "initiator")
+            .map_err(|e| OperatorError::Auth(e.to_string()))?;
+        if st.message.kind != TransportType::Result {
+            return Err(OperatorError::Malformed {
+                what: "results transport",
+                reason: format!("type {:?}", st.message.kind),
+            });
+        }
+        let rd = ResultData::from_ssz(&st.message.data).map_err(malformed("result data"))?;
+        if rd.identifier != st.message.identifier {
+            return Err(OperatorError::Auth(
+                "result data for another instance".into(),
+            ));
+        }
+        let Some(Phase::Done { validator_pubkey }) = &inst.phase else {
+            return Err(self.ceremony_err("results before the ceremony finished"));
+        };
+        let deposits: Vec<crate::deposit::json::DepositDataJson> =
+            serde_json::from_slice(&rd.deposit_data)
+                .or_else(|_| {
+                    serde_json::from_slice::<crate::deposit::json::DepositDataJson>(
+                        &rd.deposit_data,
+                    )
+                    .map(|d| vec![d])
+                })
+                .map_err(|e| OperatorError::Malformed {
+                    what: "deposit data",
+                    reason: e.to_string(),
+                })?;
+        let dep = deposits
+            .first()
+            .ok_or_else(|| self.ceremony_err("empty deposit data"))?;
+        if dep.pubkey != *validator_pubkey {
+            return Err(self.ceremony_err("deposit data is for another validator key"));
+        }
+        let root = crate::dkg::results::deposit_signing_root(&inst.init, validator_pubkey)
+            .map_err(|e| self.ceremony_err(e.to_string()))?;
+        crate::crypto::bls::verify(
+            validator_pubkey,
+            &root,
+            &dep.signature,
+            crate::crypto::bls::Dst::Pop,
+        )
+        .map_err(|e| self.ceremony_err(format!("deposit signature: {e}")))?;
+        let _ = inst.request_id;
+        Ok(Vec::new())
+    }
+}
+
+fn validate_init(init: &Init) -> Result<(), OperatorError> {
+    let n = init.operators.len();
+    let t = threshold_for(n).ok_or_else(|| {
+        OperatorError::InvalidInit(format!("{n} operators; only 4, 7, 10 or 13 are allowed"))
+    })?;
+    if init.t != t {
+        return Err(OperatorError::InvalidInit(format!(
+            "threshold {} for {n} operators, expected {t}",
+            init.t
+        )));
+    }
+    let mut ids: Vec<u64> = init.operators.iter().map(|o| o.id).collect();
+    // kyber indexes nodes with u32 (id - 1); id 0 has no index (CS-007 "index-0 share").
+    if ids.iter().any(|id| *id == 0 || *id > u64::from(u32::MAX)) {
+        return Err(OperatorError::InvalidInit(
+            "operator id 0 or above 2^32-1".into(),
+        ));
+    }
+    let sorted = ids.windows(2).all(|w| w[0] < w[1]);
+    ids.dedup();
+    if !sorted || ids.len() != n {
+        return Err(OperatorError::InvalidInit(
+            "operators must be unique and sorted by id".into(),
+        ));
+    }
+    if init.withdrawal_credentials.len() != 32 || !matches!(init.withdrawal_credentials[0], 1 | 2) {
+        return Err(OperatorError::InvalidInit(
+            "withdrawal credentials must be 32 bytes with prefix 0x01 or 0x02".into(),
+        ));
+    }
+    if init.owner == [0u8; 20] {
+        return Err(OperatorError::InvalidInit(
+            "owner is the zero address".into(),
+        ));
+    }
+    if !(32_000_000_000..=2_048_000_000_000).contains(&init.amount) {
+        return Err(OperatorError::InvalidInit(format!(
+            "amount {} gwei out of range",
+            init.amount
+        )));
+    }
+    if crate::dkg::verify::network_for_fork(init.fork).is_none() {
+        return Err(OperatorError::InvalidInit(format!(
+            "unknown fork version {}",
+            hex::encode(init.fork)
+        )));
+    }
+    Ok(())
+}

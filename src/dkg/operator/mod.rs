@@ -1,0 +1,7 @@
+//! The operator side of an ssv-dkg ceremony: request logic and the HTTPS server.
+
+pub mod logic;
+pub mod server;
+
+pub use logic::{OperatorError, OperatorState};
+pub use server::{RunningOperator, ServerError, TlsMaterial, serve};

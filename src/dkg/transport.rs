@@ -1,0 +1,85 @@
+//! RSA-PSS signed transports (every ssv-dkg message) and the small validations both sides share.
+
+use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
+use crate::dkg::wire::{MultipleSignedTransports, SignedTransport, Ssz, Transport};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("{who}: signature over the {what} does not verify")]
+    BadSignature { who: String, what: &'static str },
+    #[error("signing the {what}: {reason}")]
+    Sign { what: &'static str, reason: String },
+}
+
+/// Signs `message` with `key`; `Signer` carries the key's canonical base64-PEM text.
+pub fn sign_transport(
+    key: &OperatorPrivateKey,
+    message: Transport,
+) -> Result<SignedTransport, TransportError> {
+    let signature = key
+        .sign_pss(&message.to_ssz())
+        .map_err(|e| TransportError::Sign {
+            what: "transport",
+            reason: e.to_string(),
+        })?;
+    Ok(SignedTransport {
+        message,
+        signer: key.public_key().to_base64_pem().as_bytes().to_vec(),
+        signature,
+    })
+}
+
+/// Verifies a transport's signature with a key we already trust (not the one it names).
+pub fn verify_transport(
+    st: &SignedTransport,
+    key: &OperatorPublicKey,
+    who: &str,
+) -> Result<(), TransportError> {
+    key.verify_pss(&st.message.to_ssz(), &st.signature)
+        .map_err(|_| TransportError::BadSignature {
+            who: who.to_string(),
+            what: "transport",
+        })
+}
+
+/// Bundles operator replies for the next round, signed by the initiator.
+pub fn sign_bundle(
+    key: &OperatorPrivateKey,
+    identifier: [u8; 24],
+    messages: Vec<SignedTransport>,
+) -> Result<MultipleSignedTransports, TransportError> {
+    let signature = key
+        .sign_pss(&MultipleSignedTransports::signed_payload(&messages))
+        .map_err(|e| TransportError::Sign {
+            what: "message bundle",
+            reason: e.to_string(),
+        })?;
+    Ok(MultipleSignedTransports {
+        identifier,
+        messages,
+        signature,
+    })
+}
+
+pub fn verify_bundle(
+    m: &MultipleSignedTransports,
+    initiator: &OperatorPublicKey,
+) -> Result<(), TransportError> {
+    initiator
+        .verify_pss(
+            &MultipleSignedTransports::signed_payload(&m.messages),
+            &m.signature,
+        )
+        .map_err(|_| TransportError::BadSignature {
+            who: "initiator".into(),
+            what: "message bundle",
+        })
+}
+
+/// Allowed cluster sizes and their thresholds (n = 3f + 1, t = 2f + 1), as dkg-spec enforces.
+pub fn threshold_for(n: usize) -> Option<u64> {
+    match n {
+        4 | 7 | 10 | 13 => Some((n - (n - 1) / 3) as u64),
+        _ => None,
+    }
+}
