@@ -1,0 +1,103 @@
+//! End-to-end ceremonies on loopback between the Rust initiator and Rust operator servers, with
+//! every output checked by `dkg::verify` (the `ssv-dkg verify` rules). The Go interop runs are in
+//! `dkg_interop_go.rs`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use alloy::primitives::{Address, address};
+use ssv_agent::crypto::rsa_keys::OperatorPrivateKey;
+use ssv_agent::dkg::initiator::{CeremonyRequest, ClientTls, Initiator, OperatorInfo};
+use ssv_agent::dkg::operator::{OperatorState, RunningOperator, TlsMaterial, serve};
+use ssv_agent::dkg::verify::{VerifyExpectations, verify_ceremony_dir};
+
+const OWNER: Address = address!("DCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9");
+const WITHDRAW: Address = address!("81592c3de184a3e2c0dcb5a261bc107bfa91f494");
+
+struct Cluster {
+    servers: Vec<RunningOperator>,
+    infos: Vec<OperatorInfo>,
+}
+
+async fn start_cluster(ids: &[u64], version: &str) -> Cluster {
+    let tls = TlsMaterial::self_signed(&[]).expect("self-signed cert");
+    let mut servers = Vec::new();
+    let mut infos = Vec::new();
+    for id in ids {
+        let key = tokio::task::spawn_blocking(|| OperatorPrivateKey::generate(2048))
+            .await
+            .expect("join")
+            .expect("rsa key");
+        let public = key.public_key().clone();
+        let state = Arc::new(OperatorState::new(*id, key, version.to_string()));
+        let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+        let s = serve(state, addr, &tls).await.expect("serve");
+        infos.push(OperatorInfo { id: *id, key: public, url: s.url() });
+        servers.push(s);
+    }
+    Cluster { servers, infos }
+}
+
+fn request(nonce: u64, validators: usize) -> CeremonyRequest {
+    CeremonyRequest {
+        owner: OWNER,
+        nonce,
+        withdraw_address: WITHDRAW,
+        compounding: false,
+        amount_gwei: 32_000_000_000,
+        network_name: "mainnet".into(),
+        fork_version: [0, 0, 0, 0],
+        validators,
+    }
+}
+
+fn insecure() -> ClientTls {
+    ClientTls { ca_certs_pem: vec![], insecure: true }
+}
+
+fn expectations(nonce: u64, validators: usize, ids: &[u64]) -> VerifyExpectations {
+    VerifyExpectations {
+        validators: Some(validators),
+        owner: Some(OWNER),
+        nonce: Some(nonce),
+        withdraw_address: Some(WITHDRAW),
+        amount_gwei: Some(32_000_000_000),
+        network: Some("mainnet".into()),
+        operator_ids: Some(ids.to_vec()),
+    }
+}
+
+async fn ceremony_ok(ids: &[u64], nonce: u64, validators: usize) {
+    let cluster = start_cluster(ids, "v3.1.0").await;
+    let init = Arc::new(Initiator::new(cluster.infos.clone(), &insecure()).expect("initiator"));
+    let out = tempfile::tempdir().expect("tmp");
+    let t = Instant::now();
+    let dir = init.run_and_write(&request(nonce, validators), out.path()).await.expect("ceremony succeeds");
+    eprintln!("{} operators x {validators} validators: {:?}", ids.len(), t.elapsed());
+    let verified = verify_ceremony_dir(&dir, &expectations(nonce, validators, ids)).expect("output verifies");
+    assert_eq!(verified.validators.len(), validators);
+    drop(cluster.servers);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_initiator_four_rust_operators() {
+    ceremony_ok(&[11, 22, 33, 44], 1, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seven_operators_large_nonce_and_ids() {
+    // Ids that are not multiples of one another and a nonce above u16.
+    ceremony_ok(&[3, 17, 40, 111, 112, 113, 500], 70_000, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirteen_operators() {
+    let ids: Vec<u64> = (1..=13).map(|i| i * 7 + 1).collect();
+    ceremony_ok(&ids, 5, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_ten_validators() {
+    ceremony_ok(&[1, 2, 3, 4], 0, 10).await;
+}
