@@ -7,3 +7,4 @@ pub mod keyshares;
 pub mod register;
 pub mod revert;
 pub mod status;
+pub mod watch;
