@@ -2,7 +2,7 @@
 //
 // Usage: node lodestar.mjs <lodestar CLI args...>   (e.g. `dev --genesisValidators 8 ...`)
 //
-// It does three things Lodestar's own bin cannot:
+// It does four things Lodestar's own bin cannot (the fourth is further down):
 //  1. Preset overrides. EPOCHS_PER_ETH1_VOTING_PERIOD and MAX_SEED_LOOKAHEAD are preset values, which
 //     no `--params.*` flag reaches; `setActivePreset` can change them, but only before any Lodestar
 //     module has read the preset, hence the dynamic imports below.
@@ -14,6 +14,7 @@
 // Environment (names must not start with LODESTAR_: Lodestar's yargs reads those as CLI args):
 //   SSV_DEVNET_EPOCHS_PER_ETH1_VOTING_PERIOD, SSV_DEVNET_MAX_SEED_LOOKAHEAD  preset overrides
 //   SSV_DEVNET_ETH1_UPDATE_MS, SSV_DEVNET_ETH1_MIN_FOLLOW                   read by the patch
+//   SSV_DEVNET_STOP_TIMEOUT_MS                       longest wait for the node to close on a signal
 
 import {readFileSync, realpathSync} from "node:fs";
 import {dirname, join} from "node:path";
@@ -82,6 +83,32 @@ if (typeof Promise.withResolvers !== "function") {
     return {promise, resolve, reject};
   };
 }
+
+// 4. A clean exit on SIGTERM/SIGINT. Lodestar 1.5.1 closes the node (network, REST API, chain, DB)
+// but then keeps handles open (its eth1 loop logs "Database is not open") and never exits. With
+// `--attachToGlobalThis true` the node is `globalThis.bn`; once its status is "closed" everything
+// worth keeping is on disk, so the process exits 0. A node that does not close in time exits 1.
+const stopTimeoutMs = positiveIntEnv("SSV_DEVNET_STOP_TIMEOUT_MS") ?? 5_000;
+let stopping = false;
+function exitWhenClosed() {
+  if (stopping) return;
+  stopping = true;
+  const deadline = Date.now() + stopTimeoutMs;
+  const poll = setInterval(() => {
+    if (globalThis.bn?.status === "closed") {
+      clearInterval(poll);
+      process.stderr.write("lodestar.mjs: beacon node closed, exiting\n");
+      // A moment for the validator client's own abort handlers, which need no I/O.
+      setTimeout(() => process.exit(0), 200);
+    } else if (Date.now() > deadline) {
+      clearInterval(poll);
+      process.stderr.write(`lodestar.mjs: beacon node not closed ${stopTimeoutMs} ms after the signal, exiting\n`);
+      process.exit(1);
+    }
+  }, 100);
+}
+process.on("SIGTERM", exitWhenClosed);
+process.on("SIGINT", exitWhenClosed);
 
 // Lodestar's CLI entry parses process.argv itself.
 await import(pathToFileURL(join(cliDir, "lib", "index.js")).href);

@@ -446,13 +446,16 @@ fn dev_args(opts: &LodestarOptions, rest_port: u16, p2p_port: u16) -> Vec<String
     );
     flag("rest.address", "127.0.0.1".into());
     flag("rest.port", rest_port.to_string());
-    flag("rest.namespace", "all".into());
+    // "*" includes the debug namespace, whose genesis state shows the eth1 data the deposits must match.
+    flag("rest.namespace", "*".into());
     // The validator client of `dev` defaults to :9596; point it at this node's REST port.
     flag("beaconNodes", format!("http://127.0.0.1:{rest_port}"));
     flag("port", p2p_port.to_string());
     flag("listenAddress", "127.0.0.1".into());
     flag("discv5", "false".into());
     flag("metrics", "false".into());
+    // Exposes the node as globalThis.bn, so the launcher can exit once it has closed (see lodestar.mjs).
+    flag("attachToGlobalThis", "true".into());
     flag("logLevel", "info".into());
     args
 }
