@@ -1,7 +1,13 @@
 //! Chunked `eth_getLogs`: ranges sized to what the provider accepts (halved when it refuses a
 //! range or a result size), retried with backoff on transient errors, forward or newest-first.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use alloy::{
     providers::{DynProvider, Provider},
@@ -19,7 +25,7 @@ pub struct LogScanner {
     min_chunk: u64,
     max_chunk: u64,
     retries: u32,
-    calls: u64,
+    calls: Arc<AtomicU64>,
 }
 
 /// What a scan callback wants next.
@@ -34,20 +40,18 @@ pub enum Flow {
 impl LogScanner {
     /// A scanner starting with `chunk` blocks per request.
     pub fn new(provider: DynProvider, chunk: u64) -> Self {
+        Self::with_counter(provider, chunk, Arc::default())
+    }
+
+    /// A scanner that adds its `eth_getLogs` calls to a shared counter.
+    pub fn with_counter(provider: DynProvider, chunk: u64, calls: Arc<AtomicU64>) -> Self {
         let chunk = chunk.max(1);
-        Self {
-            provider,
-            chunk,
-            min_chunk: 1,
-            max_chunk: chunk,
-            retries: 5,
-            calls: 0,
-        }
+        Self { provider, chunk, min_chunk: 1, max_chunk: chunk, retries: 5, calls }
     }
 
     /// `eth_getLogs` calls made so far (for benchmarks and tests).
     pub fn calls(&self) -> u64 {
-        self.calls
+        self.calls.load(Ordering::Relaxed)
     }
 
     /// Visits every log matching `filter` in `[from, to]`, oldest first, one chunk at a time.
@@ -112,7 +116,7 @@ impl LogScanner {
         let ranged = filter.clone().from_block(from).to_block(to);
         let mut attempt = 0;
         loop {
-            self.calls += 1;
+            self.calls.fetch_add(1, Ordering::Relaxed);
             match self.provider.get_logs(&ranged).await {
                 Ok(logs) => {
                     // Grow back towards the configured size after successes.

@@ -87,6 +87,7 @@ pub struct Chain {
     log_chunk: u64,
     cache_dir: Option<PathBuf>,
     confirmations: u64,
+    log_calls: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Chain {
@@ -126,6 +127,7 @@ impl Chain {
             log_chunk: 50_000,
             cache_dir: None,
             confirmations: 1,
+            log_calls: Default::default(),
         })
     }
 
@@ -169,7 +171,12 @@ impl Chain {
 
     /// A fresh log scanner with the configured chunk size.
     pub fn log_scanner(&self) -> logs::LogScanner {
-        logs::LogScanner::new(self.provider.clone(), self.log_chunk)
+        logs::LogScanner::with_counter(self.provider.clone(), self.log_chunk, self.log_calls.clone())
+    }
+
+    /// `eth_getLogs` requests made through this chain so far (benchmarks, tests).
+    pub fn log_calls(&self) -> u64 {
+        self.log_calls.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(crate) fn signer(&self) -> Option<&PrivateKeySigner> {
