@@ -1,0 +1,287 @@
+//! A small Beacon API client over reqwest: only the read endpoints the deposit and activation
+//! stages need. Each call has its own timeout; errors say which URL failed and whether a retry can
+//! help, so the activation follower can ride out a node restart.
+
+use std::{collections::HashMap, time::Duration};
+
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::types::{
+    DepositContractInfo, Envelope, FinalityCheckpoints, Genesis, PendingDeposit, SyncStatus,
+    ValidatorInfo,
+};
+
+/// Default per-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A failed Beacon API call.
+#[derive(Debug, thiserror::Error)]
+pub enum BeaconError {
+    /// The base URL is unusable.
+    #[error("invalid beacon node URL `{url}`: {message}")]
+    BadUrl {
+        /// What was given.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// Connection refused/reset, DNS, timeout: the node may come back.
+    #[error("beacon node unreachable at {url}: {message}")]
+    Unreachable {
+        /// Endpoint.
+        url: String,
+        /// reqwest's text.
+        message: String,
+    },
+    /// An HTTP error status.
+    #[error("beacon node answered {status} for {url}: {body}")]
+    Status {
+        /// Endpoint.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// First bytes of the body.
+        body: String,
+    },
+    /// A 2xx answer this client cannot read.
+    #[error("unexpected JSON from {url}: {message}")]
+    Decode {
+        /// Endpoint.
+        url: String,
+        /// serde's text.
+        message: String,
+    },
+    /// `/eth/v1/config/spec` lacks a value the agent needs.
+    #[error("beacon spec has no usable `{0}`")]
+    MissingSpec(String),
+}
+
+impl BeaconError {
+    /// Whether waiting and retrying can help (node restarting, overloaded, not yet serving).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Unreachable { .. } => true,
+            Self::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+            _ => false,
+        }
+    }
+}
+
+/// `/eth/v1/config/spec`: a flat map; values are strings (numbers and hex), newer clients add arrays.
+#[derive(Debug, Clone, Default)]
+pub struct Spec(pub HashMap<String, serde_json::Value>);
+
+impl Spec {
+    /// A numeric value, if present.
+    pub fn u64(&self, key: &str) -> Option<u64> {
+        match self.0.get(key)? {
+            serde_json::Value::String(s) => s.parse().ok(),
+            serde_json::Value::Number(n) => n.as_u64(),
+            _ => None,
+        }
+    }
+
+    /// A numeric value that must be there.
+    pub fn require(&self, key: &str) -> Result<u64, BeaconError> {
+        self.u64(key)
+            .ok_or_else(|| BeaconError::MissingSpec(key.to_string()))
+    }
+}
+
+/// Beacon API client bound to one node.
+#[derive(Debug, Clone)]
+pub struct BeaconClient {
+    base: Url,
+    http: reqwest::Client,
+}
+
+impl BeaconClient {
+    /// A client for `base` (e.g. `http://127.0.0.1:5052`) with the given per-request timeout.
+    pub fn new(base: &str, timeout: Duration) -> Result<Self, BeaconError> {
+        let mut base = Url::parse(base).map_err(|e| BeaconError::BadUrl {
+            url: base.to_string(),
+            message: e.to_string(),
+        })?;
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .map_err(|e| BeaconError::BadUrl {
+                url: base.to_string(),
+                message: e.to_string(),
+            })?;
+        Ok(Self { base, http })
+    }
+
+    /// The node's base URL with any credentials removed, for messages.
+    pub fn display_url(&self) -> String {
+        let mut u = self.base.clone();
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        u.to_string()
+    }
+
+    fn url(&self, path: &str) -> Result<Url, BeaconError> {
+        self.base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| BeaconError::BadUrl {
+                url: path.to_string(),
+                message: e.to_string(),
+            })
+    }
+
+    /// GET returning `None` on 404 (unknown validator, endpoint absent on this client).
+    async fn get_opt<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, BeaconError> {
+        let url = self.url(path)?;
+        let shown = {
+            let mut u = url.clone();
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        };
+        let resp = self
+            .http
+            .get(url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| BeaconError::Unreachable {
+                url: shown.clone(),
+                message: error_chain(&e),
+            })?;
+        let status = resp.status();
+        if status.as_u16() == 404 {
+            return Ok(None);
+        }
+        let bytes = resp.bytes().await.map_err(|e| BeaconError::Unreachable {
+            url: shown.clone(),
+            message: error_chain(&e),
+        })?;
+        if !status.is_success() {
+            let body = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
+            return Err(BeaconError::Status {
+                url: shown,
+                status: status.as_u16(),
+                body,
+            });
+        }
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| BeaconError::Decode {
+                url: shown,
+                message: e.to_string(),
+            })
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, BeaconError> {
+        match self.get_opt(path).await? {
+            Some(v) => Ok(v),
+            None => Err(BeaconError::Status {
+                url: self.url(path)?.to_string(),
+                status: 404,
+                body: "not found".into(),
+            }),
+        }
+    }
+
+    /// `/eth/v1/beacon/genesis`.
+    pub async fn genesis(&self) -> Result<Genesis, BeaconError> {
+        Ok(self
+            .get::<Envelope<Genesis>>("eth/v1/beacon/genesis")
+            .await?
+            .data)
+    }
+
+    /// `/eth/v1/config/spec`.
+    pub async fn spec(&self) -> Result<Spec, BeaconError> {
+        Ok(Spec(
+            self.get::<Envelope<HashMap<String, serde_json::Value>>>("eth/v1/config/spec")
+                .await?
+                .data,
+        ))
+    }
+
+    /// `/eth/v1/config/deposit_contract`.
+    pub async fn deposit_contract(&self) -> Result<DepositContractInfo, BeaconError> {
+        Ok(self
+            .get::<Envelope<DepositContractInfo>>("eth/v1/config/deposit_contract")
+            .await?
+            .data)
+    }
+
+    /// `/eth/v1/node/syncing`.
+    pub async fn syncing(&self) -> Result<SyncStatus, BeaconError> {
+        Ok(self
+            .get::<Envelope<SyncStatus>>("eth/v1/node/syncing")
+            .await?
+            .data)
+    }
+
+    /// `/eth/v1/beacon/states/{state}/finality_checkpoints`.
+    pub async fn finality(&self, state: &str) -> Result<FinalityCheckpoints, BeaconError> {
+        let path = format!("eth/v1/beacon/states/{state}/finality_checkpoints");
+        Ok(self.get::<Envelope<FinalityCheckpoints>>(&path).await?.data)
+    }
+
+    /// `/eth/v1/beacon/states/{state}/validators/{id}`; `None` when the node does not know it.
+    pub async fn validator(
+        &self,
+        state: &str,
+        id: &str,
+    ) -> Result<Option<ValidatorInfo>, BeaconError> {
+        let path = format!("eth/v1/beacon/states/{state}/validators/{id}");
+        Ok(self
+            .get_opt::<Envelope<ValidatorInfo>>(&path)
+            .await?
+            .map(|e| e.data))
+    }
+
+    /// Validators of the given statuses (repeated `status=` parameters: Lodestar 1.5.1 does not
+    /// split comma lists).
+    pub async fn validators_by_status(
+        &self,
+        state: &str,
+        statuses: &[&str],
+    ) -> Result<Vec<ValidatorInfo>, BeaconError> {
+        let query: Vec<String> = statuses.iter().map(|s| format!("status={s}")).collect();
+        let path = format!(
+            "eth/v1/beacon/states/{state}/validators?{}",
+            query.join("&")
+        );
+        Ok(self.get::<Envelope<Vec<ValidatorInfo>>>(&path).await?.data)
+    }
+
+    /// `/eth/v1/beacon/states/{state}/pending_deposits` (Electra+); `None` on nodes without it.
+    pub async fn pending_deposits(
+        &self,
+        state: &str,
+    ) -> Result<Option<Vec<PendingDeposit>>, BeaconError> {
+        let path = format!("eth/v1/beacon/states/{state}/pending_deposits");
+        match self.get_opt::<Envelope<Vec<PendingDeposit>>>(&path).await {
+            Ok(v) => Ok(v.map(|e| e.data)),
+            // Pre-Electra states answer 400 ("not available before Electra") on current clients.
+            Err(BeaconError::Status {
+                status: 400 | 405 | 501,
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// reqwest's message plus its sources ("error sending request" alone says nothing).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        src = s.source();
+    }
+    out
+}
