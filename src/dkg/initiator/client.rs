@@ -29,9 +29,9 @@ pub struct ClientTls {
 /// Go's initiator allows 30 s per request; the deal round against Go operators takes ~20 s.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-pub fn build_client(tls: &ClientTls) -> Result<reqwest::Client, ClientError> {
+pub fn build_client(tls: &ClientTls, timeout: Duration) -> Result<reqwest::Client, ClientError> {
     let mut b = reqwest::Client::builder()
-        .timeout(REQUEST_TIMEOUT)
+        .timeout(timeout)
         .connect_timeout(Duration::from_secs(10))
         .pool_max_idle_per_host(64);
     for pem in &tls.ca_certs_pem {

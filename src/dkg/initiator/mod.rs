@@ -104,8 +104,27 @@ impl Initiator {
             }
         }
         Ok(Initiator {
-            client: client::build_client(tls)?,
+            client: client::build_client(tls, client::REQUEST_TIMEOUT)?,
             operators,
+        })
+    }
+
+    /// Same, with a per-request timeout other than the default 60 s.
+    pub fn with_timeout(
+        operators: Vec<OperatorInfo>,
+        tls: &ClientTls,
+        timeout: std::time::Duration,
+    ) -> Result<Self, InitiatorError> {
+        let mut me = Self::new(operators, tls)?;
+        me.client = client::build_client(tls, timeout)?;
+        Ok(me)
+    }
+
+    /// An initiator that can only ping (no cluster-size rules), for `dkg ping`.
+    pub fn ping_only(op: OperatorInfo, tls: &ClientTls) -> Result<Self, InitiatorError> {
+        Ok(Initiator {
+            client: client::build_client(tls, client::REQUEST_TIMEOUT)?,
+            operators: vec![op],
         })
     }
 

@@ -71,12 +71,26 @@ struct Instance {
     own_index: u32,
 }
 
+/// Deliberate misbehaviour, for fault tests of initiators and other operators only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fault {
+    #[default]
+    None,
+    /// Corrupts the RSA signature of its `/dkg` replies.
+    BadReplySignature,
+    /// Deals a share to the next operator that does not match its commitments (validly signed).
+    WrongShare,
+    /// Never answers the deal round (stops answering mid-ceremony).
+    StallOnDeals,
+}
+
 /// One operator's identity and live ceremonies.
 pub struct OperatorState {
     pub operator_id: u64,
     key: OperatorPrivateKey,
     pub version: String,
     instances: Mutex<HashMap<[u8; 24], Arc<Mutex<Instance>>>>,
+    fault: Fault,
 }
 
 impl std::fmt::Debug for OperatorState {
@@ -100,7 +114,14 @@ impl OperatorState {
             key,
             version,
             instances: Mutex::new(HashMap::new()),
+            fault: Fault::None,
         }
+    }
+
+    /// Test hook: makes this operator misbehave in the given way.
+    pub fn with_fault(mut self, fault: Fault) -> Self {
+        self.fault = fault;
+        self
     }
 
     pub fn public_key(&self) -> &OperatorPublicKey {
@@ -287,6 +308,18 @@ impl OperatorState {
     }
 
     pub fn handle_dkg(&self, body: &[u8]) -> Result<Vec<u8>, OperatorError> {
+        let mut out = self.handle_dkg_inner(body)?;
+        if self.fault == Fault::BadReplySignature {
+            let mut st = SignedTransport::from_ssz(&out).map_err(malformed("own reply"))?;
+            if let Some(b) = st.signature.get_mut(7) {
+                *b ^= 0x40;
+            }
+            out = st.to_ssz();
+        }
+        Ok(out)
+    }
+
+    fn handle_dkg_inner(&self, body: &[u8]) -> Result<Vec<u8>, OperatorError> {
         let m =
             MultipleSignedTransports::from_ssz(body).map_err(malformed("dkg message bundle"))?;
         let inst_arc = self.instance(&m.identifier)?;
@@ -326,9 +359,18 @@ impl OperatorState {
                 }
                 nodes.sort_by_key(|n| n.index);
                 let nonce = session_nonce(&m.identifier);
-                let (participant, bundle) =
-                    Participant::deal(longterm, nonce, inst.init.t as usize, nodes, inst.own_index)
-                        .map_err(|e| self.ceremony_err(e.to_string()))?;
+                let lt_copy = longterm.clone();
+                let (participant, mut bundle) = Participant::deal(
+                    longterm,
+                    nonce,
+                    inst.init.t as usize,
+                    nodes.clone(),
+                    inst.own_index,
+                )
+                .map_err(|e| self.ceremony_err(e.to_string()))?;
+                if self.fault == Fault::WrongShare {
+                    corrupt_first_deal(&mut bundle, &nodes, &lt_copy)?;
+                }
                 let json = bundle
                     .to_json()
                     .map_err(|e| OperatorError::Internal(e.to_string()))?;
@@ -346,6 +388,11 @@ impl OperatorState {
                 participant,
                 own_bundle,
             }) => {
+                if self.fault == Fault::StallOnDeals {
+                    drop(inst);
+                    std::thread::sleep(Duration::from_secs(8));
+                    return Err(self.ceremony_err("stalled on purpose"));
+                }
                 let msgs = match self.collect_from_operators(&inst, &m, TransportType::Kyber) {
                     Ok(v) => v,
                     Err(e) => {
@@ -454,6 +501,30 @@ impl OperatorState {
         let _ = inst.request_id;
         Ok(Vec::new())
     }
+}
+
+/// Replaces the first deal with an encryption of a random scalar and re-signs the bundle.
+fn corrupt_first_deal(
+    bundle: &mut DealBundle,
+    nodes: &[Node],
+    longterm: &Scalar,
+) -> Result<(), OperatorError> {
+    let internal = |e: String| OperatorError::Internal(e);
+    let Some(deal) = bundle.deals.first_mut() else {
+        return Ok(());
+    };
+    let Some(node) = nodes.iter().find(|n| n.index == deal.share_index) else {
+        return Ok(());
+    };
+    let junk = Scalar::random().map_err(|e| internal(e.to_string()))?;
+    deal.encrypted_share = crate::crypto::ecies::encrypt(&node.public, &junk.to_be_bytes())
+        .map_err(|e| internal(e.to_string()))?;
+    let sk = longterm
+        .to_secret_key()
+        .map_err(|e| internal(e.to_string()))?;
+    bundle.signature =
+        crate::crypto::bls::sign(&sk, &bundle.hash(), crate::crypto::bls::Dst::Nul).to_vec();
+    Ok(())
 }
 
 fn validate_init(init: &Init) -> Result<(), OperatorError> {

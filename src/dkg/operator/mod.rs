@@ -3,5 +3,5 @@
 pub mod logic;
 pub mod server;
 
-pub use logic::{OperatorError, OperatorState};
+pub use logic::{Fault, OperatorError, OperatorState};
 pub use server::{RunningOperator, ServerError, TlsMaterial, serve};
