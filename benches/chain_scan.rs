@@ -27,7 +27,12 @@ const BLOCKS: u64 = 100_000;
 
 #[tokio::main]
 async fn main() {
-    let d = Devnet::start(DevnetOptions { operators: 4, ..Default::default() }).await.expect("devnet");
+    let d = Devnet::start(DevnetOptions {
+        operators: 4,
+        ..Default::default()
+    })
+    .await
+    .expect("devnet");
     let dao = dev_account(0).address();
     DevnetSSVNetwork::new(d.profile().ssv_network, d.provider())
         .devnetSetValidatorsPerOperatorLimit(100_000)
@@ -38,7 +43,9 @@ async fn main() {
         .get_receipt()
         .await
         .unwrap();
-    let chain = Chain::connect(d.rpc_url(), d.profile(), Some(dev_account(STAKER_ACCOUNT))).await.unwrap();
+    let chain = Chain::connect(d.rpc_url(), d.profile(), Some(dev_account(STAKER_ACCOUNT)))
+        .await
+        .unwrap();
     let owner = chain.signer_address().unwrap();
     let start_block = chain.head().await.unwrap();
     let t = Instant::now();
@@ -53,11 +60,32 @@ async fn main() {
             })
             .collect();
         let shares = vec![Bytes::from(vec![0u8; 96 + 304 * 4]); PER_BATCH as usize];
-        let call = SSVNetwork::bulkRegisterValidatorCall { publicKeys: keys, operatorIds: OPS.to_vec(), sharesData: shares, cluster };
-        let value = if b == 0 { U256::from(1_000u64) * U256::from(10u64).pow(U256::from(18)) } else { U256::ZERO };
-        let tx = TransactionRequest::default().with_to(d.profile().ssv_network).with_input(call.abi_encode()).with_value(value);
-        let (_, receipt) = send_journaled(&chain, "bulk", tx, FeeCaps::default(), |_| Ok(())).await.unwrap();
-        cluster = receipt.inner.logs().iter().filter_map(decode_cluster_log).last().unwrap().1;
+        let call = SSVNetwork::bulkRegisterValidatorCall {
+            publicKeys: keys,
+            operatorIds: OPS.to_vec(),
+            sharesData: shares,
+            cluster,
+        };
+        let value = if b == 0 {
+            U256::from(1_000u64) * U256::from(10u64).pow(U256::from(18))
+        } else {
+            U256::ZERO
+        };
+        let tx = TransactionRequest::default()
+            .with_to(d.profile().ssv_network)
+            .with_input(call.abi_encode())
+            .with_value(value);
+        let (_, receipt) = send_journaled(&chain, "bulk", tx, FeeCaps::default(), |_| Ok(()))
+            .await
+            .unwrap();
+        cluster = receipt
+            .inner
+            .logs()
+            .iter()
+            .filter_map(decode_cluster_log)
+            .last()
+            .unwrap()
+            .1;
         d.mine(BLOCKS / BATCHES - 1).await.unwrap();
     }
     let head = chain.head().await.unwrap();
@@ -75,7 +103,11 @@ async fn main() {
         let before = c.log_calls();
         let t = Instant::now();
         let nonce = c.owner_nonce(owner).await.unwrap();
-        println!("| {chunk} | owner nonce | {nonce} | {} | {:.0} ms |", c.log_calls() - before, t.elapsed().as_secs_f64() * 1e3);
+        println!(
+            "| {chunk} | owner nonce | {nonce} | {} | {:.0} ms |",
+            c.log_calls() - before,
+            t.elapsed().as_secs_f64() * 1e3
+        );
         assert_eq!(nonce, BATCHES * PER_BATCH);
         let before = c.log_calls();
         let t = Instant::now();
@@ -89,7 +121,10 @@ async fn main() {
         assert_eq!(snap, Some(cluster.clone()));
     }
     let cache = tempfile::tempdir().unwrap();
-    let c = chain.clone().with_log_chunk(10_000).with_scan_cache(Some(cache.path().to_owned()));
+    let c = chain
+        .clone()
+        .with_log_chunk(10_000)
+        .with_scan_cache(Some(cache.path().to_owned()));
     c.owner_nonce(owner).await.unwrap();
     c.cluster_snapshot(owner, &OPS).await.unwrap();
     d.mine(100).await.unwrap();

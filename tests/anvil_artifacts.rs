@@ -9,7 +9,11 @@ fn node_script(args: &[&str]) {
         std::path::Path::new(dir).join("node_modules/solc").exists(),
         "solc is not installed: run `cd anvil && npm ci` (pinned solc 0.8.37)"
     );
-    let out = Command::new("node").args(args).current_dir(dir).output().expect("node runs (install Node.js 20)");
+    let out = Command::new("node")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("node runs (install Node.js 20)");
     assert!(
         out.status.success(),
         "node {args:?} failed:\n{}\n{}",

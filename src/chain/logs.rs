@@ -46,7 +46,14 @@ impl LogScanner {
     /// A scanner that adds its `eth_getLogs` calls to a shared counter.
     pub fn with_counter(provider: DynProvider, chunk: u64, calls: Arc<AtomicU64>) -> Self {
         let chunk = chunk.max(1);
-        Self { provider, chunk, min_chunk: 1, max_chunk: chunk, retries: 5, calls }
+        Self {
+            provider,
+            chunk,
+            min_chunk: 1,
+            max_chunk: chunk,
+            retries: 5,
+            calls,
+        }
     }
 
     /// `eth_getLogs` calls made so far (for benchmarks and tests).

@@ -2,6 +2,7 @@
 //! errors are typed (thiserror); here they become eyre reports with what to do next.
 
 pub mod devnet;
+pub mod dkg;
 
 use std::path::PathBuf;
 
@@ -55,6 +56,9 @@ pub enum Command {
     /// Start or stop the local devnet (anvil + SSV contract doubles + operators [+ Lodestar]).
     #[command(subcommand)]
     Devnet(devnet::DevnetCommand),
+    /// DKG ceremonies interoperable with ssvlabs' ssv-dkg v3.1.0: init, operator, ping, verify.
+    #[command(subcommand)]
+    Dkg(dkg::DkgCommand),
 }
 
 impl Cli {
@@ -62,6 +66,7 @@ impl Cli {
     pub async fn run(self) -> eyre::Result<()> {
         match self.command {
             Command::Devnet(cmd) => cmd.run(&self.global).await,
+            Command::Dkg(cmd) => cmd.run(&self.global).await,
         }
     }
 }
