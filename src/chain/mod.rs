@@ -2,6 +2,7 @@
 //! journaled sending.
 
 pub mod contracts;
+pub mod impersonate;
 pub mod logs;
 pub mod reads;
 pub mod scan_cache;
