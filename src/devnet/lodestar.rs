@@ -104,6 +104,9 @@ pub struct LodestarOptions {
     pub ready_timeout: Duration,
     /// How long a SIGTERM may take before the node is killed.
     pub stop_grace: Duration,
+    /// Run in its own process group, so it can outlive the starter ([`Lodestar::detach`]) without
+    /// getting the terminal's Ctrl-C or hang-up.
+    pub own_process_group: bool,
 }
 
 impl LodestarOptions {
@@ -130,6 +133,7 @@ impl LodestarOptions {
             ready_timeout: Duration::from_secs(90),
             // Lodestar 1.5.1's graceful stop sometimes hangs on its database for several seconds.
             stop_grace: Duration::from_secs(8),
+            own_process_group: false,
         }
     }
 }
@@ -192,6 +196,10 @@ pub enum LodestarError {
     },
     #[error("cannot signal Lodestar (pid {pid}): {source}")]
     Signal { pid: u32, source: std::io::Error },
+    #[error(
+        "pid {pid} is not a devnet Lodestar (its command line lacks {marker}); not signalling it"
+    )]
+    NotOurs { pid: u32, marker: String },
     #[error("Lodestar (pid {pid}) did not exit even after SIGKILL: {source}")]
     StopFailed { pid: u32, source: std::io::Error },
 }
@@ -249,6 +257,9 @@ impl Lodestar {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err);
+        if opts.own_process_group {
+            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        }
         let child = cmd.spawn().map_err(|source| LodestarError::NodeMissing {
             node: opts.node.clone(),
             source,
@@ -303,6 +314,12 @@ impl Lodestar {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Leaves the node running after this handle is gone (for `devnet up`); returns its pid, which
+    /// [`stop_detached`] stops later. Start it with `own_process_group` for that.
+    pub fn detach(mut self) -> Option<u32> {
+        self.child.take().map(|c| c.id())
+    }
+
     /// Stops the node: SIGTERM, wait up to the grace period, then SIGKILL. Says which happened.
     pub async fn stop(mut self) -> Result<StopOutcome, LodestarError> {
         let Some(mut child) = self.child.take() else {
@@ -336,6 +353,17 @@ impl Lodestar {
             Err(e) => Some(format!("unknown exit ({e})")),
         }
     }
+}
+
+/// Stops a node that an earlier process started and detached, by pid. Refuses a pid that is not a
+/// Lodestar of this launcher any more (pids are recycled), so it can never signal a stranger.
+pub async fn stop_detached(pid: u32, grace: Duration) -> Result<StopOutcome, LodestarError> {
+    tokio::task::spawn_blocking(move || process::terminate_pid(pid, LAUNCHER, grace))
+        .await
+        .map_err(|e| LodestarError::StopFailed {
+            pid,
+            source: std::io::Error::other(e.to_string()),
+        })?
 }
 
 impl Drop for Lodestar {

@@ -37,7 +37,7 @@ pub(super) fn terminate(child: &mut Child, grace: Duration) -> Result<StopOutcom
     if let Ok(Some(_)) = child.try_wait() {
         return Ok(StopOutcome::AlreadyExited);
     }
-    sigterm(pid)?;
+    signal(pid, libc::SIGTERM)?;
     let deadline = Instant::now() + grace;
     while Instant::now() < deadline {
         match child.try_wait() {
@@ -56,14 +56,75 @@ pub(super) fn terminate(child: &mut Child, grace: Duration) -> Result<StopOutcom
     Ok(StopOutcome::Killed)
 }
 
-fn sigterm(pid: u32) -> Result<(), LodestarError> {
+/// Like [`terminate`] for a process that is not our child (a detached node): the pid must still run
+/// a command line containing `marker`, and exit is seen in /proc instead of by waiting.
+pub(super) fn terminate_pid(
+    pid: u32,
+    marker: &str,
+    grace: Duration,
+) -> Result<StopOutcome, LodestarError> {
+    let Some(cmdline) = cmdline(pid) else {
+        return Ok(StopOutcome::AlreadyExited);
+    };
+    if !cmdline.contains(marker) {
+        return Err(LodestarError::NotOurs {
+            pid,
+            marker: marker.to_string(),
+        });
+    }
+    signal(pid, libc::SIGTERM)?;
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if !running(pid) {
+            return Ok(StopOutcome::Graceful(
+                "exited (not our child: status unknown)".into(),
+            ));
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    signal(pid, libc::SIGKILL)?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while running(pid) {
+        if Instant::now() > deadline {
+            return Err(LodestarError::StopFailed {
+                pid,
+                source: std::io::Error::other("still running 5 s after SIGKILL"),
+            });
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    Ok(StopOutcome::Killed)
+}
+
+/// The NUL-separated command line of `pid`, `None` once it is gone or a zombie.
+fn cmdline(pid: u32) -> Option<String> {
+    if !running(pid) {
+        return None;
+    }
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    Some(String::from_utf8_lossy(&raw).replace('\0', " "))
+}
+
+/// Alive and not a zombie (a zombie has exited and only waits for its parent to reap it).
+fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name, which may itself contain spaces.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+fn signal(pid: u32, sig: libc::c_int) -> Result<(), LodestarError> {
     let raw = libc::pid_t::try_from(pid).map_err(|_| LodestarError::Signal {
         pid,
         source: std::io::Error::other("pid does not fit pid_t"),
     })?;
-    // SAFETY: kill(2) takes plain integers and touches no memory of ours. The pid is that of our
-    // own unreaped child, so it cannot have been recycled for another process.
-    let rc = unsafe { libc::kill(raw, libc::SIGTERM) };
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours. The pid is our own unreaped
+    // child, or a detached node whose command line was just checked.
+    let rc = unsafe { libc::kill(raw, sig) };
     if rc == 0 {
         return Ok(());
     }

@@ -216,3 +216,25 @@ fn free_ports_are_bindable() {
     let port = process::free_tcp_port("test").unwrap();
     std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
 }
+
+#[test]
+fn terminate_pid_refuses_a_process_that_is_not_ours_then_stops_the_right_one() {
+    let mut child = Command::new("sleep").arg("31").spawn().unwrap();
+    let pid = child.id();
+    let err = process::terminate_pid(pid, "lodestar.mjs", Duration::from_secs(2)).unwrap_err();
+    assert!(matches!(err, LodestarError::NotOurs { .. }), "{err}");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "a refused pid is not signalled"
+    );
+    let outcome = process::terminate_pid(pid, "sleep 31", Duration::from_secs(5)).unwrap();
+    assert!(matches!(outcome, StopOutcome::Graceful(_)), "{outcome:?}");
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(15)
+    );
+    // Gone now: a second stop reports that instead of signalling anything.
+    let again = process::terminate_pid(pid, "sleep 31", Duration::from_secs(1)).unwrap();
+    assert_eq!(again, StopOutcome::AlreadyExited);
+}
