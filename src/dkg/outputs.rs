@@ -1,0 +1,433 @@
+//! The files an ssv-dkg v3.1.0 initiator writes, byte for byte: serde types for
+//! `deposit_data.json`, `keyshares.json` and `proofs.json`, the folder names, and a writer.
+//!
+//! Layout (notes §6.1):
+//! ```text
+//! <output>/ceremony-YYYY-MM-DD--HH-MM-SS.mmm/
+//!     <nonce %06d>-0x<validator pubkey>/{deposit_data.json, keyshares.json, proofs.json}
+//!     deposit_data.json keyshares.json proofs.json   (aggregates, only for more than one validator)
+//! ```
+//! Files are compact one-line JSON with a trailing newline (Go's `json.Encoder`), keys in Go
+//! struct order, mode 0600, directories 0750.
+
+use crate::deposit::json::{DepositDataJson, to_deposit_json};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// `version` ssv-dkg v3 writes into keyshares.json.
+pub const KEYSHARES_VERSION: &str = "v1.2.0";
+pub const DEPOSIT_FILE: &str = "deposit_data.json";
+pub const KEYSHARES_FILE: &str = "keyshares.json";
+pub const PROOFS_FILE: &str = "proofs.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("cannot create directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {message}")]
+    Write { path: PathBuf, message: String },
+    #[error("cannot serialise {file}: {message}")]
+    Serialise { file: &'static str, message: String },
+    #[error("cannot move finished ceremony folder {from} to {to}: {source}")]
+    Rename {
+        from: PathBuf,
+        to: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no validators to write")]
+    Empty,
+    #[error("validator with nonce {nonce}: its {file} must hold exactly one entry, it holds {got}")]
+    NotSingle {
+        nonce: u64,
+        file: &'static str,
+        got: usize,
+    },
+}
+
+/// One operator in `data.operators`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeysharesOperator {
+    pub id: u64,
+    /// Base64 PEM of the operator's RSA key.
+    pub operator_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeysharesData {
+    pub owner_nonce: u64,
+    /// EIP-55 checksummed, `0x`-prefixed.
+    pub owner_address: String,
+    /// `0x` + 96 hex.
+    pub public_key: String,
+    pub operators: Vec<KeysharesOperator>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeysharesPayload {
+    pub public_key: String,
+    pub operator_ids: Vec<u64>,
+    /// `0x` + hex of signature(96) ‖ share pubkeys (48·n) ‖ encrypted shares (256·n).
+    pub shares_data: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysharesShare {
+    pub data: KeysharesData,
+    pub payload: KeysharesPayload,
+}
+
+/// `keyshares.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeysharesJson {
+    pub version: String,
+    pub created_at: String,
+    pub shares: Vec<KeysharesShare>,
+}
+
+impl KeysharesJson {
+    /// A v1.2.0 file stamped with the current time.
+    pub fn new(shares: Vec<KeysharesShare>) -> Self {
+        KeysharesJson {
+            version: KEYSHARES_VERSION.to_string(),
+            created_at: go_rfc3339_nano(SystemTime::now()),
+            shares,
+        }
+    }
+}
+
+/// dkg-spec `Proof`, hex without `0x` on disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofJson {
+    #[serde(with = "hex_plain")]
+    pub validator: Vec<u8>,
+    #[serde(with = "hex_plain")]
+    pub encrypted_share: Vec<u8>,
+    #[serde(with = "hex_plain")]
+    pub share_pub: Vec<u8>,
+    #[serde(with = "hex_plain")]
+    pub owner: Vec<u8>,
+}
+
+/// dkg-spec `SignedProof`: the proof and the operator's RSA-PSS signature over its root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedProofJson {
+    pub proof: ProofJson,
+    #[serde(with = "hex_plain")]
+    pub signature: Vec<u8>,
+}
+
+mod hex_plain {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(v))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        hex::decode(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+fn sha256_pair(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(a);
+    h.update(b);
+    h.finalize().into()
+}
+
+/// Merkle root of `data` split into 32-byte chunks, padded with zero chunks to `limit` leaves
+/// (`limit` a power of two).
+fn merkleize_bytes(data: &[u8], limit: usize) -> [u8; 32] {
+    let mut layer: Vec<[u8; 32]> = data
+        .chunks(32)
+        .map(|c| {
+            let mut chunk = [0u8; 32];
+            chunk[..c.len()].copy_from_slice(c);
+            chunk
+        })
+        .collect();
+    let mut width = limit.max(1).next_power_of_two();
+    layer.resize(width, [0u8; 32]);
+    while width > 1 {
+        layer = layer.chunks(2).map(|p| sha256_pair(&p[0], &p[1])).collect();
+        width /= 2;
+    }
+    layer[0]
+}
+
+impl ProofJson {
+    /// SSZ hash-tree-root of `Proof{ValidatorPubKey [48], EncryptedShare list<=512,
+    /// SharePubKey [48], Owner [20]}` — the message the operator's RSA-PSS signature covers.
+    pub fn hash_tree_root(&self) -> [u8; 32] {
+        let validator = merkleize_bytes(&self.validator, 2);
+        let share_list = merkleize_bytes(&self.encrypted_share, 512 / 32);
+        let mut len = [0u8; 32];
+        len[..8].copy_from_slice(&(self.encrypted_share.len() as u64).to_le_bytes());
+        let share = sha256_pair(&share_list, &len);
+        let share_pub = merkleize_bytes(&self.share_pub, 2);
+        let owner = merkleize_bytes(&self.owner, 1);
+        let left = sha256_pair(&validator, &share);
+        let right = sha256_pair(&share_pub, &owner);
+        sha256_pair(&left, &right)
+    }
+}
+
+/// Everything written for one validator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidatorFiles {
+    pub nonce: u64,
+    pub pubkey: [u8; 48],
+    /// Exactly one entry.
+    pub deposit: Vec<DepositDataJson>,
+    /// Exactly one share.
+    pub keyshares: KeysharesJson,
+    /// One per operator, ascending operator id.
+    pub proofs: Vec<SignedProofJson>,
+}
+
+/// `<nonce %06d>-0x<pubkey hex>`.
+pub fn validator_dir_name(nonce: u64, pubkey: &[u8; 48]) -> String {
+    format!("{nonce:06}-0x{}", hex::encode(pubkey))
+}
+
+/// `ceremony-YYYY-MM-DD--HH-MM-SS.mmm` in UTC.
+pub fn ceremony_dir_name(t: SystemTime) -> String {
+    let (date, hms, nanos) = civil_utc(t);
+    format!(
+        "ceremony-{date}--{}.{:03}",
+        hms.replace(':', "-"),
+        nanos / 1_000_000
+    )
+}
+
+/// Go's `time.RFC3339Nano` for a UTC time: fraction with trailing zeros trimmed, `Z` suffix.
+pub fn go_rfc3339_nano(t: SystemTime) -> String {
+    let (date, hms, nanos) = civil_utc(t);
+    if nanos == 0 {
+        return format!("{date}T{hms}Z");
+    }
+    let frac = format!("{nanos:09}");
+    format!("{date}T{hms}.{}Z", frac.trim_end_matches('0'))
+}
+
+/// (YYYY-MM-DD, HH:MM:SS, nanoseconds) of a UTC time; times before 1970 clamp to the epoch.
+fn civil_utc(t: SystemTime) -> (String, String, u32) {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Days-to-civil conversion (proleptic Gregorian), era-based.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        format!("{year:04}-{month:02}-{day:02}"),
+        format!("{:02}:{:02}:{:02}", rem / 3600, (rem / 60) % 60, rem % 60),
+        d.subsec_nanos(),
+    )
+}
+
+/// Compact JSON plus newline, as Go's `json.NewEncoder(f).Encode(v)` writes it.
+pub fn to_go_json<T: Serialize>(v: &T, file: &'static str) -> Result<String, OutputError> {
+    let mut s = serde_json::to_string(v).map_err(|e| OutputError::Serialise {
+        file,
+        message: e.to_string(),
+    })?;
+    s.push('\n');
+    Ok(s)
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), OutputError> {
+    crate::journal::write_atomic(path, text.as_bytes(), 0o600).map_err(|e| OutputError::Write {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+fn create_dir(path: &Path) -> Result<(), OutputError> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o750);
+    }
+    b.create(path).map_err(|source| OutputError::CreateDir {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn check_single(v: &ValidatorFiles) -> Result<(), OutputError> {
+    if v.deposit.len() != 1 {
+        return Err(OutputError::NotSingle {
+            nonce: v.nonce,
+            file: DEPOSIT_FILE,
+            got: v.deposit.len(),
+        });
+    }
+    if v.keyshares.shares.len() != 1 {
+        return Err(OutputError::NotSingle {
+            nonce: v.nonce,
+            file: KEYSHARES_FILE,
+            got: v.keyshares.shares.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Writes one validator's three files into `parent/<nonce>-0x<pubkey>/` (created if missing;
+/// other files there, such as a state file, are left alone). Returns the folder.
+pub fn write_validator_dir(parent: &Path, v: &ValidatorFiles) -> Result<PathBuf, OutputError> {
+    check_single(v)?;
+    let dir = parent.join(validator_dir_name(v.nonce, &v.pubkey));
+    create_dir(&dir)?;
+    write_file(&dir.join(DEPOSIT_FILE), &to_deposit_json(&v.deposit))?;
+    write_file(
+        &dir.join(KEYSHARES_FILE),
+        &to_go_json(&v.keyshares, KEYSHARES_FILE)?,
+    )?;
+    write_file(&dir.join(PROOFS_FILE), &to_go_json(&v.proofs, PROOFS_FILE)?)?;
+    Ok(dir)
+}
+
+/// The three aggregate files' contents for a bulk ceremony (validators in the given order).
+pub fn aggregates(
+    validators: &[ValidatorFiles],
+    created_at: &str,
+) -> (
+    Vec<DepositDataJson>,
+    KeysharesJson,
+    Vec<Vec<SignedProofJson>>,
+) {
+    let deposits = validators
+        .iter()
+        .flat_map(|v| v.deposit.iter().cloned())
+        .collect();
+    let keyshares = KeysharesJson {
+        version: KEYSHARES_VERSION.to_string(),
+        created_at: created_at.to_string(),
+        shares: validators
+            .iter()
+            .flat_map(|v| v.keyshares.shares.iter().cloned())
+            .collect(),
+    };
+    let proofs = validators.iter().map(|v| v.proofs.clone()).collect();
+    (deposits, keyshares, proofs)
+}
+
+/// Writes a whole ceremony under `output_path/ceremony-<now>/`: one folder per validator (sorted
+/// by nonce) and, for more than one validator, the aggregate files. The folder is filled under a
+/// hidden temporary name and renamed at the end, so a failure never leaves a complete-looking
+/// ceremony behind. Returns the ceremony folder.
+pub fn write_ceremony(
+    output_path: &Path,
+    validators: &[ValidatorFiles],
+) -> Result<PathBuf, OutputError> {
+    let now = SystemTime::now();
+    write_ceremony_named(
+        output_path,
+        &ceremony_dir_name(now),
+        validators,
+        &go_rfc3339_nano(now),
+    )
+}
+
+/// [`write_ceremony`] with an explicit folder name and aggregate `createdAt`.
+pub fn write_ceremony_named(
+    output_path: &Path,
+    name: &str,
+    validators: &[ValidatorFiles],
+    aggregate_created_at: &str,
+) -> Result<PathBuf, OutputError> {
+    if validators.is_empty() {
+        return Err(OutputError::Empty);
+    }
+    let mut sorted: Vec<&ValidatorFiles> = validators.iter().collect();
+    sorted.sort_by_key(|v| v.nonce);
+    for v in &sorted {
+        check_single(v)?;
+    }
+    create_dir(output_path)?;
+    let final_dir = output_path.join(name);
+    let tmp_dir = output_path.join(format!(".{name}.partial"));
+    if tmp_dir.exists() {
+        let _ = std::fs::remove_dir_all(&tmp_dir);
+    }
+    create_dir(&tmp_dir)?;
+    let result = (|| {
+        for v in &sorted {
+            write_validator_dir(&tmp_dir, v)?;
+        }
+        if sorted.len() > 1 {
+            let owned: Vec<ValidatorFiles> = sorted.iter().map(|v| (*v).clone()).collect();
+            let (d, k, p) = aggregates(&owned, aggregate_created_at);
+            write_file(&tmp_dir.join(DEPOSIT_FILE), &to_deposit_json(&d))?;
+            write_file(
+                &tmp_dir.join(KEYSHARES_FILE),
+                &to_go_json(&k, KEYSHARES_FILE)?,
+            )?;
+            write_file(&tmp_dir.join(PROOFS_FILE), &to_go_json(&p, PROOFS_FILE)?)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&tmp_dir);
+        return Err(e);
+    }
+    std::fs::rename(&tmp_dir, &final_dir).map_err(|source| OutputError::Rename {
+        from: tmp_dir.clone(),
+        to: final_dir.clone(),
+        source,
+    })?;
+    Ok(final_dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn time_formats_match_go() {
+        // 2024-10-21T09:56:54.354903Z, the createdAt of the 4-operator vector.
+        let t = UNIX_EPOCH + Duration::new(1_729_504_614, 354_903_000);
+        assert_eq!(go_rfc3339_nano(t), "2024-10-21T09:56:54.354903Z");
+        assert_eq!(ceremony_dir_name(t), "ceremony-2024-10-21--09-56-54.354");
+        assert_eq!(
+            go_rfc3339_nano(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn folder_name() {
+        assert_eq!(
+            validator_dir_name(7, &[0xab; 48]),
+            format!("000007-0x{}", "ab".repeat(48))
+        );
+        assert_eq!(
+            validator_dir_name(1_234_567, &[0; 48]).split('-').next(),
+            Some("1234567")
+        );
+    }
+}
