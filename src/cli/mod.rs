@@ -1,8 +1,10 @@
 //! The command layer: one clap struct per command, shared option groups, and the dispatch. Library
 //! errors are typed (thiserror); here they become eyre reports with what to do next.
 
+pub mod demo;
 pub mod devnet;
 pub mod dkg;
+pub mod run;
 
 use std::path::PathBuf;
 
@@ -59,6 +61,11 @@ pub enum Command {
     /// DKG ceremonies interoperable with ssvlabs' ssv-dkg v3.1.0: init, operator, ping, verify.
     #[command(subcommand)]
     Dkg(dkg::DkgCommand),
+    /// The whole pipeline from the config: DKG, deposit, activation, SSV registration and funding;
+    /// resumable; `--dry-run` rehearses it on an anvil fork.
+    Run(run::RunArgs),
+    /// The local demo: devnet + 4 local operators + Lodestar, the pipeline for one validator, a summary.
+    Demo(demo::DemoArgs),
 }
 
 impl Cli {
@@ -67,6 +74,8 @@ impl Cli {
         match self.command {
             Command::Devnet(cmd) => cmd.run(&self.global).await,
             Command::Dkg(cmd) => cmd.run(&self.global).await,
+            Command::Run(cmd) => cmd.run(&self.global).await,
+            Command::Demo(cmd) => cmd.run(&self.global).await,
         }
     }
 }

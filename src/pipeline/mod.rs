@@ -12,6 +12,8 @@
 
 mod context;
 mod error;
+pub mod fork;
+pub mod local;
 mod operators;
 pub mod plan;
 mod preflight;
@@ -108,6 +110,32 @@ pub async fn run(
         ui.stage_failed(stage, None, e.to_string());
     }
     result
+}
+
+/// `--dry-run`: forks the configured chain with anvil, runs the pipeline against the fork with the
+/// owner impersonated, and returns what would be sent. The real chain only serves reads.
+pub async fn dry_run(
+    config: &Config,
+    opts: &RunOptions,
+    ui: &Reporter,
+) -> Result<RunSummary, PipelineError> {
+    let fork = fork::Fork::start(&config.rpc.url).await?;
+    ui.info(format!(
+        "dry run: forked {} into a local anvil at {}; every transaction goes there",
+        crate::chain::redact_url(&config.rpc.url),
+        fork.url()
+    ));
+    let mut c = config.clone();
+    c.rpc.url = fork.url().to_string();
+    // Scan caches are keyed by chain id: the fork must not write its own state into them.
+    c.rpc.log_cache_dir = None;
+    let o = RunOptions {
+        dry_run: true,
+        ..opts.clone()
+    };
+    let summary = run(&c, &o, ui).await;
+    drop(fork);
+    summary
 }
 
 async fn run_stages(

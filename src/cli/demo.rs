@@ -1,0 +1,97 @@
+//! `ssv-agent demo`: the local devnet (anvil with the contracts at Hoodi's addresses + Lodestar),
+//! four local operator servers serving operators registered on that chain, the whole pipeline for
+//! one validator, a summary, and everything it started stopped again.
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::Args;
+
+use super::GlobalOpts;
+use crate::{
+    beacon::activation::FollowOptions,
+    pipeline::{
+        self, RunOptions,
+        local::{LocalOptions, LocalSetup},
+    },
+    ui::{OutputMode, Reporter, fmt_duration},
+};
+
+/// `demo` options.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Keep keys, outputs and state here (default: a temporary folder, removed at the end).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Validators to create (1..=100).
+    #[arg(long, default_value_t = 1)]
+    pub validators: u32,
+}
+
+impl DemoArgs {
+    /// Runs the demo.
+    pub async fn run(self, global: &GlobalOpts) -> eyre::Result<()> {
+        let started = std::time::Instant::now();
+        let ui = Reporter::new(OutputMode::detect(global.json));
+        let tmp = match &self.dir {
+            Some(_) => None,
+            None => Some(
+                tempfile::Builder::new()
+                    .prefix("ssv-agent-demo-")
+                    .tempdir()?,
+            ),
+        };
+        let dir = match (&self.dir, &tmp) {
+            (Some(d), _) => d.clone(),
+            (None, Some(t)) => t.path().to_owned(),
+            (None, None) => eyre::bail!("no demo folder"),
+        };
+        ui.info(format!(
+            "starting the devnet (anvil at Hoodi's addresses + Lodestar) and 4 local operators in {}",
+            dir.display()
+        ));
+        let setup = LocalSetup::start(&LocalOptions {
+            dir: dir.clone(),
+            operators: 4,
+            beacon: true,
+        })
+        .await
+        .map_err(|e| eyre::eyre!("{e}"))?;
+        ui.info(format!(
+            "devnet up in {}: RPC {}, beacon {}, operators {:?} at {:?}",
+            fmt_duration(started.elapsed().as_secs()),
+            setup.devnet.rpc_url(),
+            setup.devnet.beacon_url().unwrap_or("-"),
+            setup.operator_ids,
+            setup.operator_urls()
+        ));
+        let config = setup.config(self.validators, &dir.join("output"));
+        let opts = RunOptions {
+            tls: setup.tls.clone(),
+            follow: FollowOptions {
+                poll: Duration::from_secs(1),
+                ..FollowOptions::default()
+            },
+            ..RunOptions::default()
+        };
+        let result = pipeline::run(&config, &opts, &ui).await;
+        drop(setup);
+        let summary = result?;
+        ui.info(format!(
+            "demo finished in {} (outputs {}; everything started was stopped)",
+            fmt_duration(started.elapsed().as_secs()),
+            if tmp.is_some() {
+                "removed with the temporary folder".to_string()
+            } else {
+                format!("kept in {}", dir.join("output").display())
+            }
+        ));
+        if summary
+            .validators
+            .iter()
+            .any(|v| v.validator_index.is_none())
+        {
+            eyre::bail!("the demo ended without an active validator");
+        }
+        Ok(())
+    }
+}

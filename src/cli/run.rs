@@ -1,0 +1,92 @@
+//! `ssv-agent run`: the whole pipeline from the config file, resumable; `--dry-run` on a fork.
+
+use std::{path::PathBuf, time::Duration};
+
+use alloy::primitives::Address;
+use clap::Args;
+
+use super::GlobalOpts;
+use crate::{
+    beacon::activation::FollowOptions,
+    dkg::initiator::ClientTls,
+    pipeline::{self, RunOptions},
+    ui::{OutputMode, Reporter},
+};
+
+/// Test-only: SIGKILL the run at a stage boundary (see `pipeline::KILL_POINTS`).
+pub const KILL_AT_ENV: &str = "SSV_AGENT_TEST_KILL_AT";
+
+/// `run` options.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Fork the configured chain with anvil and run everything against the fork with the owner
+    /// impersonated; prints what would be sent. The real chain is never written to.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Owner to impersonate in a dry run (default: the configured signer's address).
+    #[arg(long, requires = "dry_run")]
+    pub owner: Option<Address>,
+    /// PEM certificate(s) to trust for operator TLS (ssv-dkg `--clientCACertPath`); repeatable.
+    #[arg(long = "operator-ca-cert")]
+    pub operator_ca_certs: Vec<PathBuf>,
+    /// Skip operator TLS verification (ssv-dkg `--tlsInsecure`); operators still sign every message.
+    #[arg(long)]
+    pub tls_insecure: bool,
+    /// Seconds between beacon polls while waiting for activation.
+    #[arg(long, default_value_t = 12)]
+    pub poll_secs: u64,
+}
+
+impl RunArgs {
+    /// The pipeline options these flags describe.
+    pub fn options(&self) -> eyre::Result<RunOptions> {
+        let mut ca = Vec::new();
+        for p in &self.operator_ca_certs {
+            ca.push(std::fs::read_to_string(p).map_err(|e| {
+                eyre::eyre!("cannot read operator CA certificate {}: {e}", p.display())
+            })?);
+        }
+        Ok(RunOptions {
+            dry_run: self.dry_run,
+            owner: self.owner,
+            tls: ClientTls {
+                ca_certs_pem: ca,
+                insecure: self.tls_insecure,
+            },
+            follow: FollowOptions {
+                poll: Duration::from_secs(self.poll_secs.max(1)),
+                ..FollowOptions::default()
+            },
+            kill_at: std::env::var(KILL_AT_ENV).ok().filter(|s| !s.is_empty()),
+            ..RunOptions::default()
+        })
+    }
+
+    /// Runs the command.
+    pub async fn run(self, global: &GlobalOpts) -> eyre::Result<()> {
+        if global.config.is_none() {
+            eyre::bail!(
+                "`run` needs --config <file> (start from config.toml.example); it moves real ETH and will not guess settings"
+            );
+        }
+        let config = global.load_config()?;
+        let opts = self.options()?;
+        let ui = Reporter::new(OutputMode::detect(global.json));
+        let started = std::time::Instant::now();
+        let summary = if self.dry_run {
+            pipeline::dry_run(&config, &opts, &ui).await?
+        } else {
+            pipeline::run(&config, &opts, &ui).await?
+        };
+        ui.info(format!(
+            "{} in {}",
+            if summary.dry_run {
+                "dry run finished"
+            } else {
+                "run finished"
+            },
+            crate::ui::fmt_duration(started.elapsed().as_secs())
+        ));
+        Ok(())
+    }
+}
