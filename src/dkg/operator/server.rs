@@ -83,6 +83,7 @@ impl TlsMaterial {
 }
 
 /// A running server; dropping it stops accepting connections.
+#[derive(Debug)]
 pub struct RunningOperator {
     pub addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
