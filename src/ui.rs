@@ -163,6 +163,8 @@ struct Inner {
     multi: Option<MultiProgress>,
     header: Option<ProgressBar>,
     bars: HashMap<String, ProgressBar>,
+    // Last plain line per progress task: polls repeat the same state, print only changes.
+    last_progress: HashMap<String, String>,
     // Events kept for tests and summaries (bounded by the run's size: a few per stage and tx).
     recorded: Vec<Event>,
 }
@@ -205,6 +207,7 @@ impl Reporter {
                 multi,
                 header: None,
                 bars: HashMap::new(),
+                last_progress: HashMap::new(),
                 recorded: Vec::new(),
             })),
         }
@@ -362,6 +365,12 @@ impl Inner {
                 }
             }
             OutputMode::Plain => {
+                if let Event::Progress { task, message, .. } = e {
+                    if self.last_progress.get(task) == Some(message) {
+                        return;
+                    }
+                    self.last_progress.insert(task.clone(), message.clone());
+                }
                 if let Some(line) = plain_line(e) {
                     let _ = writeln!(self.sink, "{line}");
                     let _ = self.sink.flush();
@@ -631,7 +640,13 @@ mod tests {
         assert_eq!(r.mode(), OutputMode::Plain);
         r.stage_skipped("activation", None, "dry run: the wait is not simulated");
         r.stage_failed("deposit", Some("#3"), "balance too low; top up the wallet");
+        // Repeated polls with the same state print once; a new state prints again.
+        r.progress("activation #3", 1, None, "pending_queued", Some(60));
+        r.progress("activation #3", 2, None, "pending_queued", Some(48));
+        r.progress("activation #3", 3, None, "active_ongoing", None);
         let text = buf.text();
+        assert_eq!(text.matches("pending_queued").count(), 1, "{text}");
+        assert!(text.contains("active_ongoing"), "{text}");
         assert!(
             text.contains("- activation: skipped, dry run: the wait is not simulated"),
             "{text}"
