@@ -33,7 +33,11 @@ async fn start_cluster(ids: &[u64], version: &str) -> Cluster {
         let state = Arc::new(OperatorState::new(*id, key, version.to_string()));
         let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
         let s = serve(state, addr, &tls).await.expect("serve");
-        infos.push(OperatorInfo { id: *id, key: public, url: s.url() });
+        infos.push(OperatorInfo {
+            id: *id,
+            key: public,
+            url: s.url(),
+        });
         servers.push(s);
     }
     Cluster { servers, infos }
@@ -53,7 +57,10 @@ fn request(nonce: u64, validators: usize) -> CeremonyRequest {
 }
 
 fn insecure() -> ClientTls {
-    ClientTls { ca_certs_pem: vec![], insecure: true }
+    ClientTls {
+        ca_certs_pem: vec![],
+        insecure: true,
+    }
 }
 
 fn expectations(nonce: u64, validators: usize, ids: &[u64]) -> VerifyExpectations {
@@ -73,9 +80,17 @@ async fn ceremony_ok(ids: &[u64], nonce: u64, validators: usize) {
     let init = Arc::new(Initiator::new(cluster.infos.clone(), &insecure()).expect("initiator"));
     let out = tempfile::tempdir().expect("tmp");
     let t = Instant::now();
-    let dir = init.run_and_write(&request(nonce, validators), out.path()).await.expect("ceremony succeeds");
-    eprintln!("{} operators x {validators} validators: {:?}", ids.len(), t.elapsed());
-    let verified = verify_ceremony_dir(&dir, &expectations(nonce, validators, ids)).expect("output verifies");
+    let dir = init
+        .run_and_write(&request(nonce, validators), out.path())
+        .await
+        .expect("ceremony succeeds");
+    eprintln!(
+        "{} operators x {validators} validators: {:?}",
+        ids.len(),
+        t.elapsed()
+    );
+    let verified =
+        verify_ceremony_dir(&dir, &expectations(nonce, validators, ids)).expect("output verifies");
     assert_eq!(verified.validators.len(), validators);
     drop(cluster.servers);
 }

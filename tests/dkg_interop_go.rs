@@ -27,11 +27,16 @@ fn go_binary() -> PathBuf {
 }
 
 fn example(op: usize, file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../shared/vectors/ssv-dkg/examples/operator{op}/{file}"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "../shared/vectors/ssv-dkg/examples/operator{op}/{file}"
+    ))
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 struct Kill(Child);
@@ -45,8 +50,11 @@ impl Drop for Kill {
 fn operator_keys() -> Vec<OperatorPrivateKey> {
     (1..=4)
         .map(|i| {
-            OperatorPrivateKey::read_keystore_files(&example(i, "encrypted_private_key.json"), &example(i, "password"))
-                .expect("example operator keystore decrypts")
+            OperatorPrivateKey::read_keystore_files(
+                &example(i, "encrypted_private_key.json"),
+                &example(i, "password"),
+            )
+            .expect("example operator keystore decrypts")
         })
         .collect()
 }
@@ -67,8 +75,18 @@ fn go_verify(bin: &Path, dir: &Path, validators: usize) {
     let st = Command::new(bin)
         .args(["verify", "--ceremonyDir"])
         .arg(dir)
-        .args(["--validators", &validators.to_string(), "--owner", "0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9"])
-        .args(["--nonce", "1", "--withdrawAddress", "0x81592c3de184a3e2c0dcb5a261bc107bfa91f494"])
+        .args([
+            "--validators",
+            &validators.to_string(),
+            "--owner",
+            "0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9",
+        ])
+        .args([
+            "--nonce",
+            "1",
+            "--withdrawAddress",
+            "0x81592c3de184a3e2c0dcb5a261bc107bfa91f494",
+        ])
         .status()
         .expect("run ssv-dkg verify");
     assert!(st.success(), "Go ssv-dkg verify rejected {}", dir.display());
@@ -86,23 +104,60 @@ async fn rust_initiator_with_four_go_operators() {
     let mut infos = Vec::new();
     for (i, id) in IDS.iter().enumerate() {
         let port = free_port();
-        std::fs::copy(example(i + 1, "encrypted_private_key.json"), work.path().join(format!("k{i}.json"))).expect("copy");
-        std::fs::copy(example(i + 1, "password"), work.path().join(format!("p{i}"))).expect("copy");
+        std::fs::copy(
+            example(i + 1, "encrypted_private_key.json"),
+            work.path().join(format!("k{i}.json")),
+        )
+        .expect("copy");
+        std::fs::copy(
+            example(i + 1, "password"),
+            work.path().join(format!("p{i}")),
+        )
+        .expect("copy");
         // ssv-dkg v3 accepts only relative, non-escaping paths: run inside the work dir.
         let child = Command::new(&bin)
             .current_dir(work.path())
-            .args(["start-operator", "--privKey", &format!("./k{i}.json"), "--privKeyPassword", &format!("./p{i}")])
+            .args([
+                "start-operator",
+                "--privKey",
+                &format!("./k{i}.json"),
+                "--privKeyPassword",
+                &format!("./p{i}"),
+            ])
             .args(["--port", &port.to_string(), "--operatorID", &id.to_string()])
-            .args(["--serverTLSCertPath", "./tls.crt", "--serverTLSKeyPath", "./tls.key"])
-            .args(["--outputPath", &format!("./out{i}"), "--logFilePath", &format!("./op{i}.log")])
+            .args([
+                "--serverTLSCertPath",
+                "./tls.crt",
+                "--serverTLSKeyPath",
+                "./tls.key",
+            ])
+            .args([
+                "--outputPath",
+                &format!("./out{i}"),
+                "--logFilePath",
+                &format!("./op{i}.log"),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start Go operator");
         procs.push(Kill(child));
-        infos.push(OperatorInfo { id: *id, key: keys[i].public_key().clone(), url: format!("https://127.0.0.1:{port}") });
+        infos.push(OperatorInfo {
+            id: *id,
+            key: keys[i].public_key().clone(),
+            url: format!("https://127.0.0.1:{port}"),
+        });
     }
-    let init = Arc::new(Initiator::new(infos, &ClientTls { ca_certs_pem: vec![], insecure: true }).expect("init"));
+    let init = Arc::new(
+        Initiator::new(
+            infos,
+            &ClientTls {
+                ca_certs_pem: vec![],
+                insecure: true,
+            },
+        )
+        .expect("init"),
+    );
     // Wait for the Go operators to listen.
     for _ in 0..50 {
         if init.ping().await.iter().all(|(_, r)| r.is_ok()) {
@@ -121,7 +176,10 @@ async fn rust_initiator_with_four_go_operators() {
         validators: 1,
     };
     let out = work.path().join("initiator-out");
-    let dir = init.run_and_write(&req, &out).await.expect("ceremony with Go operators");
+    let dir = init
+        .run_and_write(&req, &out)
+        .await
+        .expect("ceremony with Go operators");
     verify_ceremony_dir(&dir, &expectations(1)).expect("Rust verify");
     go_verify(&bin, &dir, 1);
 }
@@ -141,29 +199,61 @@ async fn go_initiator_with_four_rust_operators() {
         info.push(serde_json::json!({"id": IDS[i], "public_key": public, "ip": s.url()}));
         servers.push(s);
     }
-    std::fs::write(work.path().join("operators_info.json"), serde_json::to_vec(&info).expect("json")).expect("write");
+    std::fs::write(
+        work.path().join("operators_info.json"),
+        serde_json::to_vec(&info).expect("json"),
+    )
+    .expect("write");
     let status = tokio::task::spawn_blocking({
         let bin = bin.clone();
         let cwd = work.path().to_path_buf();
         move || {
             Command::new(bin)
                 .current_dir(cwd)
-                .args(["init", "--operatorIDs", "11,22,33,44", "--operatorsInfoPath", "./operators_info.json"])
-                .args(["--owner", "0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9", "--nonce", "1"])
-                .args(["--withdrawAddress", "0x81592c3de184a3e2c0dcb5a261bc107bfa91f494", "--network", "mainnet"])
-                .args(["--outputPath", "./out", "--tlsInsecure", "--logFilePath", "./init.log"])
+                .args([
+                    "init",
+                    "--operatorIDs",
+                    "11,22,33,44",
+                    "--operatorsInfoPath",
+                    "./operators_info.json",
+                ])
+                .args([
+                    "--owner",
+                    "0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9",
+                    "--nonce",
+                    "1",
+                ])
+                .args([
+                    "--withdrawAddress",
+                    "0x81592c3de184a3e2c0dcb5a261bc107bfa91f494",
+                    "--network",
+                    "mainnet",
+                ])
+                .args([
+                    "--outputPath",
+                    "./out",
+                    "--tlsInsecure",
+                    "--logFilePath",
+                    "./init.log",
+                ])
                 .status()
         }
     })
     .await
     .expect("join")
     .expect("run Go initiator");
-    assert!(status.success(), "Go initiator failed with Rust operators (see init.log)");
+    assert!(
+        status.success(),
+        "Go initiator failed with Rust operators (see init.log)"
+    );
     let ceremony = std::fs::read_dir(work.path().join("out"))
         .expect("out dir")
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("ceremony-")))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("ceremony-"))
+        })
         .expect("ceremony folder");
     verify_ceremony_dir(&ceremony, &expectations(1)).expect("Rust verify of Go initiator output");
     go_verify(&bin, &ceremony, 1);

@@ -235,7 +235,7 @@ pub fn decode_var_list<'a>(
         return Err(bad(b.len(), "an offset table".into()));
     }
     let first = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
-    if first % 4 != 0 || first == 0 || first > b.len() {
+    if !first.is_multiple_of(4) || first == 0 || first > b.len() {
         return Err(bad(first, "a multiple of 4 within the list".into()));
     }
     let count = first / 4;
