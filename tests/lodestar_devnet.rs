@@ -312,6 +312,12 @@ async fn deposit_on_anvil_becomes_active_on_lodestar() {
         names.iter().any(|s| s.starts_with("pending_")),
         "no pending_* status was observed between unknown and active: {names:?}"
     );
+    // pending_queued lasts from eligibility until finality plus the seed lookahead (several
+    // epochs), so a 250 ms poll always sees it; pending_initialized may last a single slot.
+    assert!(
+        names.contains(&"pending_queued"),
+        "pending_queued was never observed: {names:?}"
+    );
     assert_eq!(
         last_data["index"],
         Value::String(GENESIS_VALIDATORS.to_string())
