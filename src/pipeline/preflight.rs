@@ -272,7 +272,7 @@ async fn check_balance(ctx: &Ctx) -> Result<U256, PipelineError> {
             }
         }
     }
-    let txs = u64::from(deposits_left) + u64::from(registrations_left) + 1;
+    let txs = deposits_left + u64::from(registrations_left) + 1;
     let gas_price = ctx.caps.max_fee_per_gas.unwrap_or(50_000_000_000);
     need += U256::from(gas_price) * U256::from(GAS_PER_TX) * U256::from(txs);
     let have = ctx.chain.eth_balance(ctx.owner).await?;

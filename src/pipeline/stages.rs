@@ -373,6 +373,7 @@ pub async fn deposit(ctx: &mut Ctx, v: &mut Validator) -> Result<(), PipelineErr
                 if r.status == TxStatus::Signed {
                     tx_event_raw(&ui, "deposit", &label, "signed", r);
                     if kill_signed {
+                        ui.warn("test hook: killing the process at deposit.signed");
                         kill_self();
                     }
                 }
