@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs the pinned real peers the tests use (anvil + solc
-# from npm, ssv-dkg from the Go module proxy, py_ecc from PyPI, Lodestar from npm), each step cached
-# and idempotent, then runs the Rust test suite. Needs: Rust, Go >= 1.25, Node.js 20 + npm, Python 3.
+# from npm, py_ecc from PyPI, Lodestar from npm), each step cached and idempotent, then runs the Rust
+# test suite. Needs: Rust, Node.js 20 + npm, Python 3.
+# The interop tests against the Go ssv-dkg are #[ignore]d with their reason: the Go module proxy
+# refuses github.com/ssvlabs/ssv-dkg (403), so it cannot be installed from the registries. With a
+# binary at .cache/bin/ssv-dkg they run with `cargo test --test dkg_interop_go -- --ignored`.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -13,9 +16,6 @@ if [ ! -x anvil/node_modules/.bin/anvil ] || [ ! -d anvil/node_modules/solc ]; t
   (cd anvil && npm ci --no-audit --no-fund)
 fi
 anvil/node_modules/.bin/anvil --version | head -n1
-
-step "ssv-dkg v3.1.0 (Go module proxy)"
-scripts/install-ssv-dkg.sh
 
 step "independent checkers (PyPI)"
 scripts/install-py-checkers.sh
