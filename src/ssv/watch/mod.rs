@@ -172,6 +172,8 @@ impl Watcher {
             .event_signature(cluster_event_topics())
             .topic1(owners);
         let mut scanner = self.chain.log_scanner();
+        // The chain's counter may be shared across scanners: count this scan's calls only.
+        let calls_before = scanner.calls();
         let snapshots = &mut self.snapshots;
         scanner
             .scan_forward(&filter, from, head, |logs| {
@@ -187,7 +189,7 @@ impl Watcher {
             })
             .await?;
         self.scanned_to = Some(head);
-        Ok(scanner.calls())
+        Ok(scanner.calls().saturating_sub(calls_before))
     }
 
     /// Finishes top-ups a previous run signed but did not see mined.
