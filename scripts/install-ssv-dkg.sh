@@ -24,9 +24,15 @@ command -v gcc >/dev/null || command -v cc >/dev/null || {
 
 mkdir -p "$BIN_DIR"
 echo "building ssv-dkg $VERSION ($COMMIT) with $(go env GOVERSION) ..."
-GOBIN="$BIN_DIR" CGO_ENABLED=1 GOFLAGS=-mod=mod \
+if ! GOBIN="$BIN_DIR" CGO_ENABLED=1 GOFLAGS=-mod=mod \
   go install -ldflags "-X main.Version=$VERSION" \
-  "github.com/ssvlabs/ssv-dkg/cmd/ssv-dkg@$COMMIT"
+  "github.com/ssvlabs/ssv-dkg/cmd/ssv-dkg@$COMMIT"; then
+  echo "install-ssv-dkg: go install failed; if the module proxy answered 403 for" >&2
+  echo "github.com/ssvlabs/ssv-dkg it does not serve that module here. Alternatively build the same" >&2
+  echo "commit from a checkout with: go build -ldflags \"-X main.Version=$VERSION\" -o $BIN ./cmd/ssv-dkg" >&2
+  echo "(or point SSV_DKG_BIN at such a binary)." >&2
+  exit 1
+fi
 
 if ! "$BIN" --version 2>/dev/null | grep -qw "$VERSION"; then
   echo "install-ssv-dkg: built binary does not report $VERSION: $("$BIN" --version 2>&1 || true)" >&2
