@@ -594,6 +594,7 @@ fn checker_inputs(tmp: &Path) -> Vec<(PathBuf, VerifyExpectations)> {
 }
 
 #[test]
+#[ignore = "needs ssv-dkg v3.1.0 (.cache/bin/ssv-dkg or SSV_DKG_BIN): the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403), so CI cannot install it; run with -- --ignored once built"]
 fn go_ssv_dkg_verify_agrees_on_vectors() {
     let bin = ssv_dkg_bin();
     let version = Command::new(&bin).arg("--version").output().unwrap();
