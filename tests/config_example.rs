@@ -57,7 +57,8 @@ fn every_config_key_is_documented() {
                 for k in t.keys() {
                     // Documented either as `key = ...` or as a commented `# key = ...`.
                     if !text.lines().any(|l| {
-                        l.trim_start_matches(['#', ' ']).starts_with(&format!("{k} ="))
+                        l.trim_start_matches(['#', ' '])
+                            .starts_with(&format!("{k} ="))
                     }) {
                         missing.push(format!("{key}.{k}"));
                     }
@@ -70,7 +71,10 @@ fn every_config_key_is_documented() {
             }
         }
     }
-    assert!(missing.is_empty(), "not in config.toml.example: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "not in config.toml.example: {missing:?}"
+    );
 }
 
 #[test]
