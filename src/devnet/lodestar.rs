@@ -32,6 +32,7 @@ pub const LOG_FILE: &str = "lodestar.log";
 pub const LODESTAR_VERSION: &str = "1.5.1";
 
 const LAUNCHER: &str = "lodestar.mjs";
+const PORT_ATTEMPTS: u32 = 3;
 const INSTALL_HINT: &str = "run scripts/install-lodestar.sh from the repository root";
 
 /// Chain timing of the devnet beacon node.
@@ -227,6 +228,26 @@ impl Lodestar {
             path: opts.data_dir.clone(),
             source,
         })?;
+        // A free port can be taken by someone else between our probe and Lodestar's bind (parallel
+        // tests); then the node dies with EADDRINUSE and new ports are worth another try.
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(opts).await {
+                Err(LodestarError::ExitedEarly { tail, .. })
+                    if attempt < PORT_ATTEMPTS && tail.contains("EADDRINUSE") =>
+                {
+                    tracing::warn!(
+                        attempt,
+                        "Lodestar lost its port to another process; retrying"
+                    );
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn start_once(opts: &LodestarOptions) -> Result<Self, LodestarError> {
         let rest_port = process::free_tcp_port("REST API")?;
         let p2p_port = process::free_tcp_port("p2p listener")?;
         let rest_url = Url::parse(&format!("http://127.0.0.1:{rest_port}/")).map_err(|e| {

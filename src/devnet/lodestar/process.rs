@@ -96,13 +96,20 @@ pub(super) fn terminate_pid(
     Ok(StopOutcome::Killed)
 }
 
-/// The NUL-separated command line of `pid`, `None` once it is gone or a zombie.
+/// The command line of `pid` (arguments joined by spaces), `None` once it is gone or a zombie.
 fn cmdline(pid: u32) -> Option<String> {
-    if !running(pid) {
-        return None;
+    // /proc/<pid>/cmdline reads empty while a process is in the middle of exec; give it a moment.
+    for _ in 0..20 {
+        if !running(pid) {
+            return None;
+        }
+        let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        if !raw.is_empty() {
+            return Some(String::from_utf8_lossy(&raw).replace('\0', " "));
+        }
+        thread::sleep(Duration::from_millis(50));
     }
-    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    Some(String::from_utf8_lossy(&raw).replace('\0', " "))
+    Some(String::new())
 }
 
 /// Alive and not a zombie (a zombie has exited and only waits for its parent to reap it).

@@ -238,3 +238,59 @@ fn terminate_pid_refuses_a_process_that_is_not_ours_then_stops_the_right_one() {
     let again = process::terminate_pid(pid, "sleep 31", Duration::from_secs(1)).unwrap();
     assert_eq!(again, StopOutcome::AlreadyExited);
 }
+
+/// An install dir with the files `check_installed` looks for, and a fake `node` that logs one line,
+/// counts its runs in `runs` and exits 1.
+fn fake_install(dir: &Path, line: &str) -> LodestarOptions {
+    use std::os::unix::fs::PermissionsExt;
+    let install = dir.join("beacon-devnet");
+    fs::create_dir_all(install.join("node_modules/@chainsafe/lodestar")).unwrap();
+    fs::write(install.join(LAUNCHER), "").unwrap();
+    let node = dir.join("fake-node");
+    let script = format!(
+        "#!/bin/sh\necho run >> '{}'\necho '{line}'\nexit 1\n",
+        dir.join("runs").display()
+    );
+    fs::write(&node, script).unwrap();
+    fs::set_permissions(&node, fs::Permissions::from_mode(0o755)).unwrap();
+    let mut o = opts(dir);
+    o.node = node;
+    o
+}
+
+fn runs(dir: &Path) -> usize {
+    fs::read_to_string(dir.join("runs"))
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+#[tokio::test]
+async fn a_node_that_dies_at_start_is_reported_with_its_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = fake_install(
+        dir.path(),
+        "Error: Invalid values: Argument: rest.namespace",
+    );
+    let err = Lodestar::start(&o).await.unwrap_err();
+    match &err {
+        LodestarError::ExitedEarly { status, tail, .. } => {
+            assert!(status.contains('1'), "{status}");
+            assert!(tail.contains("rest.namespace"), "{tail}");
+        }
+        other => panic!("expected ExitedEarly, got {other}"),
+    }
+    assert_eq!(runs(dir.path()), 1, "an ordinary failure is not retried");
+}
+
+#[tokio::test]
+async fn a_lost_port_race_is_retried_with_new_ports() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = fake_install(
+        dir.path(),
+        "Error: listen EADDRINUSE: address already in use",
+    );
+    let err = Lodestar::start(&o).await.unwrap_err();
+    assert!(matches!(err, LodestarError::ExitedEarly { .. }), "{err}");
+    assert_eq!(runs(dir.path()), PORT_ATTEMPTS as usize);
+}
