@@ -303,6 +303,10 @@ pub async fn deposit_one(
             ));
         }
         if record.status == TxStatus::Confirmed {
+            // A crash between journaling the receipt and advancing the stage leaves this gap.
+            if state.get().stage < Stage::Deposited && !opts.dry_run {
+                state.update(|s| s.advance(Stage::Deposited))?;
+            }
             say(format!(
                 "{pubkey}: deposit {} already confirmed in block {:?}",
                 record.tx_hash, record.block
