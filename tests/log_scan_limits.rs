@@ -39,10 +39,10 @@ async fn answer(body: Value, upstream: &str, n: u64) -> Value {
     let id = body["id"].clone();
     if body["method"] == "eth_getLogs" {
         let f = &body["params"][0];
-        if let (Some(a), Some(b)) = (block_arg(&f["fromBlock"]), block_arg(&f["toBlock"])) {
-            if b - a + 1 > MAX_RANGE {
-                return json!({"jsonrpc":"2.0","id":id,"error":{"code":-32005,"message":format!("query exceeds max block range {MAX_RANGE}")}});
-            }
+        if let (Some(a), Some(b)) = (block_arg(&f["fromBlock"]), block_arg(&f["toBlock"]))
+            && b - a + 1 > MAX_RANGE
+        {
+            return json!({"jsonrpc":"2.0","id":id,"error":{"code":-32005,"message":format!("query exceeds max block range {MAX_RANGE}")}});
         }
         if n % 7 == 3 {
             return json!({"jsonrpc":"2.0","id":id,"error":{"code":-32603,"message":"upstream timeout"}});

@@ -131,7 +131,7 @@ impl LogScanner {
                     return Ok(Some(logs));
                 }
                 Err(e) if is_range_error(&e.to_string()) && to > from => {
-                    self.chunk = ((to - from + 1) / 2).max(self.min_chunk);
+                    self.chunk = (to - from).div_ceil(2).max(self.min_chunk);
                     return Ok(None);
                 }
                 Err(e) if attempt < self.retries => {

@@ -372,10 +372,9 @@ impl Chain {
         if let Some((h, c)) = self
             .cache_dir()
             .and_then(|d| scan_cache::load::<u64>(d, &key))
+            && h < head
         {
-            if h < head {
-                (from, count) = (h + 1, c);
-            }
+            (from, count) = (h + 1, c);
         }
         let filter = Filter::new()
             .address(self.profile().ssv_network)

@@ -96,17 +96,17 @@ pub async fn send_journaled(
         .max_priority_fee_per_gas
         .unwrap_or(fees.max_priority_fee_per_gas);
     let max_fee = fees.max_fee_per_gas.max(priority);
-    if let Some(cap) = caps.max_fee_per_gas {
-        if max_fee > cap {
-            return Err(ChainError::Rpc {
-                what: format!("{kind} transaction"),
-                message: format!(
-                    "gas price {:.2} gwei is above the configured cap of {:.2} gwei; nothing was sent (raise deposit.max_fee_per_gas_gwei or wait)",
-                    max_fee as f64 / 1e9,
-                    cap as f64 / 1e9
-                ),
-            });
-        }
+    if let Some(cap) = caps.max_fee_per_gas
+        && max_fee > cap
+    {
+        return Err(ChainError::Rpc {
+            what: format!("{kind} transaction"),
+            message: format!(
+                "gas price {:.2} gwei is above the configured cap of {:.2} gwei; nothing was sent (raise deposit.max_fee_per_gas_gwei or wait)",
+                max_fee as f64 / 1e9,
+                cap as f64 / 1e9
+            ),
+        });
     }
     tx.set_max_fee_per_gas(caps.max_fee_per_gas.unwrap_or(max_fee).max(priority));
     tx.set_max_priority_fee_per_gas(priority);

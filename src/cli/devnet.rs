@@ -58,7 +58,7 @@ impl DevnetCommand {
         match self {
             Self::Up(a) => up(a, global).await,
             Self::Down(d) => {
-                let info = devnet::down(&d.dir)?;
+                let info = devnet::down(&d.dir).await?;
                 println!("stopped the devnet at {}", info.rpc_url);
                 Ok(())
             }

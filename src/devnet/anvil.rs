@@ -103,10 +103,10 @@ pub async fn spawn(spec: &AnvilSpec, detach: bool) -> Result<Child, DevnetError>
                 log: spec.log_file.clone(),
             });
         }
-        if let Ok(r) = client.post(&url).json(&body).send().await {
-            if r.status().is_success() {
-                return Ok(child);
-            }
+        if let Ok(r) = client.post(&url).json(&body).send().await
+            && r.status().is_success()
+        {
+            return Ok(child);
         }
         if Instant::now() > deadline {
             let _ = child.kill();

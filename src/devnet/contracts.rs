@@ -7,28 +7,34 @@ use alloy::{
     network::Ethereum,
     primitives::{Address, Bytes, U256},
     providers::{DynProvider, Provider},
-    sol,
 };
 
 use super::{DAO_ACCOUNT, DevnetError, dev_account};
 use crate::{chain::contracts::SSVToken, network::NetworkProfile};
 
-sol! {
-    /// The double-only functions of anvil/contracts/SSVNetwork.sol (see anvil/README.md).
-    #[sol(rpc)]
-    interface DevnetSSVNetwork {
-        function devnetInitialize(address owner_, address token_, uint8 version_, uint32 validatorsPerOperatorLimit_, uint256 networkFee_, uint64 liquidationThresholdPeriod_, uint256 minimumLiquidationCollateral_, uint256 networkFeeSSV_, uint64 liquidationThresholdPeriodSSV_, uint256 minimumLiquidationCollateralSSV_, uint256 maximumOperatorFee_, uint64 maximumOperatorFeeSSV_, uint256 minimumOperatorEthFee_) external;
-        function devnetSetVersion(uint8 version_) external;
-        function devnetSetValidatorsPerOperatorLimit(uint32 limit) external;
-        function devnetSetLiquidationThresholdPeriods(uint64 ethBlocks, uint64 ssvBlocks) external;
-    }
+/// Bindings to the double-only functions; the initializer mirrors the real one's many parameters.
+mod abi {
+    #![allow(clippy::too_many_arguments, missing_docs)]
+    use alloy::sol;
 
-    #[sol(rpc)]
-    interface DevnetInitializers {
-        function initialize(address ssvNetwork_) external;
-        function initialize() external;
+    sol! {
+        /// The double-only functions of anvil/contracts/SSVNetwork.sol (see anvil/README.md).
+        #[sol(rpc)]
+        interface DevnetSSVNetwork {
+            function devnetInitialize(address owner_, address token_, uint8 version_, uint32 validatorsPerOperatorLimit_, uint256 networkFee_, uint64 liquidationThresholdPeriod_, uint256 minimumLiquidationCollateral_, uint256 networkFeeSSV_, uint64 liquidationThresholdPeriodSSV_, uint256 minimumLiquidationCollateralSSV_, uint256 maximumOperatorFee_, uint64 maximumOperatorFeeSSV_, uint256 minimumOperatorEthFee_) external;
+            function devnetSetVersion(uint8 version_) external;
+            function devnetSetValidatorsPerOperatorLimit(uint32 limit) external;
+            function devnetSetLiquidationThresholdPeriods(uint64 ethBlocks, uint64 ssvBlocks) external;
+        }
+
+        #[sol(rpc)]
+        interface DevnetInitializers {
+            function initialize(address ssvNetwork_) external;
+            function initialize() external;
+        }
     }
 }
+pub use abi::{DevnetInitializers, DevnetSSVNetwork};
 
 const SSV_NETWORK: &str = include_str!("../../anvil/artifacts/SSVNetwork.json");
 const SSV_VIEWS: &str = include_str!("../../anvil/artifacts/SSVNetworkViews.json");

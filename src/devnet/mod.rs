@@ -229,7 +229,7 @@ impl Devnet {
         let keys = keys.await.map_err(|e| DevnetError::Keys(e.to_string()))??;
         devnet.info.operators = devnet.register_operators(keys, opts.mode).await?;
         if opts.beacon {
-            devnet.start_beacon().await?;
+            devnet.start_beacon(opts.dir.is_some()).await?;
         }
         devnet.write_info()?;
         Ok(devnet)
@@ -279,7 +279,7 @@ impl Devnet {
         Ok(out)
     }
 
-    async fn start_beacon(&mut self) -> Result<(), DevnetError> {
+    async fn start_beacon(&mut self, detachable: bool) -> Result<(), DevnetError> {
         let p = &self.info.profile;
         let genesis = 8;
         lodestar::interop::seed_interop_deposits(
@@ -300,6 +300,8 @@ impl Devnet {
             self.dir.join("beacon"),
         );
         o.genesis_validators = genesis;
+        // A devnet that may be detached (`devnet up`) must not die with the caller's process group.
+        o.own_process_group = detachable;
         o.deposit_contract_block = p.registry_sync_offset.max(p.deposit_contract_block);
         let node = lodestar::Lodestar::start(&o).await?;
         self.info.beacon_url = Some(node.rest_url().as_str().trim_end_matches('/').to_string());
@@ -372,7 +374,7 @@ impl Devnet {
     pub fn detach(mut self) -> DevnetInfo {
         self.anvil.take();
         if let Some(b) = self.beacon.take() {
-            std::mem::forget(b);
+            b.detach();
         }
         self._tmp.take().map(|t| t.keep());
         self.info.clone()
@@ -392,13 +394,13 @@ impl Drop for Devnet {
 }
 
 /// Stops a detached devnet recorded in `<dir>/devnet.json`.
-pub fn down(dir: &Path) -> Result<DevnetInfo, DevnetError> {
+pub async fn down(dir: &Path) -> Result<DevnetInfo, DevnetError> {
     let path = dir.join("devnet.json");
     let bytes = std::fs::read(&path).map_err(|_| DevnetError::NotRunning(path.clone()))?;
     let info: DevnetInfo =
         serde_json::from_slice(&bytes).map_err(|e| DevnetError::Setup(e.to_string()))?;
     if let Some(pid) = info.beacon_pid {
-        anvil::stop_pid(pid, Duration::from_secs(10));
+        lodestar::stop_detached(pid, Duration::from_secs(10)).await?;
     }
     anvil::stop_pid(info.anvil_pid, Duration::from_secs(5));
     let _ = std::fs::remove_file(&path);
