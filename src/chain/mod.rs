@@ -172,7 +172,11 @@ impl Chain {
 
     /// A fresh log scanner with the configured chunk size.
     pub fn log_scanner(&self) -> logs::LogScanner {
-        logs::LogScanner::with_counter(self.provider.clone(), self.log_chunk, self.log_calls.clone())
+        logs::LogScanner::with_counter(
+            self.provider.clone(),
+            self.log_chunk,
+            self.log_calls.clone(),
+        )
     }
 
     /// `eth_getLogs` requests made through this chain so far (benchmarks, tests).
