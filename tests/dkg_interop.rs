@@ -1,6 +1,9 @@
 //! End-to-end ceremonies on loopback between the Rust initiator and Rust operator servers, with
-//! every output checked by `dkg::verify` (the `ssv-dkg verify` rules). The Go interop runs are in
-//! `dkg_interop_go.rs`.
+//! every output checked by `dkg::verify` (the `ssv-dkg verify` rules) and by the independent
+//! py_ecc checker tests/py/check_ceremony.py (needs `.venv`: scripts/install-py-checkers.sh). The
+//! Go interop runs are in `dkg_interop_go.rs`.
+
+mod dkg_support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,15 +46,18 @@ async fn start_cluster(ids: &[u64], version: &str) -> Cluster {
     Cluster { servers, infos }
 }
 
-fn request(nonce: u64, validators: usize) -> CeremonyRequest {
+fn request(nonce: u64, validators: usize, network: &str) -> CeremonyRequest {
     CeremonyRequest {
         owner: OWNER,
         nonce,
         withdraw_address: WITHDRAW,
         compounding: false,
         amount_gwei: 32_000_000_000,
-        network_name: "mainnet".into(),
-        fork_version: [0, 0, 0, 0],
+        network_name: network.into(),
+        fork_version: match network {
+            "hoodi" => dkg_support::HOODI_FORK,
+            _ => [0, 0, 0, 0],
+        },
         validators,
     }
 }
@@ -63,25 +69,29 @@ fn insecure() -> ClientTls {
     }
 }
 
-fn expectations(nonce: u64, validators: usize, ids: &[u64]) -> VerifyExpectations {
+fn expectations(nonce: u64, validators: usize, ids: &[u64], network: &str) -> VerifyExpectations {
     VerifyExpectations {
         validators: Some(validators),
         owner: Some(OWNER),
         nonce: Some(nonce),
         withdraw_address: Some(WITHDRAW),
         amount_gwei: Some(32_000_000_000),
-        network: Some("mainnet".into()),
+        network: Some(network.into()),
         operator_ids: Some(ids.to_vec()),
     }
 }
 
 async fn ceremony_ok(ids: &[u64], nonce: u64, validators: usize) {
+    ceremony_on(ids, nonce, validators, "mainnet").await;
+}
+
+async fn ceremony_on(ids: &[u64], nonce: u64, validators: usize, network: &str) {
     let cluster = start_cluster(ids, "v3.1.0").await;
     let init = Arc::new(Initiator::new(cluster.infos.clone(), &insecure()).expect("initiator"));
     let out = tempfile::tempdir().expect("tmp");
     let t = Instant::now();
     let dir = init
-        .run_and_write(&request(nonce, validators), out.path())
+        .run_and_write(&request(nonce, validators, network), out.path())
         .await
         .expect("ceremony succeeds");
     eprintln!(
@@ -89,9 +99,11 @@ async fn ceremony_ok(ids: &[u64], nonce: u64, validators: usize) {
         ids.len(),
         t.elapsed()
     );
-    let verified =
-        verify_ceremony_dir(&dir, &expectations(nonce, validators, ids)).expect("output verifies");
+    let verified = verify_ceremony_dir(&dir, &expectations(nonce, validators, ids, network))
+        .expect("output verifies");
     assert_eq!(verified.validators.len(), validators);
+    // A second opinion from code that shares nothing with ours (py_ecc, pycryptodome).
+    dkg_support::python_check(&dir, nonce, validators, network);
     drop(cluster.servers);
 }
 
@@ -115,4 +127,10 @@ async fn thirteen_operators() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_ten_validators() {
     ceremony_ok(&[1, 2, 3, 4], 0, 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hoodi_deposit_signed_under_hoodi_fork() {
+    // The checker verifies the deposit signature under the fork version of the named network.
+    ceremony_on(&[5, 6, 7, 8], 3, 1, "hoodi").await;
 }

@@ -10,9 +10,3 @@ pub mod results;
 pub mod transport;
 pub mod verify;
 pub mod wire;
-
-// Type-checks the `dkg` CLI commands until the lead wires `cli::dkg` into the command enum.
-#[cfg(test)]
-#[allow(dead_code)]
-#[path = "../cli/dkg.rs"]
-mod cli_dkg_compile_check;

@@ -1,0 +1,71 @@
+//! Shared by the DKG ceremony tests: the ceremony parameters they all use and the independent
+//! Python checker (tests/py/check_ceremony.py, py_ecc), which runs in CI through `.venv`.
+#![allow(dead_code)] // each test target uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use alloy::primitives::{Address, address};
+use ssv_agent::dkg::verify::VerifyExpectations;
+
+pub const OWNER: Address = address!("DCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9");
+pub const WITHDRAW: Address = address!("81592c3de184a3e2c0dcb5a261bc107bfa91f494");
+pub const AMOUNT_GWEI: u64 = 32_000_000_000;
+
+/// A network other than mainnet, so a fork-version mix-up cannot pass unnoticed.
+pub const HOODI_FORK: [u8; 4] = [0x10, 0x00, 0x09, 0x10];
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn expectations(
+    nonce: u64,
+    validators: usize,
+    ids: &[u64],
+    network: &str,
+) -> VerifyExpectations {
+    VerifyExpectations {
+        validators: Some(validators),
+        owner: Some(OWNER),
+        nonce: Some(nonce),
+        withdraw_address: Some(WITHDRAW),
+        amount_gwei: Some(AMOUNT_GWEI),
+        network: Some(network.into()),
+        operator_ids: Some(ids.to_vec()),
+    }
+}
+
+/// Runs tests/py/check_ceremony.py on a ceremony folder and asserts it accepts exactly
+/// `validators` validators. Fails with the install command when the venv is missing.
+pub fn python_check(dir: &Path, nonce: u64, validators: usize, network: &str) {
+    let python = repo().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "independent ceremony checker missing ({}): run scripts/install-py-checkers.sh \
+         (python3 -m venv .venv && .venv/bin/pip install py_ecc==8.0.0 pycryptodome==3.23.0)",
+        python.display()
+    );
+    let out = Command::new(&python)
+        .arg(repo().join("tests/py/check_ceremony.py"))
+        .arg(dir)
+        .args(["--owner", &OWNER.to_string()])
+        .args(["--nonce", &nonce.to_string()])
+        .args(["--withdraw-address", &WITHDRAW.to_string()])
+        .args(["--network", network])
+        .output()
+        .expect("run check_ceremony.py");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "check_ceremony.py rejected {}: {stdout}{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.trim(),
+        format!("OK {validators} validators"),
+        "check_ceremony.py counted a different number of validators in {}",
+        dir.display()
+    );
+}
