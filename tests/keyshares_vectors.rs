@@ -29,10 +29,12 @@ fn problems(name: &str) -> Vec<Problem> {
     }
 }
 
+/// (file, version, operator ids, owner, first nonce, count)
+type WrapperCase = (&'static str, &'static str, Vec<u64>, &'static str, u64, usize);
+
 #[test]
 fn valid_wrapper_files_pass_with_expected_cluster_and_nonces() {
-    // (file, version, operator ids, owner, first nonce, count)
-    let cases: [(&str, &str, Vec<u64>, &str, u64, usize); 4] = [
+    let cases: [WrapperCase; 4] = [
         (
             "01-sdk-valid-v1.1.0-4op-9val.json",
             "v1.1.0",

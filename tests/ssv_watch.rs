@@ -1,126 +1,444 @@
-//! Watch mode on the devnet: mine until the runway crosses the floor, the service tops up once to
-//! the target within the caps, a restart (new watcher, same ledger) does not repeat it, and the
-//! metrics endpoint reports the new runway.
+//! Watch mode on the fast devnet (10 blocks a "day", so a month is 300 blocks to mine):
+//! - the runway crosses the floor after mined blocks and the service tops up exactly once, to the
+//!   target runway, through an RPC outage (a loopback proxy taken down and brought back);
+//! - a restart (new watcher, same ledger) never repeats a top-up, including one journaled as
+//!   Signed but never broadcast;
+//! - the per-transaction and per-day caps cut and then stop top-ups;
+//! - a liquidated cluster is only reported unless reactivation is on, and then reactivated to the
+//!   target within the caps;
+//! - the metrics endpoint reports the new runway.
 
 mod ssv_support;
 
 use std::sync::{Arc, Mutex};
 
-use alloy::primitives::U256;
+use alloy::{
+    network::TransactionBuilder,
+    primitives::{Address, B256, U256},
+    rpc::types::TransactionRequest,
+    sol_types::SolCall,
+};
 use ssv_agent::{
-    chain::send::FeeCaps,
-    devnet::SsvMode,
-    journal::StateFile,
+    chain::{
+        Chain,
+        contracts::SSVNetwork,
+        reads::cluster_id,
+        send::{FeeCaps, send_journaled},
+    },
+    devnet::{Devnet, SsvMode},
+    journal::{JournalError, StateFile, TxStatus},
     ssv::{
         register::register,
         watch::{
-            WatchPolicy, Watcher,
+            ClusterReading, TickReport, WatchPolicy, Watcher,
             ledger::Ledger,
-            metrics::{Metrics, serve},
+            metrics::{Metrics, SharedMetrics, serve},
         },
     },
 };
-use ssv_support::*;
+use ssv_support::{proxy::Proxy, *};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn tops_up_once_to_target_within_caps_and_survives_restart() {
-    let d = devnet(SsvMode::V2).await;
-    let chain = staker_chain(&d).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut state = StateFile::open(&dir.path().join("v")).unwrap();
-    let ids = vec![1u64, 2, 3, 4];
-    let ks = keyshares(&d, staker(), 0, 1, &ids);
-    let mut o = opts();
-    o.runway_days = 40;
-    register(&chain, &ks, &mut state, &o)
-        .await
-        .expect("register with 40 days");
+const FLOOR: u64 = 30;
+const TARGET: u64 = 60;
 
-    let policy = WatchPolicy {
-        floor_days: 30,
-        target_days: 60,
-        max_per_tx: U256::from(10u64).pow(U256::from(18)),
-        max_per_day: U256::from(10u64).pow(U256::from(18)),
-        reactivate: false,
+fn policy(max_per_tx: U256, max_per_day: U256, reactivate: bool) -> WatchPolicy {
+    WatchPolicy {
+        floor_days: FLOOR,
+        target_days: TARGET,
+        max_per_tx,
+        max_per_day,
+        reactivate,
         fee_caps: FeeCaps::default(),
-    };
-    let metrics = Arc::new(Mutex::new(Metrics::default()));
-    let ledger_dir = dir.path().join("watch");
-    std::fs::create_dir_all(&ledger_dir).unwrap();
-    let mut w = Watcher::new(
+    }
+}
+
+fn one_eth() -> U256 {
+    U256::from(10u64).pow(U256::from(18))
+}
+
+/// Registers one fresh validator for the staker into `ids` with `days` of runway.
+async fn register_cluster(
+    d: &Devnet,
+    chain: &Chain,
+    dir: &std::path::Path,
+    ids: &[u64],
+    days: u64,
+) {
+    let nonce = chain.owner_nonce(staker()).await.expect("owner nonce");
+    let mut state = StateFile::open(&dir.join(format!("v{nonce}"))).unwrap();
+    let ks = keyshares(d, staker(), nonce, 1, ids);
+    let mut o = opts();
+    o.runway_days = days;
+    register(chain, &ks, &mut state, &o)
+        .await
+        .unwrap_or_else(|e| panic!("register into {ids:?} with {days} days: {e}"));
+}
+
+fn watcher(
+    chain: &Chain,
+    p: WatchPolicy,
+    ids: &[u64],
+    ledger_dir: &std::path::Path,
+    m: &SharedMetrics,
+) -> Watcher {
+    Watcher::new(
         chain.clone(),
-        policy.clone(),
-        vec![(staker(), ids.clone())],
-        Ledger::open(&ledger_dir).unwrap(),
-        metrics.clone(),
+        p,
+        vec![(staker(), ids.to_vec())],
+        Ledger::open(ledger_dir).unwrap(),
+        m.clone(),
+    )
+}
+
+fn reading(r: &TickReport, id: B256) -> &ClusterReading {
+    r.clusters
+        .iter()
+        .find(|c| c.cluster_id == id)
+        .unwrap_or_else(|| panic!("cluster {id} missing from {r:?}"))
+}
+
+fn runway(r: &TickReport, id: B256) -> f64 {
+    reading(r, id).runway_days.expect("finite runway")
+}
+
+/// A top-up's runway lands on the target: one "day" is 10 blocks, allow one block of rounding.
+fn assert_at_target(days: f64) {
+    assert!(
+        (TARGET as f64 - 0.1..=TARGET as f64 + 0.1).contains(&days),
+        "runway after the top-up should be the {TARGET}-day target, got {days}"
     );
+}
 
-    // Above the floor: nothing to do.
-    let r = w.tick().await.unwrap();
-    assert!(r.topups.is_empty());
-    let days = r.clusters[0].runway_days.unwrap();
-    assert!((39.9..=40.0).contains(&days), "{days}");
-    assert!(r.round_trips <= 5, "round trips {}", r.round_trips);
-
-    // 11 days later the runway is under 30.
-    d.mine(11 * d.profile().blocks_per_day).await.unwrap();
-    let r = w.tick().await.unwrap();
-    assert_eq!(r.topups.len(), 1, "{r:?}");
-    let r2 = w.tick().await.unwrap();
-    assert!(r2.topups.is_empty(), "no second top-up");
-    let days = r2.clusters[0].runway_days.unwrap();
-    assert!((59.9..=60.0).contains(&days), "topped up to target: {days}");
-
-    // Restart: a new watcher on the same ledger sees the deposit and sends nothing.
-    let before = tx_count(&chain, staker()).await;
-    let mut w2 = Watcher::new(
-        chain.clone(),
-        policy.clone(),
-        vec![(staker(), ids.clone())],
-        Ledger::open(&ledger_dir).unwrap(),
-        metrics.clone(),
-    );
-    assert_eq!(w2.ledger().topups.len(), 1);
-    assert!(w2.tick().await.unwrap().topups.is_empty());
-    assert_eq!(tx_count(&chain, staker()).await, before);
-
-    // Caps: 40 more days pass; a tiny per-day cap limits the top-up.
-    d.mine(40 * d.profile().blocks_per_day).await.unwrap();
-    let tiny = WatchPolicy {
-        max_per_day: U256::from(1_000_000u64) + w2.ledger().spent_last_day(u64::MAX / 2),
-        ..policy
-    };
-    let spent_before = w2.ledger().spent_last_day(ssv_agent::journal::now_secs());
-    let mut w3 = Watcher::new(
-        chain.clone(),
-        WatchPolicy {
-            max_per_day: spent_before + U256::from(1_000_000u64),
-            ..tiny
-        },
-        vec![(staker(), ids.clone())],
-        Ledger::open(&ledger_dir).unwrap(),
-        metrics.clone(),
-    );
-    let r = w3.tick().await.unwrap();
-    assert_eq!(r.capped.len(), 1, "{r:?}");
-    assert_eq!(r.topups.len(), 1);
-    assert_eq!(
-        r.topups[0].1,
-        U256::from(1_000_000u64),
-        "limited to what the day cap leaves"
-    );
-
-    // Metrics endpoint reports the runway.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(serve(listener, metrics.clone()));
+async fn get_metrics(addr: std::net::SocketAddr) -> String {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .await
         .unwrap();
     let mut body = String::new();
     s.read_to_string(&mut body).await.unwrap();
-    assert!(body.contains("ssv_cluster_runway_days{cluster="), "{body}");
-    assert!(body.contains("ssv_watch_topups_total 2"), "{body}");
+    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    body
+}
+
+fn metric(body: &str, name_and_labels: &str) -> f64 {
+    body.lines()
+        .find_map(|l| l.strip_prefix(name_and_labels)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name_and_labels} not in\n{body}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tops_up_once_through_an_outage_and_a_restart_never_repeats() {
+    let d = fast_devnet(SsvMode::V2).await;
+    let direct = staker_chain(&d).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = [1u64, 2, 3, 4];
+    let id = cluster_id(staker(), &ids);
+    register_cluster(&d, &direct, dir.path(), &ids, 40).await;
+
+    let mut proxy = Proxy::start(d.rpc_url()).await;
+    let chain = staker_chain_at(&d, &proxy.url()).await;
+    let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
+    let ledger_dir = dir.path().join("watch");
+    std::fs::create_dir_all(&ledger_dir).unwrap();
+    let p = policy(one_eth(), one_eth(), false);
+    let mut w = watcher(&chain, p.clone(), &ids, &ledger_dir, &metrics);
+
+    // Above the floor: nothing to do, in a handful of round trips.
+    let r = w.tick().await.expect("first tick");
+    assert!(r.topups.is_empty(), "{r:?}");
+    let days = runway(&r, id);
+    assert!(
+        (39.8..=40.0).contains(&days),
+        "registered with 40 days: {days}"
+    );
+    assert!(r.round_trips <= 5, "round trips {}", r.round_trips);
+
+    // The RPC goes away while 11 days pass: ticks fail and are counted, nothing is sent.
+    proxy.stop().await;
+    d.mine(11 * FAST_BLOCKS_PER_DAY).await.unwrap();
+    let before = tx_count(&direct, staker()).await;
+    assert!(
+        w.tick_logged().await.is_none(),
+        "tick during the outage must fail"
+    );
+    assert!(
+        w.tick_logged().await.is_none(),
+        "tick during the outage must fail"
+    );
+    {
+        let m = metrics.lock().unwrap();
+        assert_eq!((m.failed_ticks, m.errors, m.ticks), (2, 2, 1));
+    }
+    assert_eq!(tx_count(&direct, staker()).await, before);
+
+    // Back online: the runway (29 days) is under the floor, one top-up to the target.
+    proxy.resume().await;
+    let r = w.tick_logged().await.expect("tick after the outage");
+    assert_eq!(r.topups.len(), 1, "{r:?}");
+    assert!(runway(&r, id) < FLOOR as f64);
+    let r2 = w.tick().await.unwrap();
+    assert!(r2.topups.is_empty(), "no second top-up: {r2:?}");
+    assert_at_target(runway(&r2, id));
+    assert_eq!(tx_count(&direct, staker()).await, before + 1);
+    assert_eq!(w.ledger().topups.len(), 1);
+    assert_eq!(w.ledger().topups[0].tx.status, TxStatus::Confirmed);
+
+    // The metrics endpoint reports the new runway and the counters.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(serve(listener, metrics.clone()));
+    let body = get_metrics(addr).await;
+    let shown = metric(
+        &body,
+        &format!("ssv_cluster_runway_days{{cluster=\"{id}\"}}"),
+    );
+    assert_eq!(shown, runway(&r2, id), "{body}");
+    assert_eq!(metric(&body, "ssv_watch_topups_total"), 1.0);
+    assert_eq!(metric(&body, "ssv_watch_failed_ticks_total"), 2.0);
+    assert!(
+        metric(
+            &body,
+            &format!("ssv_cluster_last_topup_timestamp{{cluster=\"{id}\"}}")
+        ) > 0.0
+    );
+
+    // Restart: a new watcher on the same ledger sees the deposit and sends nothing.
+    drop(w);
+    let mut w2 = watcher(&chain, p.clone(), &ids, &ledger_dir, &metrics);
+    assert_eq!(w2.ledger().topups.len(), 1);
+    let r = w2.tick().await.unwrap();
+    assert!(r.topups.is_empty(), "{r:?}");
+    assert_eq!(tx_count(&direct, staker()).await, before + 1);
+    drop(w2);
+
+    // A crash right after signing a top-up (journaled Signed, never broadcast), then a restart:
+    // the recorded bytes are broadcast, and no second top-up is signed.
+    d.mine(31 * FAST_BLOCKS_PER_DAY).await.unwrap();
+    let snap = direct
+        .cluster_snapshot(staker(), &ids)
+        .await
+        .unwrap()
+        .expect("cluster exists");
+    let amount = U256::from(10u64).pow(U256::from(13)) * U256::from(2u8);
+    let tx = TransactionRequest::default()
+        .with_to(d.profile().ssv_network)
+        .with_value(amount)
+        .with_input(
+            SSVNetwork::depositCall {
+                clusterOwner: staker(),
+                operatorIds: ids.to_vec(),
+                cluster: snap,
+            }
+            .abi_encode(),
+        );
+    {
+        let mut ledger = Ledger::open(&ledger_dir).unwrap();
+        let crashed = send_journaled(&chain, "topup", tx, FeeCaps::default(), |r| {
+            ledger.record(id, amount, r)?;
+            Err(JournalError::Io {
+                action: "simulated crash after journaling",
+                path: ledger_dir.clone(),
+                source: std::io::Error::other("killed"),
+            })
+        })
+        .await;
+        assert!(crashed.is_err(), "the simulated crash stops the send");
+        assert_eq!(ledger.pending().len(), 1);
+        assert_eq!(ledger.pending()[0].tx.status, TxStatus::Signed);
+    }
+    assert_eq!(
+        tx_count(&direct, staker()).await,
+        before + 1,
+        "never broadcast"
+    );
+    let mut w3 = watcher(&chain, p, &ids, &ledger_dir, &metrics);
+    let r = w3.tick().await.unwrap();
+    assert!(
+        r.topups.is_empty(),
+        "the journaled top-up covers the need: {r:?}"
+    );
+    assert!(runway(&r, id) >= FLOOR as f64, "{r:?}");
+    assert_eq!(
+        tx_count(&direct, staker()).await,
+        before + 2,
+        "exactly the journaled one was sent"
+    );
+    assert_eq!(w3.ledger().topups.len(), 2);
+    assert!(w3.ledger().pending().is_empty());
+    assert_eq!(w3.ledger().topups[1].tx.status, TxStatus::Confirmed);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn caps_limit_each_top_up_and_stop_them_for_the_day() {
+    let d = fast_devnet(SsvMode::V2).await;
+    let chain = staker_chain(&d).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = [5u64, 6, 7, 8];
+    let id = cluster_id(staker(), &ids);
+    register_cluster(&d, &chain, dir.path(), &ids, 40).await;
+    d.mine(20 * FAST_BLOCKS_PER_DAY).await.unwrap();
+
+    // Each top-up may be 2e11 wei (about 1.5 days here), 5e11 a day: far below the ~40 days needed.
+    let per_tx = U256::from(200_000_000_000u64);
+    let per_day = U256::from(500_000_000_000u64);
+    let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
+    let ledger_dir = dir.path().join("watch");
+    std::fs::create_dir_all(&ledger_dir).unwrap();
+    let mut w = watcher(
+        &chain,
+        policy(per_tx, per_day, false),
+        &ids,
+        &ledger_dir,
+        &metrics,
+    );
+
+    let mut sent = Vec::new();
+    for _ in 0..4 {
+        let r = w.tick().await.unwrap();
+        assert!(
+            runway(&r, id) < FLOOR as f64,
+            "still under the floor: {r:?}"
+        );
+        assert_eq!(r.capped, vec![id], "every tick is capped: {r:?}");
+        sent.push(r.topups.first().map(|t| t.amount));
+    }
+    assert_eq!(
+        sent,
+        vec![
+            Some(per_tx),
+            Some(per_tx),
+            Some(per_day - per_tx - per_tx),
+            None
+        ],
+        "per-transaction cap, then what the day leaves, then nothing"
+    );
+    assert_eq!(
+        w.ledger().spent_last_day(ssv_agent::journal::now_secs()),
+        per_day
+    );
+
+    // A restart does not reset the day's budget.
+    let before = tx_count(&chain, staker()).await;
+    let mut w2 = watcher(
+        &chain,
+        policy(per_tx, per_day, false),
+        &ids,
+        &ledger_dir,
+        &metrics,
+    );
+    let r = w2.tick().await.unwrap();
+    assert!(r.topups.is_empty() && r.capped == vec![id], "{r:?}");
+    assert_eq!(tx_count(&chain, staker()).await, before);
+}
+
+/// The staker liquidates its own cluster (an owner may at any time).
+async fn liquidate(d: &Devnet, chain: &Chain, ids: &[u64]) {
+    let snap = chain
+        .cluster_snapshot(staker(), ids)
+        .await
+        .unwrap()
+        .expect("cluster exists");
+    let tx = TransactionRequest::default()
+        .with_to(d.profile().ssv_network)
+        .with_input(
+            SSVNetwork::liquidateCall {
+                clusterOwner: staker(),
+                operatorIds: ids.to_vec(),
+                cluster: snap,
+            }
+            .abi_encode(),
+        );
+    send_journaled(chain, "liquidate", tx, FeeCaps::default(), |_| Ok(()))
+        .await
+        .expect("owner liquidates its cluster");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn liquidated_cluster_is_reported_or_reactivated_as_configured() {
+    let d = fast_devnet(SsvMode::V2).await;
+    let chain = staker_chain(&d).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = [1u64, 2, 3, 5];
+    let id = cluster_id(staker(), &ids);
+    register_cluster(&d, &chain, dir.path(), &ids, 40).await;
+    liquidate(&d, &chain, &ids).await;
+    let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
+    let ledger_dir = dir.path().join("watch");
+    std::fs::create_dir_all(&ledger_dir).unwrap();
+
+    // Reactivation off: reported, nothing sent.
+    let before = tx_count(&chain, staker()).await;
+    let mut w = watcher(
+        &chain,
+        policy(one_eth(), one_eth(), false),
+        &ids,
+        &ledger_dir,
+        &metrics,
+    );
+    let r = w.tick().await.unwrap();
+    assert_eq!(r.liquidated, vec![id], "{r:?}");
+    assert!(!reading(&r, id).active);
+    assert!(r.reactivated.is_empty() && r.topups.is_empty(), "{r:?}");
+    assert_eq!(tx_count(&chain, staker()).await, before);
+    let collateral = reading(&r, id).collateral;
+    assert!(!collateral.is_zero());
+
+    // Reactivation on, but the caps leave no more than the collateral: refused before sending.
+    let mut w = watcher(
+        &chain,
+        policy(collateral, one_eth(), true),
+        &ids,
+        &ledger_dir,
+        &metrics,
+    );
+    let r = w.tick().await.unwrap();
+    assert!(r.reactivated.is_empty() && r.capped == vec![id], "{r:?}");
+    assert_eq!(tx_count(&chain, staker()).await, before);
+
+    // Reactivation on with room: reactivated to the target runway, once.
+    let mut w = watcher(
+        &chain,
+        policy(one_eth(), one_eth(), true),
+        &ids,
+        &ledger_dir,
+        &metrics,
+    );
+    let r = w.tick().await.unwrap();
+    assert_eq!(r.reactivated.len(), 1, "{r:?}");
+    assert_eq!(tx_count(&chain, staker()).await, before + 1);
+    let r = w.tick().await.unwrap();
+    assert!(
+        r.liquidated.is_empty() && r.reactivated.is_empty() && r.topups.is_empty(),
+        "{r:?}"
+    );
+    assert!(reading(&r, id).active);
+    assert_at_target(runway(&r, id));
+    assert_eq!(metrics.lock().unwrap().reactivations, 1);
+
+    // Not the owner: a watcher with another signer only reports.
+    let other = Chain::connect(
+        d.rpc_url(),
+        d.profile(),
+        Some(ssv_agent::devnet::dev_account(7)),
+    )
+    .await
+    .unwrap();
+    liquidate(&d, &chain, &ids).await;
+    let before = tx_count(&chain, staker()).await;
+    let mut w = Watcher::new(
+        other.clone(),
+        policy(one_eth(), one_eth(), true),
+        vec![(staker(), ids.to_vec())],
+        Ledger::open(dir.path()).unwrap(),
+        metrics.clone(),
+    );
+    let r = w.tick().await.unwrap();
+    assert_eq!(r.liquidated, vec![id]);
+    assert!(r.reactivated.is_empty(), "{r:?}");
+    let other_addr: Address = ssv_agent::devnet::dev_account(7).address();
+    assert_eq!(tx_count(&other, other_addr).await, 0);
+    assert_eq!(tx_count(&chain, staker()).await, before);
 }

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use alloy::primitives::{Address, U256};
 use ssv_agent::{
     chain::{Chain, send::FeeCaps},
@@ -11,7 +13,8 @@ use ssv_agent::{
         bls::{self, Dst, G1, Scalar},
         rsa_keys::OperatorPublicKey,
     },
-    devnet::{Devnet, DevnetOptions, STAKER_ACCOUNT, SsvMode, dev_account},
+    devnet::{Devnet, DevnetOptions, DevnetParams, STAKER_ACCOUNT, SsvMode, dev_account},
+    network::NetworkProfile,
     ssv::{
         keyshares::{KeysharesFile, ValidatedKeyshares, owner_nonce_digest, validate},
         register::RegisterOptions,
@@ -26,6 +29,37 @@ pub async fn devnet(mode: SsvMode) -> Devnet {
     })
     .await
     .unwrap_or_else(|e| panic!("devnet failed to start: {e} (install: `cd anvil && npm ci`)"))
+}
+
+/// Blocks per "day" on the fast devnet: anvil mines only a few thousand blocks a second here
+/// (and slower as the chain grows), so runway tests use short days instead of 7 200 blocks.
+pub const FAST_BLOCKS_PER_DAY: u64 = 10;
+
+/// A devnet whose profile counts [`FAST_BLOCKS_PER_DAY`] blocks a day, with a 100-block
+/// liquidation threshold period, so a month of runway is a few hundred blocks.
+pub async fn fast_devnet(mode: SsvMode) -> Devnet {
+    Devnet::start(DevnetOptions {
+        mode,
+        profile: NetworkProfile {
+            blocks_per_day: FAST_BLOCKS_PER_DAY,
+            ..NetworkProfile::hoodi()
+        },
+        params: DevnetParams {
+            liquidation_threshold_period: 100,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("devnet failed to start: {e} (install: `cd anvil && npm ci`)"))
+}
+
+/// A staker connection through another URL (e.g. a proxy) to the devnet's chain.
+pub async fn staker_chain_at(d: &Devnet, url: &str) -> Chain {
+    Chain::connect(url, d.profile(), Some(dev_account(STAKER_ACCOUNT)))
+        .await
+        .expect("connect to devnet")
+        .with_confirmations(1)
 }
 
 /// The staker's connection (dev account #5).

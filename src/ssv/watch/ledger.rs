@@ -96,11 +96,11 @@ impl Ledger {
             .fold(U256::ZERO, |acc, t| acc + t.amount)
     }
 
-    /// Last top-up time of a cluster.
+    /// Last top-up (or reactivation) time of a cluster; approvals carry no amount and do not count.
     pub fn last_topup(&self, cluster_id: B256) -> Option<u64> {
         self.topups
             .iter()
-            .filter(|t| t.cluster_id == cluster_id)
+            .filter(|t| t.cluster_id == cluster_id && !t.amount.is_zero())
             .map(|t| t.at)
             .max()
     }

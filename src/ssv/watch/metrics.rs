@@ -37,8 +37,14 @@ pub struct Metrics {
     pub ticks: u64,
     /// Failed ticks or sends.
     pub errors: u64,
+    /// Ticks that failed as a whole (e.g. the RPC endpoint was unreachable).
+    pub failed_ticks: u64,
     /// Top-ups sent.
     pub topups: u64,
+    /// Reactivations sent.
+    pub reactivations: u64,
+    /// Head block of the last tick.
+    pub last_block: u64,
     /// RPC round trips of the last tick.
     pub last_tick_round_trips: u64,
 }
@@ -92,7 +98,22 @@ pub fn render(m: &Metrics) -> String {
             "Failed ticks or transactions",
             m.errors,
         ),
+        (
+            "ssv_watch_failed_ticks_total",
+            "Ticks that failed as a whole",
+            m.failed_ticks,
+        ),
         ("ssv_watch_topups_total", "Top-ups sent", m.topups),
+        (
+            "ssv_watch_reactivations_total",
+            "Reactivations sent",
+            m.reactivations,
+        ),
+        (
+            "ssv_watch_last_block",
+            "Head block of the last tick",
+            m.last_block,
+        ),
         (
             "ssv_watch_last_tick_round_trips",
             "RPC round trips of the last tick",

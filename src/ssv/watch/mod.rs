@@ -3,9 +3,12 @@
 //! Each tick: one `eth_blockNumber`, new cluster events since the last tick (snapshots kept in
 //! memory, so no rescans), and one batched `eth_call` request for every cluster's balance and burn
 //! rate plus the protocol parameters. A cluster under `floor_days` is topped up to `target_days`
-//! within the per-transaction and per-day caps (ETH `deposit` on v2, SSV approve + `deposit` on v1).
-//! Every top-up is journaled in the ledger before broadcast; a restart resumes pending ones first.
+//! within the per-transaction and per-day caps (ETH `deposit` on v2, SSV approve + `deposit` on v1);
+//! a liquidated cluster is reactivated to `target_days` only when the policy says so, otherwise
+//! reported. Every transaction is journaled in the ledger before broadcast; a restart finishes
+//! pending ones first and never signs a second one for the same need.
 
+pub mod actions;
 pub mod batch;
 pub mod ledger;
 pub mod metrics;
@@ -13,21 +16,25 @@ pub mod metrics;
 use std::collections::HashMap;
 
 use alloy::{
-    network::TransactionBuilder,
     primitives::{Address, B256, U256},
-    rpc::types::{Filter, TransactionRequest},
+    rpc::types::Filter,
     sol_types::{SolCall, SolValue},
 };
 use serde::Serialize;
 
-use self::{batch::eth_call_batch, ledger::Ledger, metrics::SharedMetrics};
+use self::{
+    actions::{Action, Plan, execute},
+    batch::eth_call_batch,
+    ledger::Ledger,
+    metrics::SharedMetrics,
+};
 use crate::{
     chain::{
         Chain, ChainError,
-        contracts::{Cluster, SSVNetwork, SSVNetworkV1, SSVNetworkViews, SSVToken},
+        contracts::{Cluster, SSVNetworkViews},
         logs::Flow,
         reads::{SsvVersion, cluster_event_topics, cluster_id, decode_cluster_log},
-        send::{FeeCaps, resume, send_journaled},
+        send::{FeeCaps, resume},
     },
     journal::{JournalError, now_secs},
 };
@@ -37,13 +44,13 @@ use crate::{
 pub struct WatchPolicy {
     /// Top up under this runway.
     pub floor_days: u64,
-    /// Top up to this runway.
+    /// Top up (or reactivate) to this runway.
     pub target_days: u64,
     /// Largest single top-up.
     pub max_per_tx: U256,
     /// Largest total in any 24 h.
     pub max_per_day: U256,
-    /// Reactivate liquidated clusters (else only report).
+    /// Reactivate liquidated clusters (else only report them).
     pub reactivate: bool,
     /// Gas caps.
     pub fee_caps: FeeCaps,
@@ -63,7 +70,7 @@ pub enum WatchError {
     Decode {
         /// Which view.
         what: &'static str,
-        /// Cluster key.
+        /// Cluster key (zero for protocol parameters).
         cluster: B256,
         /// Detail.
         message: String,
@@ -83,14 +90,25 @@ pub struct ClusterReading {
     pub active: bool,
     /// Validators.
     pub validators: u32,
-    /// Settled balance.
+    /// Settled balance (0 when liquidated).
     pub balance: U256,
     /// Burn per block.
     pub burn_rate: U256,
     /// max(MLC, burn·LTP).
     pub collateral: U256,
-    /// Runway in days (`None` = infinite).
+    /// Runway in days (`None` = infinite or liquidated).
     pub runway_days: Option<f64>,
+}
+
+/// A transaction the tick sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sent {
+    /// Cluster key.
+    pub cluster_id: B256,
+    /// Amount added (wei or SSV wei).
+    pub amount: U256,
+    /// The value-carrying transaction.
+    pub tx_hash: B256,
 }
 
 /// What a tick did.
@@ -100,12 +118,18 @@ pub struct TickReport {
     pub block: u64,
     /// Clusters read.
     pub clusters: Vec<ClusterReading>,
-    /// Top-ups sent (cluster, amount, tx hash).
-    pub topups: Vec<(B256, U256, B256)>,
-    /// Liquidated clusters seen.
+    /// Top-ups sent.
+    pub topups: Vec<Sent>,
+    /// Reactivations sent.
+    pub reactivated: Vec<Sent>,
+    /// Liquidated clusters seen (reactivated or only reported).
     pub liquidated: Vec<B256>,
-    /// Clusters under the floor that the caps stopped.
+    /// Clusters whose need the caps cut (partly or fully).
     pub capped: Vec<B256>,
+    /// Watched clusters with no cluster event yet (never created).
+    pub missing: Vec<B256>,
+    /// Per-cluster failures (reads or sends) of this tick.
+    pub errors: Vec<String>,
     /// RPC round trips used by the reads.
     pub round_trips: u64,
 }
@@ -121,6 +145,17 @@ pub struct Watcher {
     version: Option<SsvVersion>,
     ledger: Ledger,
     metrics: SharedMetrics,
+}
+
+/// A cluster with a snapshot, as queued for the batch.
+struct Queued {
+    id: B256,
+    owner: Address,
+    ids: Vec<u64>,
+    snap: Cluster,
+    /// Index of its getBalance result (`None` when liquidated: the view reverts then).
+    balance_at: Option<usize>,
+    burn_at: usize,
 }
 
 impl Watcher {
@@ -156,7 +191,13 @@ impl Watcher {
         &self.ledger
     }
 
-    /// Brings snapshots up to `head` from cluster events of the watched owners.
+    /// The metrics handle.
+    pub fn metrics(&self) -> &SharedMetrics {
+        &self.metrics
+    }
+
+    /// Brings snapshots up to `head` from cluster events of the watched owners; returns the
+    /// `eth_getLogs` calls used.
     async fn refresh_snapshots(&mut self, head: u64) -> Result<u64, ChainError> {
         let from = self
             .scanned_to
@@ -192,15 +233,26 @@ impl Watcher {
         Ok(scanner.calls().saturating_sub(calls_before))
     }
 
-    /// Finishes top-ups a previous run signed but did not see mined.
+    /// Finishes transactions a previous run signed but did not see mined. A recorded transaction
+    /// that reverted is logged and left behind (its need is re-evaluated from fresh reads); any
+    /// other failure stops the tick, so nothing new is signed while an old one is in doubt.
     async fn resume_pending(&mut self) -> Result<(), WatchError> {
         for t in self.ledger.pending() {
-            tracing::info!(cluster = %t.cluster_id, tx = %t.tx.tx_hash, "resuming a recorded top-up instead of sending a new one");
+            tracing::info!(cluster = %t.cluster_id, tx = %t.tx.tx_hash, kind = %t.tx.kind,
+                "finishing a recorded transaction instead of signing a new one");
             let ledger = &mut self.ledger;
-            resume(&self.chain, &t.tx, |r| {
+            let outcome = resume(&self.chain, &t.tx, |r| {
                 ledger.record(t.cluster_id, t.amount, r)
             })
-            .await?;
+            .await;
+            match outcome {
+                Ok(_) => {}
+                Err(ChainError::Revert { what, reason }) => {
+                    tracing::warn!(cluster = %t.cluster_id, %what, %reason,
+                        "a recorded transaction reverted; the cluster is re-read this tick");
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(())
     }
@@ -210,11 +262,15 @@ impl Watcher {
         self.resume_pending().await?;
         let mut trips = 1;
         let head = self.chain.head().await?;
-        if self.version.is_none() {
-            self.version = Some(self.chain.ssv_version().await?);
-            trips += 1;
-        }
-        let version = self.version.unwrap_or(SsvVersion::V2);
+        let version = match self.version {
+            Some(v) => v,
+            None => {
+                let v = self.chain.ssv_version().await?;
+                trips += 1;
+                self.version = Some(v);
+                v
+            }
+        };
         trips += self.refresh_snapshots(head).await?;
 
         let views = self.chain.profile().ssv_views;
@@ -229,38 +285,55 @@ impl Watcher {
                 SSVNetworkViews::getMinimumLiquidationCollateralCall {}.abi_encode(),
             ),
         ];
-        let mut active = Vec::new();
+        let mut report = TickReport {
+            block: head,
+            ..Default::default()
+        };
+        let mut queued = Vec::with_capacity(self.clusters.len());
         for (owner, ids) in &self.clusters {
             let id = cluster_id(*owner, ids);
-            if let Some(c) = self.snapshots.get(&id).filter(|c| c.active) {
+            let Some(snap) = self.snapshots.get(&id) else {
+                report.missing.push(id);
+                continue;
+            };
+            let balance_at = snap.active.then(|| {
                 calls.push((
                     views,
                     SSVNetworkViews::getBalanceCall {
                         clusterOwner: *owner,
                         operatorIds: ids.clone(),
-                        cluster: c.clone(),
+                        cluster: snap.clone(),
                     }
                     .abi_encode(),
                 ));
-                calls.push((
-                    views,
-                    SSVNetworkViews::getBurnRateCall {
-                        clusterOwner: *owner,
-                        operatorIds: ids.clone(),
-                        cluster: c.clone(),
-                    }
-                    .abi_encode(),
-                ));
-                active.push((id, *owner, ids.clone(), c.clone()));
-            }
+                calls.len() - 1
+            });
+            calls.push((
+                views,
+                SSVNetworkViews::getBurnRateCall {
+                    clusterOwner: *owner,
+                    operatorIds: ids.clone(),
+                    cluster: snap.clone(),
+                }
+                .abi_encode(),
+            ));
+            queued.push(Queued {
+                id,
+                owner: *owner,
+                ids: ids.clone(),
+                snap: snap.clone(),
+                balance_at,
+                burn_at: calls.len() - 1,
+            });
         }
         let (results, batch_trips) = eth_call_batch(&self.chain, &calls, head).await?;
         trips += batch_trips;
+        report.round_trips = trips;
         let word = |i: usize, what: &'static str, cluster: B256| -> Result<U256, WatchError> {
             let raw = results
                 .get(i)
                 .cloned()
-                .unwrap_or_else(|| Err("missing".into()));
+                .unwrap_or_else(|| Err("no result in the batch response".into()));
             let bytes = raw.map_err(|message| WatchError::Decode {
                 what,
                 cluster,
@@ -275,86 +348,114 @@ impl Watcher {
         let ltp = word(1, "getLiquidationThresholdPeriod", B256::ZERO)?;
         let mlc = word(2, "getMinimumLiquidationCollateral", B256::ZERO)?;
         let bpd = U256::from(self.chain.profile().blocks_per_day);
+        // One extra block of burn: the transaction lands at least one block after the read.
+        let target_blocks = bpd * U256::from(self.policy.target_days) + U256::from(1u8);
 
-        let mut report = TickReport {
-            block: head,
-            round_trips: trips,
-            ..Default::default()
-        };
-        for (owner, ids) in &self.clusters {
-            let id = cluster_id(*owner, ids);
-            if let Some(c) = self.snapshots.get(&id).filter(|c| !c.active) {
-                report.liquidated.push(id);
-                report.clusters.push(ClusterReading {
-                    cluster_id: id,
-                    owner: *owner,
-                    operator_ids: ids.clone(),
-                    active: false,
-                    validators: c.validatorCount,
-                    balance: U256::ZERO,
-                    burn_rate: U256::ZERO,
-                    collateral: U256::ZERO,
-                    runway_days: None,
-                });
-            }
-        }
         let mut plans = Vec::new();
-        for (k, (id, owner, ids, snap)) in active.into_iter().enumerate() {
-            let balance = word(3 + 2 * k, "getBalance", id)?;
-            let burn = word(4 + 2 * k, "getBurnRate", id)?;
-            let collateral = if snap.validatorCount == 0 {
+        for q in queued {
+            let burn = match word(q.burn_at, "getBurnRate", q.id) {
+                Ok(b) => b,
+                Err(e) => {
+                    report.errors.push(e.to_string());
+                    continue;
+                }
+            };
+            let collateral = if q.snap.validatorCount == 0 {
                 U256::ZERO
             } else {
                 mlc.max(burn * ltp)
             };
-            let runway_blocks =
-                (!burn.is_zero()).then(|| balance.saturating_sub(collateral) / burn);
-            let runway_days = runway_blocks.map(|b| f64::from(b) / f64::from(bpd));
-            if let Some(days) = runway_days
-                && days < self.policy.floor_days as f64
-            {
-                let target = burn * bpd * U256::from(self.policy.target_days) + collateral;
-                plans.push((
-                    id,
-                    owner,
-                    ids.clone(),
-                    snap.clone(),
-                    target.saturating_sub(balance),
-                ));
-            }
-            report.clusters.push(ClusterReading {
-                cluster_id: id,
-                owner,
-                operator_ids: ids,
-                active: true,
-                validators: snap.validatorCount,
-                balance,
+            let target_balance = burn * target_blocks + collateral;
+            let mut reading = ClusterReading {
+                cluster_id: q.id,
+                owner: q.owner,
+                operator_ids: q.ids.clone(),
+                active: q.snap.active,
+                validators: q.snap.validatorCount,
+                balance: U256::ZERO,
                 burn_rate: burn,
                 collateral,
-                runway_days,
+                runway_days: None,
+            };
+            let Some(balance_at) = q.balance_at else {
+                report.liquidated.push(q.id);
+                report.clusters.push(reading);
+                self.plan_reactivation(q, target_balance, collateral, &mut plans);
+                continue;
+            };
+            let balance = match word(balance_at, "getBalance", q.id) {
+                Ok(b) => b,
+                Err(e) => {
+                    report.errors.push(e.to_string());
+                    continue;
+                }
+            };
+            let runway_days = (!burn.is_zero()).then(|| {
+                let blocks = balance.saturating_sub(collateral) / burn;
+                f64::from(blocks) / f64::from(bpd)
             });
+            reading.balance = balance;
+            reading.runway_days = runway_days;
+            report.clusters.push(reading);
+            if runway_days.is_some_and(|d| d < self.policy.floor_days as f64) {
+                plans.push((
+                    Plan {
+                        action: Action::TopUp,
+                        cluster_id: q.id,
+                        owner: q.owner,
+                        operator_ids: q.ids,
+                        snapshot: q.snap,
+                        amount: target_balance.saturating_sub(balance),
+                    },
+                    U256::ZERO,
+                ));
+            }
         }
 
-        for (id, owner, ids, snap, want) in plans {
+        for (mut plan, minimum) in plans {
             let left_today = self
                 .policy
                 .max_per_day
                 .saturating_sub(self.ledger.spent_last_day(now_secs()));
-            let amount = want.min(self.policy.max_per_tx).min(left_today);
-            if amount < want {
-                report.capped.push(id);
-                tracing::warn!(cluster = %id, wanted = %want, allowed = %amount, "top-up limited by the spend caps");
+            let allowed = plan.amount.min(self.policy.max_per_tx).min(left_today);
+            if allowed < plan.amount {
+                report.capped.push(plan.cluster_id);
+                tracing::warn!(cluster = %plan.cluster_id, action = plan.action.kind(), wanted = %plan.amount,
+                    %allowed, "limited by the spend caps (max_topup_per_tx / max_topup_per_day)");
             }
-            if amount.is_zero() {
+            // A reactivation must leave the balance above the collateral or the contract reverts.
+            if allowed.is_zero() || allowed <= minimum {
                 continue;
             }
-            match self.top_up(version, owner, &ids, snap, amount, id).await {
-                Ok(hash) => report.topups.push((id, amount, hash)),
-                Err(e) => {
-                    tracing::error!(cluster = %id, error = %e, "top-up failed");
-                    if let Ok(mut m) = self.metrics.lock() {
-                        m.errors += 1;
+            plan.amount = allowed;
+            match execute(
+                &self.chain,
+                version,
+                &plan,
+                self.policy.fee_caps,
+                &mut self.ledger,
+            )
+            .await
+            {
+                Ok(tx_hash) => {
+                    tracing::info!(cluster = %plan.cluster_id, action = plan.action.kind(), amount = %plan.amount, tx = %tx_hash, "sent");
+                    let sent = Sent {
+                        cluster_id: plan.cluster_id,
+                        amount: plan.amount,
+                        tx_hash,
+                    };
+                    match plan.action {
+                        Action::TopUp => report.topups.push(sent),
+                        Action::Reactivate => report.reactivated.push(sent),
                     }
+                }
+                Err(e) => {
+                    tracing::error!(cluster = %plan.cluster_id, action = plan.action.kind(), error = %e, "transaction failed");
+                    report.errors.push(format!(
+                        "{} of cluster {}: {e}",
+                        plan.action.kind(),
+                        plan.cluster_id
+                    ));
                 }
             }
         }
@@ -362,65 +463,68 @@ impl Watcher {
         Ok(report)
     }
 
-    async fn top_up(
-        &mut self,
-        version: SsvVersion,
-        owner: Address,
-        ids: &[u64],
-        snap: Cluster,
-        amount: U256,
-        id: B256,
-    ) -> Result<B256, WatchError> {
-        let net = self.chain.profile().ssv_network;
-        let caps = self.policy.fee_caps;
-        let tx = match version {
-            SsvVersion::V2 => TransactionRequest::default()
-                .with_to(net)
-                .with_value(amount)
-                .with_input(
-                    SSVNetwork::depositCall {
-                        clusterOwner: owner,
-                        operatorIds: ids.to_vec(),
-                        cluster: snap,
-                    }
-                    .abi_encode(),
-                ),
-            SsvVersion::V1 => {
-                let approve = TransactionRequest::default()
-                    .with_to(self.chain.profile().ssv_token)
-                    .with_input(
-                        SSVToken::approveCall {
-                            spender: net,
-                            amount,
-                        }
-                        .abi_encode(),
-                    );
-                let ledger = &mut self.ledger;
-                // The approve is journaled with a zero amount: only the deposit counts toward the caps.
-                send_journaled(&self.chain, "approve", approve, caps, |r| {
-                    ledger.record(id, U256::ZERO, r)
-                })
-                .await?;
-                TransactionRequest::default().with_to(net).with_input(
-                    SSVNetworkV1::depositCall {
-                        clusterOwner: owner,
-                        operatorIds: ids.to_vec(),
-                        amount,
-                        cluster: snap,
-                    }
-                    .abi_encode(),
-                )
-            }
-        };
-        let ledger = &mut self.ledger;
-        let (rec, _) = send_journaled(&self.chain, "topup", tx, caps, |r| {
-            ledger.record(id, amount, r)
-        })
-        .await?;
-        if let Ok(mut m) = self.metrics.lock() {
-            m.topups += 1;
+    /// Queues a reactivation when the policy allows it and this signer owns the cluster;
+    /// otherwise says why it is only reported.
+    fn plan_reactivation(
+        &self,
+        q: Queued,
+        target_balance: U256,
+        collateral: U256,
+        plans: &mut Vec<(Plan, U256)>,
+    ) {
+        if !self.policy.reactivate {
+            tracing::warn!(cluster = %q.id, operators = ?q.ids,
+                "cluster is liquidated; reactivation is off (report only): enable watch.reactivate / --reactivate, or reactivate it by hand");
+            return;
         }
-        Ok(rec.tx_hash)
+        if q.snap.validatorCount == 0 {
+            tracing::warn!(cluster = %q.id, "cluster is liquidated and has no validators; nothing to reactivate");
+            return;
+        }
+        if self.chain.signer_address() != Some(q.owner) {
+            tracing::warn!(cluster = %q.id, owner = %q.owner,
+                "cluster is liquidated; only its owner can reactivate it and this signer is not the owner (report only)");
+            return;
+        }
+        plans.push((
+            Plan {
+                action: Action::Reactivate,
+                cluster_id: q.id,
+                owner: q.owner,
+                operator_ids: q.ids,
+                snapshot: q.snap,
+                amount: target_balance,
+            },
+            collateral,
+        ));
+    }
+
+    /// A tick whose failure is logged and counted instead of returned: the service's unit of work.
+    pub async fn tick_logged(&mut self) -> Option<TickReport> {
+        match self.tick().await {
+            Ok(r) => {
+                tracing::info!(
+                    block = r.block,
+                    clusters = r.clusters.len(),
+                    topups = r.topups.len(),
+                    reactivated = r.reactivated.len(),
+                    liquidated = r.liquidated.len(),
+                    capped = r.capped.len(),
+                    errors = r.errors.len(),
+                    round_trips = r.round_trips,
+                    "tick"
+                );
+                Some(r)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "tick failed; retrying next interval");
+                if let Ok(mut m) = self.metrics.lock() {
+                    m.errors += 1;
+                    m.failed_ticks += 1;
+                }
+                None
+            }
+        }
     }
 
     fn publish(&self, report: &TickReport) {
@@ -428,12 +532,20 @@ impl Watcher {
             return;
         };
         m.ticks += 1;
+        m.errors += report.errors.len() as u64;
+        m.topups += report.topups.len() as u64;
+        m.reactivations += report.reactivated.len() as u64;
         m.last_tick_round_trips = report.round_trips;
+        m.last_block = report.block;
         for c in &report.clusters {
             let g = m.clusters.entry(format!("{}", c.cluster_id)).or_default();
             g.balance = f64::from(c.balance);
             g.burn_rate = f64::from(c.burn_rate);
-            g.runway_days = c.runway_days.unwrap_or(f64::INFINITY);
+            g.runway_days = match (c.active, c.runway_days) {
+                (false, _) => 0.0,
+                (true, Some(d)) => d,
+                (true, None) => f64::INFINITY,
+            };
             g.liquidated = if c.active { 0.0 } else { 1.0 };
             g.last_topup = self.ledger.last_topup(c.cluster_id).unwrap_or(0) as f64;
         }
@@ -450,25 +562,11 @@ impl Watcher {
                 source: e,
             })?;
         loop {
-            match self.tick().await {
-                Ok(r) => tracing::info!(
-                    block = r.block,
-                    clusters = r.clusters.len(),
-                    topups = r.topups.len(),
-                    round_trips = r.round_trips,
-                    "tick"
-                ),
-                Err(e) => {
-                    tracing::error!(error = %e, "tick failed; retrying next interval");
-                    if let Ok(mut m) = self.metrics.lock() {
-                        m.errors += 1;
-                    }
-                }
-            }
+            self.tick_logged().await;
             #[cfg(unix)]
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
-                _ = term.recv() => { tracing::info!("SIGTERM: stopping after the current tick"); return Ok(()); }
+                _ = term.recv() => { tracing::info!("SIGTERM: stopping between ticks"); return Ok(()); }
                 _ = tokio::signal::ctrl_c() => { tracing::info!("interrupted: stopping"); return Ok(()); }
             }
             #[cfg(not(unix))]
