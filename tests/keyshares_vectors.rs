@@ -30,7 +30,14 @@ fn problems(name: &str) -> Vec<Problem> {
 }
 
 /// (file, version, operator ids, owner, first nonce, count)
-type WrapperCase = (&'static str, &'static str, Vec<u64>, &'static str, u64, usize);
+type WrapperCase = (
+    &'static str,
+    &'static str,
+    Vec<u64>,
+    &'static str,
+    u64,
+    usize,
+);
 
 #[test]
 fn valid_wrapper_files_pass_with_expected_cluster_and_nonces() {
