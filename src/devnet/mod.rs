@@ -224,6 +224,9 @@ impl Devnet {
             provider,
         };
         devnet.info.anvil_pid = devnet.anvil.as_ref().map(Child::id).unwrap_or_default();
+        // Genesis is block `registry_sync_offset`, whose parent does not exist; alloy's block
+        // watcher asks for a head's parent, so give it one before anything watches a receipt.
+        devnet.mine(1).await?;
         contracts::place_and_initialise(&devnet.provider, &opts.profile, opts.mode, &opts.params)
             .await?;
         let keys = keys.await.map_err(|e| DevnetError::Keys(e.to_string()))??;
