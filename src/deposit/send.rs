@@ -106,6 +106,8 @@ pub enum Existing {
         /// Block.
         block: u64,
     },
+    /// The beacon node holds a pending deposit for the pubkey (Electra queue).
+    PendingOnBeacon,
     /// The beacon node knows the validator.
     Beacon {
         /// Status string.
@@ -379,6 +381,18 @@ pub async fn deposit_one(
             status: v.status,
             index: v.index,
         }));
+    }
+    // Electra: a deposit request waits in the pending-deposit queue before the validator exists.
+    if let Some(b) = beacon
+        && let Some(pending) = b.pending_deposits("head").await?
+        && pending
+            .iter()
+            .any(|p| p.pubkey.eq_ignore_ascii_case(&pubkey))
+    {
+        say(format!(
+            "{pubkey}: a deposit for this pubkey is in the beacon node's pending deposits; nothing sent"
+        ));
+        return Ok(Outcome::AlreadyDeposited(Existing::PendingOnBeacon));
     }
 
     let tx = deposit_tx(chain.profile().deposit_contract, entry);
