@@ -4,7 +4,10 @@
 pub mod demo;
 pub mod devnet;
 pub mod dkg;
+pub mod register;
 pub mod run;
+pub mod status;
+pub mod watch;
 
 use std::path::PathBuf;
 
@@ -66,6 +69,12 @@ pub enum Command {
     Run(run::RunArgs),
     /// The local demo: devnet + 4 local operators + Lodestar, the pipeline for one validator, a summary.
     Demo(demo::DemoArgs),
+    /// Register a keyshares file's validators with SSV and fund the cluster for the runway policy.
+    Register(register::RegisterArgs),
+    /// Each cluster of an owner: balance, burn rate, runway, liquidation block (table or --json).
+    Status(status::StatusArgs),
+    /// Keep clusters above a runway floor: capped top-ups, metrics, optional reactivation.
+    Watch(watch::WatchArgs),
 }
 
 impl Cli {
@@ -76,6 +85,9 @@ impl Cli {
             Command::Dkg(cmd) => cmd.run(&self.global).await,
             Command::Run(cmd) => cmd.run(&self.global).await,
             Command::Demo(cmd) => cmd.run(&self.global).await,
+            Command::Register(cmd) => cmd.run(&self.global).await,
+            Command::Status(cmd) => cmd.run(&self.global).await,
+            Command::Watch(cmd) => cmd.run(&self.global).await,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The SSV stage: keyshares checks, cluster fees and runway, registration, status and the watch
 //! service.
 
+pub mod amount;
 pub mod cluster;
 pub mod fees;
 pub mod keyshares;

@@ -1,0 +1,151 @@
+//! `ssv-agent status`: each cluster of an owner with balance, burn rate, collateral, runway and the
+//! block it would become liquidatable, as a table or (with `--json`) as JSON.
+
+use std::{collections::BTreeSet, str::FromStr};
+
+use alloy::primitives::Address;
+use clap::Args;
+use eyre::WrapErr;
+
+use super::GlobalOpts;
+use crate::{
+    chain::{Chain, signer::load_signer},
+    config::Config,
+    journal::now_secs,
+    ssv::status::{discover_clusters, render_table, status},
+};
+
+/// Operator ids of one cluster as typed: `1,2,3,4`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorSet(pub Vec<u64>);
+
+impl FromStr for OperatorSet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut ids = s
+            .split(',')
+            .map(|p| {
+                p.trim()
+                    .parse::<u64>()
+                    .map_err(|_| format!("`{p}` in `{s}` is not an operator id"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        ids.sort_unstable();
+        ids.dedup();
+        if ![4, 7, 10, 13].contains(&ids.len()) {
+            return Err(format!(
+                "`{s}` names {} distinct operators; an SSV cluster has 4, 7, 10 or 13",
+                ids.len()
+            ));
+        }
+        Ok(Self(ids))
+    }
+}
+
+/// `status` options.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Cluster owner (default: the configured signer's address).
+    #[arg(long)]
+    pub owner: Option<Address>,
+    /// Only these clusters, by operator ids (repeat the flag for more), e.g. `--cluster 1,2,3,4`.
+    /// Default: every cluster the owner has events for, plus `watch.clusters` of the config.
+    #[arg(long = "cluster", value_name = "IDS")]
+    pub clusters: Vec<OperatorSet>,
+}
+
+/// The owner from the flag, else from the configured signer; says what to do when neither is set.
+pub fn owner_or_signer(owner: Option<Address>, config: &Config) -> eyre::Result<Address> {
+    if let Some(o) = owner {
+        return Ok(o);
+    }
+    load_signer(&config.signer, |k| std::env::var(k).ok())
+        .map(|s| s.address())
+        .wrap_err("no --owner given and the configured signer cannot be loaded; pass --owner 0x… or configure [signer]")
+}
+
+/// Connects read-only to the configured RPC endpoint with a message that says what to check.
+pub async fn connect_read_only(config: &Config) -> eyre::Result<Chain> {
+    let profile = config.profile()?;
+    let chain = Chain::connect(&config.rpc.url, &profile, None)
+        .await
+        .wrap_err_with(|| {
+            format!(
+                "cannot use the RPC endpoint for network {}; check rpc.url (or {}) and that the node is up",
+                profile.name,
+                crate::config::ENV_RPC_URL
+            )
+        })?;
+    Ok(chain
+        .with_log_chunk(config.rpc.log_chunk_blocks)
+        .with_scan_cache(config.rpc.log_cache_dir.clone()))
+}
+
+impl StatusArgs {
+    /// Runs the command.
+    pub async fn run(self, global: &GlobalOpts) -> eyre::Result<()> {
+        let config = global.load_config()?;
+        let owner = owner_or_signer(self.owner, &config)?;
+        let chain = connect_read_only(&config).await?;
+        let sets: Vec<Vec<u64>> = if self.clusters.is_empty() {
+            let mut all: BTreeSet<Vec<u64>> = discover_clusters(&chain, owner)
+                .await
+                .wrap_err_with(|| format!("finding the clusters of {owner} from events"))?
+                .into_iter()
+                .collect();
+            all.extend(config.watch.clusters.iter().map(|ids| {
+                let mut ids = ids.clone();
+                ids.sort_unstable();
+                ids
+            }));
+            all.into_iter().collect()
+        } else {
+            self.clusters.into_iter().map(|s| s.0).collect()
+        };
+        let rows = status(&chain, owner, &sets, now_secs())
+            .await
+            .wrap_err_with(|| format!("reading the clusters of {owner}"))?;
+        if global.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "owner": owner,
+                    "network": chain.profile().name,
+                    "clusters": rows,
+                }))?
+            );
+        } else if rows.is_empty() {
+            println!(
+                "owner {owner} has no clusters on {} (no cluster events since block {})",
+                chain.profile().name,
+                chain.profile().registry_sync_offset
+            );
+        } else {
+            println!(
+                "owner {owner} on {} at block {}",
+                chain.profile().name,
+                rows[0].block
+            );
+            print!("{}", render_table(&rows));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operator_sets_parse_and_refuse() {
+        assert_eq!(
+            "4,3,2,1".parse::<OperatorSet>().unwrap(),
+            OperatorSet(vec![1, 2, 3, 4])
+        );
+        let e = "1,2,3".parse::<OperatorSet>().unwrap_err();
+        assert!(e.contains("3 distinct operators"), "{e}");
+        let e = "1,2,x,4".parse::<OperatorSet>().unwrap_err();
+        assert!(e.contains("`x`"), "{e}");
+    }
+}

@@ -1,0 +1,265 @@
+//! `ssv-agent watch`: the long-running service that keeps the owner's clusters above a runway
+//! floor (defaults from `[watch]`, flags override), with Prometheus metrics and text or JSON logs.
+
+use std::{
+    collections::BTreeSet,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use alloy::primitives::{Address, U256};
+use clap::{Args, ValueEnum};
+use eyre::WrapErr;
+use tracing::instrument::WithSubscriber;
+use tracing_subscriber::EnvFilter;
+
+use super::{GlobalOpts, status::OperatorSet};
+use crate::{
+    chain::{Chain, send::FeeCaps, signer::load_signer},
+    config::Config,
+    ssv::{
+        amount::parse_amount,
+        status::discover_clusters,
+        watch::{
+            WatchPolicy, Watcher,
+            ledger::Ledger,
+            metrics::{Metrics, serve},
+        },
+    },
+};
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `watch` options; each defaults to the config's `[watch]` value.
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Seconds between ticks.
+    #[arg(long, value_name = "SECS")]
+    pub interval: Option<u64>,
+    /// Top up when the runway falls under this many days.
+    #[arg(long)]
+    pub floor_days: Option<u64>,
+    /// Top up (or reactivate) to this many days.
+    #[arg(long)]
+    pub target_days: Option<u64>,
+    /// Largest single top-up, e.g. `0.5eth` or wei digits.
+    #[arg(long, value_parser = parse_amount)]
+    pub max_topup_per_tx: Option<U256>,
+    /// Largest total of top-ups in any 24 hours.
+    #[arg(long, value_parser = parse_amount)]
+    pub max_topup_per_day: Option<U256>,
+    /// Prometheus metrics address (loopback by default), `off` to disable.
+    #[arg(long)]
+    pub metrics_addr: Option<String>,
+    /// Reactivate liquidated clusters of this owner (otherwise they are only reported).
+    #[arg(long)]
+    pub reactivate: bool,
+    /// Log format (default: watch.log_format, or json with the global --json).
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Extra clusters to watch by operator ids (repeatable), besides the owner's own.
+    #[arg(long = "cluster", value_name = "IDS")]
+    pub clusters: Vec<OperatorSet>,
+    /// Folder of the top-up ledger (default: `<validators.output_dir>/watch`).
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Run one tick, print its report and exit (for cron jobs and checks).
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// The policy from flags over config.
+fn policy(args: &WatchArgs, config: &Config) -> eyre::Result<WatchPolicy> {
+    let w = &config.watch;
+    let amount = |flag: Option<U256>, text: &str, key: &str| -> eyre::Result<U256> {
+        match flag {
+            Some(v) => Ok(v),
+            None => parse_amount(text).wrap_err_with(|| format!("watch.{key} in the config")),
+        }
+    };
+    let p = WatchPolicy {
+        floor_days: args.floor_days.unwrap_or(w.floor_days),
+        target_days: args.target_days.unwrap_or(w.target_days),
+        max_per_tx: amount(
+            args.max_topup_per_tx,
+            &w.max_topup_per_tx,
+            "max_topup_per_tx",
+        )?,
+        max_per_day: amount(
+            args.max_topup_per_day,
+            &w.max_topup_per_day,
+            "max_topup_per_day",
+        )?,
+        reactivate: args.reactivate || w.reactivate,
+        fee_caps: FeeCaps::from_gwei(
+            config.deposit.max_fee_per_gas_gwei,
+            config.deposit.max_priority_fee_per_gas_gwei,
+        ),
+    };
+    if p.target_days <= p.floor_days {
+        eyre::bail!(
+            "target runway ({} days) must be above the floor ({} days), or every top-up would trigger the next; raise --target-days",
+            p.target_days,
+            p.floor_days
+        );
+    }
+    if p.max_per_day < p.max_per_tx {
+        tracing::warn!("max_topup_per_day is below max_topup_per_tx: the day cap is what limits");
+    }
+    Ok(p)
+}
+
+fn log_format(args: &WatchArgs, config: &Config, global: &GlobalOpts) -> eyre::Result<LogFormat> {
+    if let Some(f) = args.log_format {
+        return Ok(f);
+    }
+    if global.json {
+        return Ok(LogFormat::Json);
+    }
+    LogFormat::from_str(&config.watch.log_format, true).map_err(|_| {
+        eyre::eyre!(
+            "watch.log_format is `{}`; use text or json",
+            config.watch.log_format
+        )
+    })
+}
+
+/// Every cluster to watch: the owner's from events, the config's and the flags'.
+async fn clusters(
+    chain: &Chain,
+    owner: Address,
+    args: &WatchArgs,
+    config: &Config,
+) -> eyre::Result<Vec<(Address, Vec<u64>)>> {
+    let mut sets: BTreeSet<Vec<u64>> = discover_clusters(chain, owner)
+        .await
+        .wrap_err_with(|| format!("finding the clusters of {owner} from events"))?
+        .into_iter()
+        .collect();
+    for ids in config
+        .watch
+        .clusters
+        .iter()
+        .cloned()
+        .chain(args.clusters.iter().map(|s| s.0.clone()))
+    {
+        let mut ids = ids;
+        ids.sort_unstable();
+        sets.insert(ids);
+    }
+    Ok(sets.into_iter().map(|ids| (owner, ids)).collect())
+}
+
+impl WatchArgs {
+    /// Runs the command.
+    pub async fn run(self, global: &GlobalOpts) -> eyre::Result<()> {
+        let config = global.load_config()?;
+        let format = log_format(&self, &config, global)?;
+        // The service's own subscriber: tick lines at info whatever the global filter, in the
+        // chosen format; it applies to everything this command awaits.
+        let filter = EnvFilter::try_new(format!("{},ssv_agent::ssv::watch=info", global.log))
+            .unwrap_or_else(|_| EnvFilter::new("warn,ssv_agent::ssv::watch=info"));
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr);
+        let dispatch: tracing::Dispatch = match format {
+            LogFormat::Json => builder.json().finish().into(),
+            LogFormat::Text => builder.finish().into(),
+        };
+        self.serve(global, config).with_subscriber(dispatch).await
+    }
+
+    async fn serve(self, global: &GlobalOpts, config: Config) -> eyre::Result<()> {
+        let profile = config.profile()?;
+        let policy = policy(&self, &config)?;
+        let signer = load_signer(&config.signer, |k| std::env::var(k).ok()).wrap_err(
+            "watch signs top-ups as the cluster owner: configure [signer] (key file, env var or keystore)",
+        )?;
+        let owner = signer.address();
+        let chain = Chain::connect(&config.rpc.url, &profile, Some(signer))
+            .await
+            .wrap_err_with(|| {
+                format!(
+                    "cannot use the RPC endpoint for network {}; check rpc.url and that the node is up",
+                    profile.name
+                )
+            })?
+            .with_log_chunk(config.rpc.log_chunk_blocks)
+            .with_scan_cache(config.rpc.log_cache_dir.clone())
+            .with_confirmations(config.deposit.confirmations);
+        let watched = clusters(&chain, owner, &self, &config).await?;
+        if watched.is_empty() {
+            eyre::bail!(
+                "owner {owner} has no clusters on {} and none are listed: register a validator first, or list clusters with --cluster / watch.clusters",
+                profile.name
+            );
+        }
+        let dir = self
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| config.validators.output_dir.join("watch"));
+        std::fs::create_dir_all(&dir)
+            .wrap_err_with(|| format!("creating the watch state folder {}", dir.display()))?;
+        let ledger = Ledger::open(&dir)?;
+        let metrics = Arc::new(Mutex::new(Metrics::default()));
+        let addr = self
+            .metrics_addr
+            .clone()
+            .unwrap_or_else(|| config.watch.metrics_addr.clone());
+        if !self.once && addr != "off" && !addr.is_empty() {
+            let sock: SocketAddr = addr.parse().wrap_err_with(|| {
+                format!("metrics address `{addr}` is not host:port (e.g. 127.0.0.1:9464), or `off`")
+            })?;
+            let listener = tokio::net::TcpListener::bind(sock).await.wrap_err_with(|| {
+                format!("cannot listen for metrics on {sock}; choose another --metrics-addr or `off`")
+            })?;
+            tracing::info!(%sock, "metrics at http://{sock}/metrics");
+            tokio::spawn(serve(listener, metrics.clone()));
+        }
+        tracing::info!(%owner, clusters = watched.len(), floor_days = policy.floor_days,
+            target_days = policy.target_days, reactivate = policy.reactivate, "watching");
+        let mut watcher = Watcher::new(chain, policy, watched, ledger, metrics);
+        if self.once {
+            let report = watcher.tick().await.wrap_err("the watch tick failed")?;
+            if global.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for c in &report.clusters {
+                    println!(
+                        "{:?} active={} runway={} days",
+                        c.operator_ids,
+                        c.active,
+                        c.runway_days
+                            .map_or("inf".to_string(), |d| format!("{d:.1}"))
+                    );
+                }
+                for t in &report.topups {
+                    println!(
+                        "topped up {} with {} wei: {}",
+                        t.cluster_id, t.amount, t.tx_hash
+                    );
+                }
+                for t in &report.reactivated {
+                    println!(
+                        "reactivated {} with {} wei: {}",
+                        t.cluster_id, t.amount, t.tx_hash
+                    );
+                }
+            }
+            return Ok(());
+        }
+        let interval =
+            Duration::from_secs(self.interval.unwrap_or(config.watch.interval_secs).max(1));
+        watcher.run(interval).await?;
+        Ok(())
+    }
+}

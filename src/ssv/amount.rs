@@ -1,0 +1,75 @@
+//! Amounts as people type them in flags and config: plain wei (`1000000000000000`), or a decimal
+//! with a unit (`0.05eth`, `0.05 ETH`, `20gwei`, `3 ssv`; SSV has 18 decimals like ether).
+
+use alloy::primitives::{U256, utils::parse_units};
+
+/// An amount that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{input}` is not an amount: {reason} (write wei as digits, or a decimal with eth, gwei or ssv, e.g. 0.05eth)"
+)]
+pub struct AmountError {
+    /// What was given.
+    pub input: String,
+    /// Why it failed.
+    pub reason: String,
+}
+
+/// Parses wei digits or `<decimal><unit>` with unit eth | ether | gwei | wei | ssv.
+pub fn parse_amount(input: &str) -> Result<U256, AmountError> {
+    let err = |reason: String| AmountError {
+        input: input.to_string(),
+        reason,
+    };
+    let s = input.trim().to_ascii_lowercase().replace('_', "");
+    let split = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let number = number.trim();
+    let units = match unit.trim() {
+        "" | "wei" => "wei",
+        "gwei" => "gwei",
+        "eth" | "ether" | "ssv" => "ether",
+        other => return Err(err(format!("unknown unit `{other}`"))),
+    };
+    if number.is_empty() {
+        return Err(err("no number".into()));
+    }
+    parse_units(number, units)
+        .map(Into::into)
+        .map_err(|e| err(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wei_and_units() {
+        assert_eq!(parse_amount("1000").unwrap(), U256::from(1000u64));
+        assert_eq!(
+            parse_amount("0.05eth").unwrap(),
+            U256::from(50_000_000_000_000_000u64)
+        );
+        assert_eq!(
+            parse_amount(" 0.05 ETH ").unwrap(),
+            U256::from(50_000_000_000_000_000u64)
+        );
+        assert_eq!(
+            parse_amount("20gwei").unwrap(),
+            U256::from(20_000_000_000u64)
+        );
+        assert_eq!(
+            parse_amount("3 ssv").unwrap(),
+            U256::from(3_000_000_000_000_000_000u64)
+        );
+    }
+
+    #[test]
+    fn refuses_nonsense() {
+        assert!(parse_amount("").is_err());
+        assert!(parse_amount("eth").is_err());
+        assert!(parse_amount("1.5").is_err(), "fractional wei");
+        let e = parse_amount("2 dollars").unwrap_err();
+        assert!(e.to_string().contains("unknown unit `dollars`"), "{e}");
+    }
+}

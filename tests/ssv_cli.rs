@@ -1,0 +1,190 @@
+//! The built `ssv-agent` binary against the devnet: `status` as a table and as JSON (numbers equal
+//! the contract's views), a refused cluster flag, and `watch --once` topping a cluster up to the
+//! target runway that `status` then shows.
+
+mod ssv_support;
+
+use std::process::{Command, Output};
+
+use alloy::primitives::U256;
+use ssv_agent::{
+    chain::{contracts::SSVNetworkViews, reads::cluster_id},
+    devnet::{STAKER_ACCOUNT, SsvMode, dev_account},
+    journal::StateFile,
+    ssv::register::register,
+};
+use ssv_support::*;
+
+fn agent(config: &std::path::Path, args: &[&str], key: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssv-agent"));
+    cmd.arg("--config").arg(config).args(args);
+    for var in [
+        "SSV_AGENT_RPC_URL",
+        "SSV_AGENT_PRIVATE_KEY",
+        "SSV_AGENT_CONFIG",
+        "SSV_AGENT_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    if let Some(k) = key {
+        cmd.env("SSV_AGENT_PRIVATE_KEY", k);
+    }
+    cmd.output().expect("run the ssv-agent binary")
+}
+
+fn ok(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "ssv-agent failed\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn u256(v: &serde_json::Value) -> U256 {
+    v.as_str()
+        .unwrap_or_else(|| panic!("{v} is not a string"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_table_json_and_watch_once_through_the_binary() {
+    let d = devnet(SsvMode::V2).await;
+    let chain = staker_chain(&d).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = [1u64, 2, 3, 4];
+    let mut state = StateFile::open(&dir.path().join("v")).unwrap();
+    let mut o = opts();
+    o.runway_days = 40;
+    register(&chain, &keyshares(&d, staker(), 0, 1, &ids), &mut state, &o)
+        .await
+        .expect("register with 40 days");
+
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "network = \"hoodi\"\n[rpc]\nurl = \"{}\"\n[validators]\noperator_ids = [1, 2, 3, 4]\noutput_dir = \"{}\"\n[deposit]\nconfirmations = 1\n",
+            d.rpc_url(),
+            dir.path().join("out").display()
+        ),
+    )
+    .unwrap();
+    let owner = staker().to_string();
+
+    // Table.
+    let text = ok(&agent(&config, &["status", "--owner", &owner], None));
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("1,2,3,4 "))
+        .unwrap_or_else(|| panic!("no row for cluster 1,2,3,4 in\n{text}"));
+    assert!(row.contains("ETH") && row.contains("active"), "{row}");
+    assert!(
+        row.contains(" 40.0 ") || row.contains(" 39.9 "),
+        "40 days of runway: {row}"
+    );
+    assert!(
+        text.contains(&format!("owner {owner} on hoodi at block")),
+        "{text}"
+    );
+
+    // JSON, checked against the views at the same block (nothing is mined between).
+    let json: serde_json::Value = serde_json::from_str(&ok(&agent(
+        &config,
+        &["status", "--owner", &owner, "--json"],
+        None,
+    )))
+    .expect("status --json prints JSON");
+    let c = &json["clusters"][0];
+    assert_eq!(json["clusters"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(c["operator_ids"], serde_json::json!([1, 2, 3, 4]));
+    assert_eq!(
+        c["cluster_id"].as_str().unwrap(),
+        cluster_id(staker(), &ids).to_string()
+    );
+    let snap = chain
+        .cluster_snapshot(staker(), &ids)
+        .await
+        .unwrap()
+        .unwrap();
+    let views = SSVNetworkViews::new(d.profile().ssv_views, d.provider());
+    let balance = views
+        .getBalance(staker(), ids.to_vec(), snap.clone())
+        .call()
+        .await
+        .unwrap();
+    let burn = views
+        .getBurnRate(staker(), ids.to_vec(), snap.clone())
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(u256(&c["balance"]), balance);
+    assert_eq!(u256(&c["burn_rate_per_block"]), burn);
+    assert_eq!(c["liquidatable_now"], serde_json::json!(false));
+    assert_eq!(c["active"], serde_json::json!(true));
+    let days = c["runway_days"].as_f64().unwrap();
+    assert!((39.9..=40.0).contains(&days), "{days}");
+
+    // A cluster flag that cannot be a cluster is refused with the reason.
+    let bad = agent(
+        &config,
+        &["status", "--owner", &owner, "--cluster", "1,2,3"],
+        None,
+    );
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("4, 7, 10 or 13"), "{err}");
+
+    // watch --once with a floor above the current runway: one top-up to the 60-day target.
+    let key = format!("0x{}", hex::encode(dev_account(STAKER_ACCOUNT).to_bytes()));
+    let bad = agent(
+        &config,
+        &[
+            "watch",
+            "--once",
+            "--floor-days",
+            "70",
+            "--target-days",
+            "60",
+        ],
+        Some(&key),
+    );
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("must be above the floor"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let before = tx_count(&chain, staker()).await;
+    let report: serde_json::Value = serde_json::from_str(&ok(&agent(
+        &config,
+        &[
+            "watch",
+            "--once",
+            "--json",
+            "--floor-days",
+            "50",
+            "--target-days",
+            "60",
+        ],
+        Some(&key),
+    )))
+    .expect("watch --once --json prints the tick report");
+    assert_eq!(report["topups"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(tx_count(&chain, staker()).await, before + 1);
+    let json: serde_json::Value = serde_json::from_str(&ok(&agent(
+        &config,
+        &["status", "--owner", &owner, "--json"],
+        None,
+    )))
+    .unwrap();
+    let days = json["clusters"][0]["runway_days"].as_f64().unwrap();
+    assert!(
+        (59.9..=60.0).contains(&days),
+        "topped up to 60 days: {days}"
+    );
+    // The ledger lives under validators.output_dir/watch.
+    assert!(dir.path().join("out/watch/watch-ledger.json").exists());
+}
