@@ -212,7 +212,7 @@ pub fn redact_url(url: &str) -> String {
             u.set_query(None);
             // Path segments of hosted RPCs often are the API key; keep only the host.
             if u.path().len() > 1 {
-                u.set_path("/…");
+                u.set_path("/...");
             }
             u.to_string()
         }
@@ -226,7 +226,7 @@ mod tests {
     fn redaction_hides_keys() {
         assert_eq!(
             super::redact_url("https://u:p@eth.example/v3/SECRET?key=x"),
-            "https://eth.example/…"
+            "https://eth.example/..."
         );
         assert_eq!(
             super::redact_url("http://127.0.0.1:8545"),
