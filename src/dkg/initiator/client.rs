@@ -29,11 +29,18 @@ pub struct ClientTls {
 /// Go's initiator allows 30 s per request; the deal round against Go operators takes ~20 s.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Below the 10 s after which our operator server closes an idle keep-alive connection.
+const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(4);
+
 pub fn build_client(tls: &ClientTls, timeout: Duration) -> Result<reqwest::Client, ClientError> {
     let mut b = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(10))
-        .pool_max_idle_per_host(64);
+        .pool_max_idle_per_host(64)
+        // Our operator server (hyper's header-read timeout) drops a keep-alive connection idle for
+        // 10 s, Go's after 60 s; reusing one at that moment fails the request ("peer closed
+        // connection"), which bulk ceremonies hit. Retire idle connections well before that.
+        .pool_idle_timeout(IDLE_CONNECTION_TIMEOUT);
     for pem in &tls.ca_certs_pem {
         let c = reqwest::Certificate::from_pem(pem.as_bytes())
             .map_err(|e| ClientError::Tls(e.to_string()))?;
