@@ -1,7 +1,9 @@
 //! The command layer: one clap struct per command, shared option groups, and the dispatch. Library
 //! errors are typed (thiserror); here they become eyre reports with what to do next.
 
+pub mod activation;
 pub mod demo;
+pub mod deposit;
 pub mod devnet;
 pub mod dkg;
 pub mod register;
@@ -65,6 +67,10 @@ pub enum Command {
     #[command(subcommand)]
     Dkg(dkg::DkgCommand),
     /// The whole pipeline from the config: DKG, deposit, activation, SSV registration and funding;
+    /// Check deposit data and send each deposit exactly once (journaled, resumable, --dry-run).
+    Deposit(deposit::DepositArgs),
+    /// Follow validators on the Beacon API until active, with an ETA.
+    Activation(activation::ActivationArgs),
     /// resumable; `--dry-run` rehearses it on an anvil fork.
     Run(run::RunArgs),
     /// The local demo: devnet + 4 local operators + Lodestar, the pipeline for one validator, a summary.
@@ -83,6 +89,8 @@ impl Cli {
         match self.command {
             Command::Devnet(cmd) => cmd.run(&self.global).await,
             Command::Dkg(cmd) => cmd.run(&self.global).await,
+            Command::Deposit(cmd) => cmd.run(&self.global).await,
+            Command::Activation(cmd) => cmd.run(&self.global).await,
             Command::Run(cmd) => cmd.run(&self.global).await,
             Command::Demo(cmd) => cmd.run(&self.global).await,
             Command::Register(cmd) => cmd.run(&self.global).await,
