@@ -1,6 +1,7 @@
 //! RSA-PSS signed transports (every ssv-dkg message) and the small validations both sides share.
 
-use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
+use crate::crypto::rsa_keys::OperatorPublicKey;
+use crate::dkg::rsa_signer::PssSigner;
 use crate::dkg::wire::{MultipleSignedTransports, SignedTransport, Ssz, Transport};
 
 #[derive(Debug, thiserror::Error)]
@@ -12,8 +13,8 @@ pub enum TransportError {
 }
 
 /// Signs `message` with `key`; `Signer` carries the key's canonical base64-PEM text.
-pub fn sign_transport(
-    key: &OperatorPrivateKey,
+pub fn sign_transport<K: PssSigner + ?Sized>(
+    key: &K,
     message: Transport,
 ) -> Result<SignedTransport, TransportError> {
     let signature = key
@@ -43,8 +44,8 @@ pub fn verify_transport(
 }
 
 /// Bundles operator replies for the next round, signed by the initiator.
-pub fn sign_bundle(
-    key: &OperatorPrivateKey,
+pub fn sign_bundle<K: PssSigner + ?Sized>(
+    key: &K,
     identifier: [u8; 24],
     messages: Vec<SignedTransport>,
 ) -> Result<MultipleSignedTransports, TransportError> {

@@ -236,6 +236,16 @@ impl G1 {
         sc.b.zeroize();
         G1(r)
     }
+
+    /// Multiplication by a small public integer (an operator id when evaluating commitments):
+    /// 64-bit ladder instead of 255 bits.
+    pub fn mul_u64(&self, k: u64) -> G1 {
+        let le = k.to_le_bytes();
+        let mut r = blst_p1::default();
+        // SAFETY: le is 8 little-endian bytes; blst reads exactly nbits = 64 bits of it.
+        unsafe { blst_p1_mult(&mut r, &self.0, le.as_ptr(), 64) };
+        G1(r)
+    }
 }
 
 /// A point of G2 (96-byte compressed), used for BLS signatures.

@@ -10,6 +10,7 @@ use crate::crypto::bls::{G1, Scalar};
 use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
 use crate::dkg::kyber::{DealBundle, Node, Participant};
 use crate::dkg::results::build_result;
+use crate::dkg::rsa_signer::{FastSigner, PssSigner};
 use crate::dkg::transport::{sign_transport, threshold_for, verify_bundle, verify_transport};
 use crate::dkg::wire::ids::{instance_id, session_nonce};
 use crate::dkg::wire::{
@@ -87,10 +88,12 @@ pub enum Fault {
 /// One operator's identity and live ceremonies.
 pub struct OperatorState {
     pub operator_id: u64,
-    key: OperatorPrivateKey,
+    key: FastSigner,
     pub version: String,
     instances: Mutex<HashMap<[u8; 24], Arc<Mutex<Instance>>>>,
     fault: Fault,
+    /// Where `/results` are saved (ssv-dkg's `--outputPath`); `None` keeps nothing on disk.
+    output_path: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for OperatorState {
@@ -111,11 +114,18 @@ impl OperatorState {
     pub fn new(operator_id: u64, key: OperatorPrivateKey, version: String) -> Self {
         OperatorState {
             operator_id,
-            key,
+            key: FastSigner::new(key),
             version,
             instances: Mutex::new(HashMap::new()),
             fault: Fault::None,
+            output_path: None,
         }
+    }
+
+    /// Saves every accepted `/results` under `path` like ssv-dkg's operator does.
+    pub fn with_output_path(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.output_path = Some(path.into());
+        self
     }
 
     /// Test hook: makes this operator misbehave in the given way.
@@ -499,6 +509,11 @@ impl OperatorState {
         )
         .map_err(|e| self.ceremony_err(format!("deposit signature: {e}")))?;
         let _ = inst.request_id;
+        if let Some(out) = &self.output_path {
+            let dir = super::saved_results::save_results(out, &inst.init, *validator_pubkey, &rd)
+                .map_err(|e| self.ceremony_err(e.to_string()))?;
+            tracing::info!(operator = self.operator_id, dir = %dir.display(), "results saved");
+        }
         Ok(Vec::new())
     }
 }
