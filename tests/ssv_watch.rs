@@ -442,3 +442,89 @@ async fn liquidated_cluster_is_reported_or_reactivated_as_configured() {
     assert_eq!(tx_count(&other, other_addr).await, 0);
     assert_eq!(tx_count(&chain, staker()).await, before);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn v1_tops_up_in_ssv_then_a_legacy_cluster_on_v2_is_left_for_migration() {
+    use ssv_agent::{
+        chain::{contracts::SSVToken, reads::Billing},
+        devnet::{DAO_ACCOUNT, DevnetSSVNetwork, dev_account},
+        ssv::cluster::read_cluster,
+    };
+    let d = fast_devnet(SsvMode::V1).await;
+    let chain = staker_chain(&d).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = [1u64, 2, 3, 4];
+    let id = cluster_id(staker(), &ids);
+    register_cluster(&d, &chain, dir.path(), &ids, 40).await;
+    let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
+    let ledger_dir = dir.path().join("watch");
+    std::fs::create_dir_all(&ledger_dir).unwrap();
+    let ssv = U256::from(1_000u64) * one_eth();
+    let mut w = watcher(&chain, policy(ssv, ssv, false), &ids, &ledger_dir, &metrics);
+    let days = runway(&w.tick().await.unwrap(), id);
+    assert!((39.8..=40.0).contains(&days), "{days}");
+
+    // v1: the top-up is an SSV approve of exactly the amount, then deposit(amount).
+    d.mine(11 * FAST_BLOCKS_PER_DAY).await.unwrap();
+    let token = SSVToken::new(d.profile().ssv_token, chain.provider());
+    let before = token.balanceOf(staker()).call().await.unwrap();
+    let r = w.tick().await.unwrap();
+    assert_eq!(r.topups.len(), 1, "{r:?}");
+    let kinds: Vec<_> = w
+        .ledger()
+        .topups
+        .iter()
+        .map(|t| t.tx.kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["approve", "topup"]);
+    assert_eq!(
+        before - token.balanceOf(staker()).call().await.unwrap(),
+        r.topups[0].amount,
+        "exactly the top-up left the wallet, in SSV"
+    );
+    assert_at_target(runway(&w.tick().await.unwrap(), id));
+
+    // The chain upgrades to v2: the cluster is legacy SSV; the watcher sends nothing for it.
+    let receipt = DevnetSSVNetwork::new(d.profile().ssv_network, d.provider())
+        .devnetSetVersion(2)
+        .from(dev_account(DAO_ACCOUNT).address())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status());
+    d.mine(40 * FAST_BLOCKS_PER_DAY).await.unwrap();
+    let before = tx_count(&chain, staker()).await;
+    let r = w.tick().await.unwrap();
+    assert_eq!(r.legacy_ssv, vec![id], "{r:?}");
+    assert!(r.topups.is_empty() && r.errors.is_empty(), "{r:?}");
+    assert_eq!(tx_count(&chain, staker()).await, before);
+
+    // Migrated (by registering another validator with migration allowed): watched in ETH again.
+    let nonce = chain.owner_nonce(staker()).await.unwrap();
+    let mut state = StateFile::open(&dir.path().join("migrate")).unwrap();
+    let mut o = opts();
+    o.runway_days = 40;
+    o.allow_migration = true;
+    register(
+        &chain,
+        &keyshares(&d, staker(), nonce, 1, &ids),
+        &mut state,
+        &o,
+    )
+    .await
+    .expect("migrate then register");
+    assert_eq!(
+        read_cluster(&chain, staker(), &ids).await.unwrap().billing,
+        Some(Billing::Eth)
+    );
+    let r = w.tick().await.unwrap();
+    assert!(r.legacy_ssv.is_empty(), "{r:?}");
+    let days = runway(&r, id);
+    assert!(
+        (39.8..=40.0).contains(&days),
+        "ETH runway after migration: {days}"
+    );
+}
