@@ -24,13 +24,14 @@ pub fn expectations(
     validators: usize,
     ids: &[u64],
     network: &str,
+    amount_gwei: u64,
 ) -> VerifyExpectations {
     VerifyExpectations {
         validators: Some(validators),
         owner: Some(OWNER),
         nonce: Some(nonce),
         withdraw_address: Some(WITHDRAW),
-        amount_gwei: Some(AMOUNT_GWEI),
+        amount_gwei: Some(amount_gwei),
         network: Some(network.into()),
         operator_ids: Some(ids.to_vec()),
     }
