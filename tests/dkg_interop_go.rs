@@ -15,7 +15,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dkg_support::{AMOUNT_GWEI, HOODI_FORK, OWNER, WITHDRAW, expectations, python_check, repo};
+use dkg_support::{
+    AMOUNT_GWEI, HOODI_FORK, OWNER, WITHDRAW, cli_verify, expectations, python_check, repo,
+};
 use ssv_agent::crypto::keystore::Kdf;
 use ssv_agent::crypto::rsa_keys::OperatorPrivateKey;
 use ssv_agent::dkg::initiator::{CeremonyRequest, ClientTls, Initiator, OperatorInfo};
@@ -382,6 +384,7 @@ fn check_all(cluster: &Cluster, dir: &Path, p: Params) {
             "credentials {wc}, expected 0x{prefix}"
         );
     }
+    cli_verify(dir, p.nonce, p.validators, p.network, p.amount_gwei);
     go_verify(&cluster.bin, dir, p);
     python_check(dir, p.nonce, p.validators, p.network);
 }

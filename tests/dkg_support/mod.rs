@@ -70,3 +70,25 @@ pub fn python_check(dir: &Path, nonce: u64, validators: usize, network: &str) {
         dir.display()
     );
 }
+
+/// `ssv-agent dkg verify` (the binary, as a user runs it) must accept the folder.
+pub fn cli_verify(dir: &Path, nonce: u64, validators: usize, network: &str, amount_gwei: u64) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ssv-agent"))
+        .args(["dkg", "verify", "--ceremony-dir"])
+        .arg(dir)
+        .args(["--validators", &validators.to_string()])
+        .args(["--owner", &OWNER.to_string()])
+        .args(["--nonce", &nonce.to_string()])
+        .args(["--withdraw-address", &WITHDRAW.to_string()])
+        .args(["--amount", &amount_gwei.to_string()])
+        .args(["--network", network])
+        .output()
+        .expect("run ssv-agent dkg verify");
+    assert!(
+        out.status.success(),
+        "ssv-agent dkg verify rejected {}:\n{}{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
