@@ -221,6 +221,36 @@ impl G1 {
         out
     }
 
+    /// Parses a compressed point checking only the encoding and the curve equation. For points
+    /// that are summed before use (DKG commitments): the caller checks the sum with
+    /// [`G1::in_subgroup`], one subgroup check instead of one per summand.
+    pub fn from_compressed_on_curve(bytes: &[u8]) -> Result<Self, BlsError> {
+        let arr: [u8; 48] = bytes.try_into().map_err(|_| BlsError::Length {
+            what: "G1 point",
+            expected: 48,
+            got: bytes.len(),
+        })?;
+        let mut aff = blst_p1_affine::default();
+        // SAFETY: arr is 48 bytes; blst validates the encoding and curve equation.
+        let err = unsafe { blst_p1_uncompress(&mut aff, arr.as_ptr()) };
+        if err != BLST_ERROR::BLST_SUCCESS {
+            return Err(BlsError::InvalidPoint {
+                group: "G1",
+                reason: format!("{err:?}"),
+            });
+        }
+        let mut p = blst_p1::default();
+        // SAFETY: conversion of an on-curve affine point.
+        unsafe { blst_p1_from_affine(&mut p, &aff) };
+        Ok(G1(p))
+    }
+
+    /// Whether the point is in the prime-order subgroup (the identity is).
+    pub fn in_subgroup(&self) -> bool {
+        // SAFETY: initialised Jacobian point.
+        unsafe { blst::blst_p1_in_g1(&self.0) }
+    }
+
     pub fn add(&self, o: &G1) -> G1 {
         let mut r = blst_p1::default();
         // SAFETY: complete addition formula handles doubling and identity.

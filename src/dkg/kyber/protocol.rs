@@ -158,10 +158,11 @@ impl Participant {
                 self.threshold
             )));
         }
+        // Subgroup membership is checked on the sums in `finish` (what the output depends on).
         let commits = b
             .public
             .iter()
-            .map(|c| G1::from_compressed(c))
+            .map(|c| G1::from_compressed_on_curve(c))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| bad(format!("commitment: {e}")))?;
         let mut mine = None;
@@ -255,6 +256,21 @@ impl Participant {
                 *acc = acc.add(ci);
             }
             opened.push((node.operator_id(), s, c));
+        }
+        // Honest commitments are in G1, so the sums are; a sum outside it means some dealer sent
+        // a point with a small-order component: find and name it.
+        if !commits.iter().all(G1::in_subgroup) {
+            for (operator, _, c) in &opened {
+                if !c.iter().all(G1::in_subgroup) {
+                    return Err(DkgError::BadDeal {
+                        operator: *operator,
+                        reason: "commitment: not in the G1 subgroup".into(),
+                    });
+                }
+            }
+            return Err(DkgError::Setup(
+                "summed commitments are outside G1 although each is inside".into(),
+            ));
         }
         if G1::generator().mul(&share) != eval_public(&commits, x) {
             for (operator, s, c) in &opened {

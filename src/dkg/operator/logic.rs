@@ -70,6 +70,8 @@ struct Instance {
     created: Instant,
     phase: Option<Phase>,
     own_index: u32,
+    /// The Init operators' keys, parsed once (every `/dkg` bundle is checked against them).
+    op_keys: Vec<Option<OperatorPublicKey>>,
 }
 
 /// Deliberate misbehaviour, for fault tests of initiators and other operators only.
@@ -248,6 +250,15 @@ impl OperatorState {
                 iid,
                 Arc::new(Mutex::new(Instance {
                     own_index: (self.operator_id - 1) as u32,
+                    op_keys: init
+                        .operators
+                        .iter()
+                        .map(|o| {
+                            std::str::from_utf8(&o.pubkey)
+                                .ok()
+                                .and_then(|s| OperatorPublicKey::from_base64_pem(s).ok())
+                        })
+                        .collect(),
                     init,
                     request_id: st.message.identifier,
                     initiator: signer,
@@ -268,23 +279,25 @@ impl OperatorState {
     ) -> Result<Vec<(u64, &'a SignedTransport)>, OperatorError> {
         let mut out: Vec<(u64, &SignedTransport)> = Vec::new();
         for st in &m.messages {
-            let op = inst
+            let pos = inst
                 .init
                 .operators
                 .iter()
-                .find(|o| o.pubkey == st.signer)
+                .position(|o| o.pubkey == st.signer)
                 .ok_or_else(|| {
                     OperatorError::Auth(
                         "a message is signed by a key that is not in the ceremony".into(),
                     )
                 })?;
-            let key = std::str::from_utf8(&op.pubkey)
-                .ok()
-                .and_then(|s| OperatorPublicKey::from_base64_pem(s).ok())
+            let op = &inst.init.operators[pos];
+            let key = inst
+                .op_keys
+                .get(pos)
+                .and_then(Option::as_ref)
                 .ok_or_else(|| {
                     OperatorError::Auth(format!("operator {} key does not parse", op.id))
                 })?;
-            verify_transport(st, &key, &format!("operator {}", op.id))
+            verify_transport(st, key, &format!("operator {}", op.id))
                 .map_err(|e| OperatorError::Auth(e.to_string()))?;
             if st.message.identifier != m.identifier {
                 return Err(OperatorError::Auth(format!(
