@@ -158,20 +158,35 @@ async fn status_table_json_and_watch_once_through_the_binary() {
         String::from_utf8_lossy(&bad.stderr)
     );
     let before = tx_count(&chain, staker()).await;
-    let report: serde_json::Value = serde_json::from_str(&ok(&agent(
+    let out = agent(
         &config,
         &[
             "watch",
             "--once",
             "--json",
+            "--log-format",
+            "json",
             "--floor-days",
             "50",
             "--target-days",
             "60",
         ],
         Some(&key),
-    )))
-    .expect("watch --once --json prints the tick report");
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&ok(&out)).expect("watch --once --json prints the tick report");
+    // Logs are JSON lines on stderr, and the key never appears in them.
+    let logs = String::from_utf8_lossy(&out.stderr);
+    let watching = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["fields"]["message"] == "watching")
+        .unwrap_or_else(|| panic!("no JSON 'watching' log line in\n{logs}"));
+    assert_eq!(watching["fields"]["clusters"], 1, "{watching}");
+    assert!(
+        !logs.contains(&key[2..]),
+        "the private key leaked into the logs"
+    );
     assert_eq!(report["topups"].as_array().unwrap().len(), 1, "{report}");
     assert_eq!(tx_count(&chain, staker()).await, before + 1);
     let json: serde_json::Value = serde_json::from_str(&ok(&agent(

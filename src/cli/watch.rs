@@ -166,8 +166,13 @@ impl WatchArgs {
         let format = log_format(&self, &config, global)?;
         // The service's own subscriber: tick lines at info whatever the global filter, in the
         // chosen format; it applies to everything this command awaits.
-        let filter = EnvFilter::try_new(format!("{},ssv_agent::ssv::watch=info", global.log))
-            .unwrap_or_else(|_| EnvFilter::new("warn,ssv_agent::ssv::watch=info"));
+        let filter = EnvFilter::try_new(format!(
+            "{},ssv_agent::ssv::watch=info,ssv_agent::cli::watch=info",
+            global.log
+        ))
+        .unwrap_or_else(|_| {
+            EnvFilter::new("warn,ssv_agent::ssv::watch=info,ssv_agent::cli::watch=info")
+        });
         let builder = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr);

@@ -25,14 +25,21 @@ pub fn parse_amount(input: &str) -> Result<U256, AmountError> {
     let split = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
     let number = number.trim();
-    let units = match unit.trim() {
-        "" | "wei" => "wei",
-        "gwei" => "gwei",
-        "eth" | "ether" | "ssv" => "ether",
+    let (units, decimals) = match unit.trim() {
+        "" | "wei" => ("wei", 0),
+        "gwei" => ("gwei", 9),
+        "eth" | "ether" | "ssv" => ("ether", 18),
         other => return Err(err(format!("unknown unit `{other}`"))),
     };
     if number.is_empty() {
         return Err(err("no number".into()));
+    }
+    // Refuse digits below one wei instead of silently dropping them.
+    let fraction = number.split_once('.').map_or(0, |(_, f)| f.len());
+    if fraction > decimals {
+        return Err(err(format!(
+            "{fraction} decimals, but {units} has {decimals} (one wei is the smallest amount)"
+        )));
     }
     parse_units(number, units)
         .map(Into::into)
@@ -69,6 +76,7 @@ mod tests {
         assert!(parse_amount("").is_err());
         assert!(parse_amount("eth").is_err());
         assert!(parse_amount("1.5").is_err(), "fractional wei");
+        assert!(parse_amount("0.0000000001gwei").is_err(), "below one wei");
         let e = parse_amount("2 dollars").unwrap_err();
         assert!(e.to_string().contains("unknown unit `dollars`"), "{e}");
     }
