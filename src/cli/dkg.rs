@@ -410,3 +410,113 @@ fn run_verify(a: VerifyArgs) -> eyre::Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        init: InitArgs,
+    }
+
+    fn resolve(args: &[&str]) -> eyre::Result<ResolvedInit> {
+        let mut argv = vec!["dkg-init"];
+        argv.extend_from_slice(args);
+        Wrap::try_parse_from(argv)?.init.resolve()
+    }
+
+    const YAML: &str = "operatorIDs: [11, 22, 33, 44]\nwithdrawAddress: \"0x81592c3de184a3e2c0dcb5a261bc107bfa91f494\"\nowner: \"0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9\"\nnonce: 1\nnetwork: \"holesky\"\nvalidators: 10\noperatorsInfoPath: ./data/initiator/operators_info.json\noutputPath: ./data/initiator/output\nclientCACertPath: ./data/initiator/rootCA.crt\n";
+
+    #[test]
+    fn flags_win_over_the_config_file_which_wins_over_defaults() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let cfg = dir.path().join("initiator.yaml");
+        std::fs::write(&cfg, YAML).expect("write");
+        let cfg = cfg.to_str().expect("utf8");
+
+        let r = resolve(&["--configPath", cfg]).expect("file only");
+        assert_eq!(r.operator_ids, vec![11, 22, 33, 44]);
+        assert_eq!(
+            r.owner,
+            "0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9"
+                .parse::<Address>()
+                .expect("addr")
+        );
+        assert_eq!(r.nonce, 1);
+        assert_eq!(r.network, "holesky");
+        assert_eq!(r.validators, 10);
+        assert_eq!(r.amount, 32_000_000_000);
+        assert!(!r.compounding);
+        assert_eq!(r.output_path, PathBuf::from("./data/initiator/output"));
+        assert_eq!(
+            r.info.operators_info_path,
+            Some(PathBuf::from("./data/initiator/operators_info.json"))
+        );
+        assert_eq!(
+            r.client_ca_cert_path,
+            vec![PathBuf::from("./data/initiator/rootCA.crt")]
+        );
+
+        let r = resolve(&[
+            "--config-path",
+            cfg,
+            "--nonce",
+            "7",
+            "--network",
+            "hoodi",
+            "--operator-ids",
+            "1,2,3,4",
+            "--operators-info",
+            "[]",
+            "--compounding",
+            "--output-path",
+            "/abs/out",
+        ])
+        .expect("flags override");
+        assert_eq!(r.nonce, 7);
+        assert_eq!(r.network, "hoodi");
+        assert_eq!(r.operator_ids, vec![1, 2, 3, 4]);
+        // The command line's operators info replaces the file's path entirely.
+        assert_eq!(r.info.operators_info.as_deref(), Some("[]"));
+        assert_eq!(r.info.operators_info_path, None);
+        assert!(r.compounding);
+        assert_eq!(r.output_path, PathBuf::from("/abs/out"));
+        assert_eq!(r.validators, 10);
+    }
+
+    #[test]
+    fn defaults_and_missing_required_values() {
+        let r = resolve(&[
+            "--operator-ids",
+            "1,2,3,4",
+            "--owner",
+            "0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9",
+            "--withdrawAddress",
+            "0x81592c3de184a3e2c0dcb5a261bc107bfa91f494",
+        ])
+        .expect("flags only");
+        assert_eq!(
+            (r.nonce, r.network.as_str(), r.amount, r.validators),
+            (0, "mainnet", 32_000_000_000, 1)
+        );
+        assert_eq!(r.output_path, PathBuf::from("./data/output"));
+        assert_eq!(r.ssv_api_url, DEFAULT_SSV_API);
+        let e = resolve(&["--operator-ids", "1,2,3,4"]).expect_err("no owner");
+        assert!(e.to_string().contains("--owner"), "{e}");
+        let e = resolve(&["--owner", "0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9"])
+            .expect_err("no ids");
+        assert!(e.to_string().contains("--operator-ids"), "{e}");
+
+        let dir = tempfile::tempdir().expect("tmp");
+        let cfg = dir.path().join("bad.yaml");
+        std::fs::write(&cfg, "outputPath: /data/output\n").expect("write");
+        let e = resolve(&["--config-path", cfg.to_str().expect("utf8")]).expect_err("abs path");
+        assert!(e.to_string().contains("outputPath"), "{e}");
+        std::fs::write(&cfg, "owner: \"0x12\"\noperatorIDs: [1,2,3,4]\n").expect("write");
+        let e = resolve(&["--config-path", cfg.to_str().expect("utf8")]).expect_err("bad owner");
+        assert!(e.to_string().contains("owner"), "{e}");
+    }
+}

@@ -101,3 +101,178 @@ pub fn save_results(
     write_ceremony_named(output, &name, &[files], &go_rfc3339_nano(now))
         .map_err(|e| SaveError::Write(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+
+    use alloy::primitives::address;
+
+    use super::*;
+    use crate::crypto::rsa_keys::OperatorPrivateKey;
+    use crate::deposit::data::withdrawal_credentials;
+    use crate::dkg::initiator::{CeremonyRequest, ClientTls, Initiator, OperatorInfo};
+    use crate::dkg::operator::{OperatorState, TlsMaterial, serve};
+    use crate::dkg::verify::verify_ceremony_dir;
+    use crate::dkg::wire::Operator;
+
+    const OWNER: Address = address!("DCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9");
+    const WITHDRAW: Address = address!("81592c3de184a3e2c0dcb5a261bc107bfa91f494");
+
+    fn only_entry(dir: &Path) -> PathBuf {
+        let entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .expect("read dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        entries.into_iter().next().expect("one entry")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_operator_saves_a_verifiable_single_validator_ceremony() {
+        let tls = TlsMaterial::self_signed(&[]).expect("cert");
+        let outs: Vec<tempfile::TempDir> =
+            (0..4).map(|_| tempfile::tempdir().expect("tmp")).collect();
+        let mut servers = Vec::new();
+        let mut infos = Vec::new();
+        for (i, out) in outs.iter().enumerate() {
+            let id = 11 * (i as u64 + 1);
+            let key = OperatorPrivateKey::generate(2048).expect("key");
+            let public = key.public_key().clone();
+            let state = OperatorState::new(id, key, "v3.1.0".into()).with_output_path(out.path());
+            let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+            let s = serve(Arc::new(state), addr, &tls).await.expect("serve");
+            infos.push(OperatorInfo {
+                id,
+                key: public,
+                url: s.url(),
+            });
+            servers.push(s);
+        }
+        let init = Arc::new(
+            Initiator::new(
+                infos.clone(),
+                &ClientTls {
+                    ca_certs_pem: vec![],
+                    insecure: true,
+                },
+            )
+            .expect("initiator"),
+        );
+        let req = CeremonyRequest {
+            owner: OWNER,
+            nonce: 5,
+            withdraw_address: WITHDRAW,
+            compounding: false,
+            amount_gwei: 32_000_000_000,
+            network_name: "mainnet".into(),
+            fork_version: [0; 4],
+            validators: 1,
+        };
+        let files = init.run(&req).await.expect("ceremony");
+        let pubkey = files[0].pubkey;
+        let exp = VerifyExpectations {
+            validators: Some(1),
+            owner: Some(OWNER),
+            nonce: Some(5),
+            withdraw_address: Some(WITHDRAW),
+            amount_gwei: Some(32_000_000_000),
+            network: Some("mainnet".into()),
+            operator_ids: Some(vec![11, 22, 33, 44]),
+        };
+        for out in &outs {
+            let ceremony = only_entry(out.path());
+            let name = ceremony
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("name")
+                .to_string();
+            // ceremony-YYYY-MM-DD--HH-MM-SS.mmm--<8 hex>
+            let suffix = name.rsplit("--").next().expect("suffix");
+            assert!(name.starts_with("ceremony-"), "{name}");
+            assert!(
+                suffix.len() == 8 && suffix.chars().all(|c| c.is_ascii_hexdigit()),
+                "{name}"
+            );
+            let v = verify_ceremony_dir(&ceremony, &exp).expect("operator's copy verifies");
+            assert_eq!(v.validators.len(), 1);
+            assert_eq!(v.validators[0].pubkey, pubkey);
+            let folder = only_entry(&ceremony);
+            for f in ["deposit_data.json", "keyshares.json", "proofs.json"] {
+                let meta = std::fs::metadata(folder.join(f)).expect(f);
+                use std::os::unix::fs::PermissionsExt;
+                assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{f}");
+            }
+        }
+
+        // The same files tampered with are refused and nothing is written.
+        let f = &files[0];
+        let init_msg = Init {
+            operators: infos
+                .iter()
+                .map(|o| Operator {
+                    id: o.id,
+                    pubkey: o.key.to_base64_pem().as_bytes().to_vec(),
+                })
+                .collect(),
+            t: 3,
+            withdrawal_credentials: withdrawal_credentials(WITHDRAW, false).to_vec(),
+            fork: [0; 4],
+            owner: OWNER.into_array(),
+            nonce: 5,
+            amount: 32_000_000_000,
+        };
+        let good = ResultData {
+            operators: init_msg.operators.clone(),
+            identifier: [1; 24],
+            deposit_data: serde_json::to_vec(&f.deposit[0]).expect("json"),
+            keyshares_data: serde_json::to_vec(&f.keyshares).expect("json"),
+            proofs: serde_json::to_vec(&f.proofs).expect("json"),
+        };
+        let fresh = tempfile::tempdir().expect("tmp");
+        save_results(fresh.path(), &init_msg, pubkey, &good).expect("untampered copy saves");
+        let mut tampered_proof = f.proofs.clone();
+        tampered_proof[2].signature[9] ^= 1;
+        let mut other_nonce = init_msg.clone();
+        other_nonce.nonce = 6;
+        let cases: Vec<(&str, Init, ResultData)> = vec![
+            (
+                "proof signature",
+                init_msg.clone(),
+                ResultData {
+                    proofs: serde_json::to_vec(&tampered_proof).expect("json"),
+                    ..good.clone()
+                },
+            ),
+            (
+                "nonce this operator did not agree to",
+                other_nonce,
+                good.clone(),
+            ),
+            (
+                "not JSON",
+                init_msg.clone(),
+                ResultData {
+                    keyshares_data: b"{".to_vec(),
+                    ..good.clone()
+                },
+            ),
+        ];
+        for (what, init_c, rd) in cases {
+            let dir = tempfile::tempdir().expect("tmp");
+            assert!(
+                save_results(dir.path(), &init_c, pubkey, &rd).is_err(),
+                "{what} accepted"
+            );
+            assert_eq!(
+                std::fs::read_dir(dir.path())
+                    .map(|d| d.count())
+                    .unwrap_or(0),
+                0,
+                "{what}: something was written"
+            );
+        }
+        drop(servers);
+    }
+}
