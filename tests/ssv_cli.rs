@@ -203,3 +203,90 @@ async fn status_table_json_and_watch_once_through_the_binary() {
     // The ledger lives under validators.output_dir/watch.
     assert!(dir.path().join("out/watch/watch-ledger.json").exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn register_through_the_binary_dry_run_real_rerun_and_refusal() {
+    let d = devnet(SsvMode::V2).await;
+    let chain = staker_chain(&d).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "network = \"hoodi\"\n[rpc]\nurl = \"{}\"\n[validators]\noperator_ids = [5, 6, 7, 8]\noutput_dir = \"{}\"\n[deposit]\nconfirmations = 1\n[funding]\nrunway_days = 100\nmin_runway_days = 30\n",
+            d.rpc_url(),
+            dir.path().join("out").display()
+        ),
+    )
+    .unwrap();
+    let key = format!("0x{}", hex::encode(dev_account(STAKER_ACCOUNT).to_bytes()));
+    let ids = [5u64, 6, 7, 8];
+    let file = dir.path().join("keyshares.json");
+    std::fs::write(&file, keyshares_json(staker(), 0, 2, &ops(&d, &ids))).unwrap();
+    let f = file.to_str().unwrap();
+
+    // Dry run: the plan, nothing sent.
+    let before = tx_count(&chain, staker()).await;
+    let out = ok(&agent(
+        &config,
+        &["register", "--keyshares", f, "--dry-run"],
+        Some(&key),
+    ));
+    assert!(out.contains("dry run: nothing was sent"), "{out}");
+    assert!(
+        out.contains("runway after: 100.0 days"),
+        "config's runway_days: {out}"
+    );
+    assert_eq!(tx_count(&chain, staker()).await, before);
+
+    // Real, with a flag overriding the config's runway.
+    let out = ok(&agent(
+        &config,
+        &["register", "--keyshares", f, "--runway-days", "45"],
+        Some(&key),
+    ));
+    assert_eq!(out.matches("registered: 0x").count(), 2, "{out}");
+    assert!(out.contains("runway after: 45.0 days"), "{out}");
+    let sent = tx_count(&chain, staker()).await - before;
+    assert!(sent >= 1, "at least the registration was sent");
+    let c = ssv_agent::ssv::cluster::read_cluster(&chain, staker(), &ids)
+        .await
+        .unwrap();
+    assert_eq!(c.load.validator_count, 2);
+
+    // Rerun: already registered, nothing sent.
+    let out = ok(&agent(&config, &["register", "--keyshares", f], Some(&key)));
+    assert_eq!(
+        out.matches("already registered, nothing sent").count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(tx_count(&chain, staker()).await, before + sent);
+
+    // A file whose nonce the chain does not expect: refused with the expected nonce, nothing sent.
+    let stale = dir.path().join("stale.json");
+    std::fs::write(
+        &stale,
+        keyshares_json(staker(), 0, 1, &ops(&d, &[1, 2, 3, 4])),
+    )
+    .unwrap();
+    let bad = agent(
+        &config,
+        &["register", "--keyshares", stale.to_str().unwrap()],
+        Some(&key),
+    );
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("signed for nonce 0, but the chain expects nonce 2"),
+        "{err}"
+    );
+    assert!(!err.contains(&key[2..]), "the key leaked: {err}");
+    assert_eq!(tx_count(&chain, staker()).await, before + sent);
+
+    // Without a signer the command says what to configure.
+    let bad = agent(&config, &["register", "--keyshares", f], None);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("configure [signer]"), "{err}");
+}
