@@ -290,3 +290,97 @@ async fn register_through_the_binary_dry_run_real_rerun_and_refusal() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("configure [signer]"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_service_serves_metrics_and_stops_cleanly_on_sigterm() {
+    let d = devnet(SsvMode::V2).await;
+    let chain = staker_chain(&d).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = [1u64, 2, 3, 4];
+    let mut state = StateFile::open(&dir.path().join("v")).unwrap();
+    let mut o = opts();
+    o.runway_days = 40;
+    register(&chain, &keyshares(&d, staker(), 0, 1, &ids), &mut state, &o)
+        .await
+        .expect("register with 40 days");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "network = \"hoodi\"\n[rpc]\nurl = \"{}\"\n[validators]\noperator_ids = [1, 2, 3, 4]\noutput_dir = \"{}\"\n[deposit]\nconfirmations = 1\n",
+            d.rpc_url(),
+            dir.path().join("out").display()
+        ),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let key = format!("0x{}", hex::encode(dev_account(STAKER_ACCOUNT).to_bytes()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ssv-agent"))
+        .arg("--config")
+        .arg(&config)
+        .args(["watch", "--interval", "1", "--metrics-addr"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env_remove("SSV_AGENT_RPC_URL")
+        .env_remove("SSV_AGENT_CONFIG")
+        .env("SSV_AGENT_PRIVATE_KEY", &key)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start ssv-agent watch");
+
+    // Poll the metrics endpoint until a tick has been published.
+    let id = cluster_id(staker(), &ids);
+    let gauge = format!("ssv_cluster_runway_days{{cluster=\"{id}\"}} ");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let body = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no metrics from the watch service within 30 s"
+        );
+        if let Ok(resp) = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await
+            && let Ok(text) = resp.text().await
+            && text.contains(&gauge)
+        {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let runway: f64 = body
+        .lines()
+        .find_map(|l| l.strip_prefix(&gauge))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((39.9..=40.0).contains(&runway), "{body}");
+    assert!(body.contains("ssv_watch_errors_total 0"), "{body}");
+
+    // SIGTERM: the service stops between ticks and exits 0.
+    let pid = child.id() as i32;
+    // SAFETY: kill(2) on the child we spawned; no memory is involved.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "watch did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut logs = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    assert!(status.success(), "exit {status:?}\n{logs}");
+    assert!(logs.contains("SIGTERM"), "{logs}");
+}
