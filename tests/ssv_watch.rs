@@ -528,3 +528,66 @@ async fn v1_tops_up_in_ssv_then_a_legacy_cluster_on_v2_is_left_for_migration() {
         "ETH runway after migration: {days}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restart_from_the_snapshot_cache_scans_only_new_blocks() {
+    use ssv_agent::ssv::watch::snapshots::SNAPSHOTS_FILE;
+    let d = fast_devnet(SsvMode::V2).await;
+    // Small log ranges make the cost of a full rescan visible in round trips.
+    let chain = staker_chain(&d).await.with_log_chunk(100);
+    let dir = tempfile::tempdir().unwrap();
+    let ids = [2u64, 3, 4, 5];
+    let id = cluster_id(staker(), &ids);
+    register_cluster(&d, &chain, dir.path(), &ids, 400).await;
+    d.mine(1_000).await.unwrap();
+    let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
+    let state = dir.path().join("watch");
+    std::fs::create_dir_all(&state).unwrap();
+    let p = policy(one_eth(), one_eth(), false);
+
+    let cold = watcher(&chain, p.clone(), &ids, &state, &metrics)
+        .with_snapshot_cache(&state)
+        .tick()
+        .await
+        .unwrap();
+    assert!(
+        cold.round_trips >= 12,
+        "a full scan of 1 000+ blocks in 100-block ranges: {cold:?}"
+    );
+    assert!(state.join(SNAPSHOTS_FILE).exists());
+
+    d.mine(5).await.unwrap();
+    let warm = watcher(&chain, p.clone(), &ids, &state, &metrics)
+        .with_snapshot_cache(&state)
+        .tick()
+        .await
+        .unwrap();
+    // head + version + one log range (5 new blocks + the reorg margin) + one batch.
+    assert_eq!(warm.round_trips, 4, "{warm:?}");
+    let uncached = watcher(&chain, p.clone(), &ids, &state, &metrics)
+        .tick()
+        .await
+        .unwrap();
+    assert_eq!(uncached.block, warm.block);
+    assert_eq!(reading(&warm, id).balance, reading(&uncached, id).balance);
+    assert!(uncached.round_trips > warm.round_trips);
+
+    // A corrupt cache is ignored (full rescan, same numbers) and rewritten.
+    std::fs::write(state.join(SNAPSHOTS_FILE), b"{ not json").unwrap();
+    let rebuilt = watcher(&chain, p.clone(), &ids, &state, &metrics)
+        .with_snapshot_cache(&state)
+        .tick()
+        .await
+        .unwrap();
+    assert!(rebuilt.round_trips >= 12, "{rebuilt:?}");
+    assert_eq!(
+        reading(&rebuilt, id).balance,
+        reading(&uncached, id).balance
+    );
+    let again = watcher(&chain, p, &ids, &state, &metrics)
+        .with_snapshot_cache(&state)
+        .tick()
+        .await
+        .unwrap();
+    assert_eq!(again.round_trips, 4, "{again:?}");
+}

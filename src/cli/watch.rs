@@ -232,7 +232,8 @@ impl WatchArgs {
         }
         tracing::info!(%owner, clusters = watched.len(), floor_days = policy.floor_days,
             target_days = policy.target_days, reactivate = policy.reactivate, "watching");
-        let mut watcher = Watcher::new(chain, policy, watched, ledger, metrics);
+        let mut watcher =
+            Watcher::new(chain, policy, watched, ledger, metrics).with_snapshot_cache(&dir);
         if self.once {
             let report = watcher.tick().await.wrap_err("the watch tick failed")?;
             if global.json {

@@ -12,6 +12,7 @@ pub mod actions;
 pub mod batch;
 pub mod ledger;
 pub mod metrics;
+pub mod snapshots;
 
 use std::collections::HashMap;
 
@@ -27,6 +28,7 @@ use self::{
     batch::eth_call_batch,
     ledger::Ledger,
     metrics::SharedMetrics,
+    snapshots::SnapshotCache,
 };
 use crate::{
     chain::{
@@ -149,6 +151,7 @@ pub struct Watcher {
     version: Option<SsvVersion>,
     ledger: Ledger,
     metrics: SharedMetrics,
+    cache: Option<SnapshotCache>,
 }
 
 /// A cluster with a snapshot, as queued for the batch.
@@ -190,7 +193,23 @@ impl Watcher {
             version: None,
             ledger,
             metrics,
+            cache: None,
         }
+    }
+
+    /// Persists snapshots in `dir` after each tick and starts from them, so a restart scans only
+    /// new blocks (plus a reorg margin). An unusable cache file is ignored and rebuilt.
+    pub fn with_snapshot_cache(mut self, dir: &std::path::Path) -> Self {
+        let owners: Vec<Address> = self.clusters.iter().map(|(o, _)| *o).collect();
+        let p = self.chain.profile();
+        let cache = SnapshotCache::new(dir, p.chain_id, p.ssv_network, &owners);
+        if let Some((snapshots, from)) = cache.load() {
+            self.snapshots = snapshots;
+            // Scanning resumes at `from + 1`; the margin is already subtracted.
+            self.scanned_to = Some(from);
+        }
+        self.cache = Some(cache);
+        self
     }
 
     /// The ledger (for reports and tests).
@@ -242,6 +261,12 @@ impl Watcher {
             })
             .await?;
         self.scanned_to = Some(head);
+        if let Some(cache) = &self.cache
+            && let Err(e) = cache.save(&self.snapshots, head)
+        {
+            // Only a cache: the next start rescans instead.
+            tracing::warn!(error = %e, "could not save the snapshot cache");
+        }
         Ok(scanner.calls().saturating_sub(calls_before))
     }
 
