@@ -194,14 +194,12 @@ pub fn validate_results(
             )
             .map_err(|e| op_err(op.id, format!("partial owner-nonce signature: {e}")))?;
         }
-        op.key
-            .verify_pss(&proof_root(p), &r.signed_proof.signature)
-            .map_err(|_| {
-                op_err(
-                    op.id,
-                    "proof RSA signature does not verify with its registered key",
-                )
-            })?;
+        if !crate::dkg::rsa_signer::verify_pss(&op.key, &proof_root(p), &r.signed_proof.signature) {
+            return Err(op_err(
+                op.id,
+                "proof RSA signature does not verify with its registered key",
+            ));
+        }
         if p.encrypted_share.len() != 256 {
             return Err(op_err(
                 op.id,

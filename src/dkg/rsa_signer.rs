@@ -7,8 +7,11 @@
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::{RSA_PSS_SHA256, RsaPssSaltLength, RsaSignatureEncoding};
-use rsa::pkcs1::EncodeRsaPrivateKey;
+use aws_lc_rs::signature::{
+    RSA_PSS_2048_8192_SHA256, RSA_PSS_SHA256, RsaParameters, RsaPssSaltLength,
+    RsaSignatureEncoding, UnparsedPublicKey,
+};
+use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
 use rsa::pkcs8::DecodePrivateKey;
 
 use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
@@ -17,6 +20,24 @@ use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
 /// `PSSSaltLengthAuto` when signing.
 static PSS_MAX_SALT: RsaSignatureEncoding =
     RSA_PSS_SHA256.with_pss_salt_length(RsaPssSaltLength::Max);
+
+/// Verification with exactly that salt (what ssv-dkg and we sign with).
+static PSS_MAX_SALT_VERIFY: RsaParameters =
+    RSA_PSS_2048_8192_SHA256.with_pss_salt_length(RsaPssSaltLength::Max);
+
+/// Verifies an RSASSA-PSS-SHA256 signature over `msg`: aws-lc with the maximal salt first
+/// (~4x cheaper than the `rsa` crate), then, only if that fails, the `rsa` crate's salt
+/// auto-detection, so exactly the signatures Go's `VerifyPSS` accepts are accepted.
+pub fn verify_pss(key: &OperatorPublicKey, msg: &[u8], sig: &[u8]) -> bool {
+    if let Ok(der) = key.as_rsa().to_pkcs1_der()
+        && UnparsedPublicKey::new(&PSS_MAX_SALT_VERIFY, der.as_bytes())
+            .verify(msg, sig)
+            .is_ok()
+    {
+        return true;
+    }
+    key.verify_pss(msg, sig).is_ok()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignerError {
@@ -159,6 +180,56 @@ mod tests {
         let sig = signer.sign_pss(b"m").expect("sign");
         public.verify_pss(b"m", &sig).expect("verify");
     }
+
+    #[test]
+    fn fast_verification_accepts_any_salt_go_accepts_and_nothing_else() {
+        let signer = FastSigner::generate().expect("generate");
+        let msg = b"bundle";
+        let max = signer.sign_pss(msg).expect("sign");
+        assert!(verify_pss(signer.public_key(), msg, &max));
+        // A 32-byte salt (what other PSS signers default to) goes through the fallback.
+        let hashed = <rsa::sha2::Sha256 as rsa::sha2::Digest>::digest(msg);
+        let short = signer
+            .key()
+            .as_rsa()
+            .sign_with_rng(
+                &mut RsaRng,
+                rsa::Pss::<rsa::sha2::Sha256>::new_with_salt(32),
+                &hashed,
+            )
+            .expect("sign with salt 32");
+        assert!(verify_pss(signer.public_key(), msg, &short));
+        for bad in [&max, &short] {
+            let mut b = bad.clone();
+            b[100] ^= 1;
+            assert!(!verify_pss(signer.public_key(), msg, &b));
+            assert!(!verify_pss(signer.public_key(), b"other", bad));
+        }
+        assert!(!verify_pss(signer.public_key(), msg, &max[..255]));
+        let other = FastSigner::generate().expect("generate");
+        assert!(!verify_pss(other.public_key(), msg, &max));
+    }
+
+    /// OS randomness for the rsa crate in tests.
+    struct RsaRng;
+    impl rsa::rand_core::TryRng for RsaRng {
+        type Error = std::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            let mut b = [0u8; 4];
+            self.try_fill_bytes(&mut b)?;
+            Ok(u32::from_le_bytes(b))
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            let mut b = [0u8; 8];
+            self.try_fill_bytes(&mut b)?;
+            Ok(u64::from_le_bytes(b))
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+            getrandom::fill(dst).expect("OS rng");
+            Ok(())
+        }
+    }
+    impl rsa::rand_core::TryCryptoRng for RsaRng {}
 
     #[test]
     fn small_keys_fall_back_to_the_rsa_crate() {
