@@ -119,6 +119,15 @@ async fn main() {
     sets.extend(combinations(13, 7));
     sets.truncate(CLUSTERS);
     let t = Instant::now();
+    // Queue every registration, then mine them: anvil's automine does not wait for one transaction
+    // to be mined before accepting the next, so nonces and gas estimates would race.
+    let p = d.provider();
+    let _: serde_json::Value = p
+        .raw_request("evm_setAutomine".into(), (false,))
+        .await
+        .unwrap();
+    let first_nonce = p.get_transaction_count(owner).await.unwrap();
+    let mut hashes = Vec::with_capacity(sets.len());
     for (n, ids) in sets.iter().enumerate() {
         let mut pk = vec![0xa0u8; 48];
         pk[40..48].copy_from_slice(&(n as u64).to_be_bytes());
@@ -133,19 +142,34 @@ async fn main() {
             .with_from(owner)
             .with_to(d.profile().ssv_network)
             .with_input(call.abi_encode())
-            .with_value(U256::from(10u64).pow(U256::from(16)));
-        // anvil mines each transaction as it arrives (automine), so no receipt polling is needed.
-        let _mined = d
-            .provider()
+            .with_value(U256::from(10u64).pow(U256::from(16)))
+            .with_nonce(first_nonce + n as u64)
+            .with_gas_limit(1_500_000)
+            .with_max_fee_per_gas(100_000_000_000)
+            .with_max_priority_fee_per_gas(1_000_000_000);
+        let pending = p
             .send_transaction(tx)
             .await
-            .unwrap_or_else(|e| panic!("registering cluster {ids:?}: {e}"));
+            .unwrap_or_else(|e| panic!("queueing cluster {ids:?}: {e}"));
+        hashes.push(*pending.tx_hash());
+    }
+    let target_nonce = first_nonce + sets.len() as u64;
+    while p.get_transaction_count(owner).await.unwrap() < target_nonce {
+        d.mine(1).await.unwrap();
+    }
+    let _: serde_json::Value = p
+        .raw_request("evm_setAutomine".into(), (true,))
+        .await
+        .unwrap();
+    for (h, ids) in hashes.iter().zip(&sets) {
+        let r = p.get_transaction_receipt(*h).await.unwrap().expect("mined");
+        assert!(r.status(), "registration of {ids:?} reverted: {h}");
     }
     eprintln!(
         "setup: {} clusters registered in {:.1} s (head {})",
         sets.len(),
         t.elapsed().as_secs_f64(),
-        d.provider().get_block_number().await.unwrap()
+        p.get_block_number().await.unwrap()
     );
 
     let anvil: SocketAddr = d.rpc_url().trim_start_matches("http://").parse().unwrap();
@@ -189,7 +213,14 @@ async fn main() {
         let r = w.tick().await.expect("tick");
         let wall = t.elapsed();
         let trips = requests.load(Ordering::Relaxed) - before;
-        assert_eq!(r.clusters.len(), CLUSTERS, "every cluster read");
+        assert_eq!(
+            r.clusters.len(),
+            CLUSTERS,
+            "every cluster read ({} without events, {} errors, first: {:?})",
+            r.missing.len(),
+            r.errors.len(),
+            r.errors.first()
+        );
         assert!(r.errors.is_empty(), "{:?}", r.errors.first());
         assert!(r.clusters.iter().all(|c| c.active && c.validators == 1));
         println!(

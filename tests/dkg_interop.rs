@@ -104,6 +104,7 @@ async fn ceremony_on(ids: &[u64], nonce: u64, validators: usize, network: &str) 
     assert_eq!(verified.validators.len(), validators);
     // A second opinion from code that shares nothing with ours (py_ecc, pycryptodome).
     dkg_support::python_check(&dir, nonce, validators, network);
+    dkg_support::cli_verify(&dir, nonce, validators, network, 32_000_000_000);
     drop(cluster.servers);
 }
 

@@ -15,7 +15,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dkg_support::{AMOUNT_GWEI, HOODI_FORK, OWNER, WITHDRAW, expectations, python_check, repo};
+use dkg_support::{
+    AMOUNT_GWEI, HOODI_FORK, OWNER, WITHDRAW, cli_verify, expectations, python_check, repo,
+};
 use ssv_agent::crypto::keystore::Kdf;
 use ssv_agent::crypto::rsa_keys::OperatorPrivateKey;
 use ssv_agent::dkg::initiator::{CeremonyRequest, ClientTls, Initiator, OperatorInfo};
@@ -206,26 +208,48 @@ fn insecure() -> ClientTls {
     }
 }
 
-fn network_fork(network: &str) -> [u8; 4] {
-    match network {
-        "mainnet" => [0; 4],
-        "hoodi" => HOODI_FORK,
-        other => panic!("no fork version for {other} in these tests"),
+/// What a ceremony is asked for (the `ssv-dkg init` flags that vary between tests).
+#[derive(Clone, Copy)]
+struct Params {
+    nonce: u64,
+    validators: usize,
+    network: &'static str,
+    compounding: bool,
+    amount_gwei: u64,
+}
+
+impl Params {
+    const fn new(nonce: u64, validators: usize, network: &'static str) -> Self {
+        Params {
+            nonce,
+            validators,
+            network,
+            compounding: false,
+            amount_gwei: AMOUNT_GWEI,
+        }
+    }
+
+    fn fork_version(&self) -> [u8; 4] {
+        match self.network {
+            "mainnet" => [0; 4],
+            "hoodi" => HOODI_FORK,
+            other => panic!("no fork version for {other} in these tests"),
+        }
     }
 }
 
 /// The Rust initiator drives the cluster; returns the ceremony folder.
-async fn rust_ceremony(cluster: &Cluster, nonce: u64, validators: usize, network: &str) -> PathBuf {
+async fn rust_ceremony(cluster: &Cluster, p: Params) -> PathBuf {
     let init = Arc::new(Initiator::new(cluster.infos.clone(), &insecure()).expect("initiator"));
     let req = CeremonyRequest {
         owner: OWNER,
-        nonce,
+        nonce: p.nonce,
         withdraw_address: WITHDRAW,
-        compounding: false,
-        amount_gwei: AMOUNT_GWEI,
-        network_name: network.into(),
-        fork_version: network_fork(network),
-        validators,
+        compounding: p.compounding,
+        amount_gwei: p.amount_gwei,
+        network_name: p.network.into(),
+        fork_version: p.fork_version(),
+        validators: p.validators,
     };
     let t = Instant::now();
     let out = cluster.work.path().join("rust-initiator-out");
@@ -234,15 +258,16 @@ async fn rust_ceremony(cluster: &Cluster, nonce: u64, validators: usize, network
         Err(e) => panic!("Rust initiator ceremony failed: {e}\n{}", cluster.go_logs()),
     };
     eprintln!(
-        "Rust initiator, {} operators x {validators}: {:?}",
+        "Rust initiator, {} operators x {}: {:?}",
         cluster.infos.len(),
+        p.validators,
         t.elapsed()
     );
     dir
 }
 
 /// The Go initiator (`ssv-dkg init`) drives the cluster; returns the ceremony folder.
-async fn go_ceremony(cluster: &Cluster, nonce: u64, validators: usize, network: &str) -> PathBuf {
+async fn go_ceremony(cluster: &Cluster, p: Params) -> PathBuf {
     let info: Vec<serde_json::Value> = cluster
         .infos
         .iter()
@@ -264,17 +289,18 @@ async fn go_ceremony(cluster: &Cluster, nonce: u64, validators: usize, network: 
     let output = tokio::task::spawn_blocking({
         let bin = cluster.bin.clone();
         let cwd = dir.clone();
-        let network = network.to_string();
         move || {
             Command::new(bin)
                 .current_dir(cwd)
                 .args(["init", "--operatorIDs", &ids])
                 .args(["--operatorsInfoPath", "./operators_info.json"])
                 .args(["--owner", &OWNER.to_string()])
-                .args(["--nonce", &nonce.to_string()])
+                .args(["--nonce", &p.nonce.to_string()])
                 .args(["--withdrawAddress", &WITHDRAW.to_string()])
-                .args(["--network", &network])
-                .args(["--validators", &validators.to_string()])
+                .args(["--network", p.network])
+                .args(["--validators", &p.validators.to_string()])
+                .args(["--amount", &p.amount_gwei.to_string()])
+                .arg(format!("--compounding={}", p.compounding))
                 .args(["--outputPath", "./go-initiator-out", "--tlsInsecure"])
                 .args(["--logFilePath", "./init.log"])
                 .output()
@@ -290,8 +316,9 @@ async fn go_ceremony(cluster: &Cluster, nonce: u64, validators: usize, network: 
         cluster.go_logs()
     );
     eprintln!(
-        "Go initiator, {} operators x {validators}: {:?}",
+        "Go initiator, {} operators x {}: {:?}",
         cluster.infos.len(),
+        p.validators,
         t.elapsed()
     );
     std::fs::read_dir(dir.join("go-initiator-out"))
@@ -306,7 +333,7 @@ async fn go_ceremony(cluster: &Cluster, nonce: u64, validators: usize, network: 
 }
 
 /// `ssv-dkg verify`, run from the folder's parent because it accepts only local paths.
-fn go_verify(bin: &Path, dir: &Path, nonce: u64, validators: usize) {
+fn go_verify(bin: &Path, dir: &Path, p: Params) {
     let parent = dir.parent().expect("ceremony folder has a parent");
     let name = dir.file_name().expect("ceremony folder name");
     let out = Command::new(bin)
@@ -314,11 +341,11 @@ fn go_verify(bin: &Path, dir: &Path, nonce: u64, validators: usize) {
         .arg("verify")
         .arg("--ceremonyDir")
         .arg(Path::new(".").join(name))
-        .args(["--validators", &validators.to_string()])
+        .args(["--validators", &p.validators.to_string()])
         .args(["--owner", &OWNER.to_string()])
-        .args(["--nonce", &nonce.to_string()])
+        .args(["--nonce", &p.nonce.to_string()])
         .args(["--withdrawAddress", &WITHDRAW.to_string()])
-        .args(["--amount", &AMOUNT_GWEI.to_string()])
+        .args(["--amount", &p.amount_gwei.to_string()])
         .output()
         .expect("run ssv-dkg verify");
     assert!(
@@ -331,27 +358,56 @@ fn go_verify(bin: &Path, dir: &Path, nonce: u64, validators: usize) {
 }
 
 /// The three independent verifiers must all accept the folder.
-fn check_all(cluster: &Cluster, dir: &Path, nonce: u64, validators: usize, network: &str) {
-    let verified = verify_ceremony_dir(
-        dir,
-        &expectations(nonce, validators, &cluster.ids(), network),
+fn check_all(cluster: &Cluster, dir: &Path, p: Params) {
+    let expect = expectations(
+        p.nonce,
+        p.validators,
+        &cluster.ids(),
+        p.network,
+        p.amount_gwei,
+    );
+    let verified = verify_ceremony_dir(dir, &expect)
+        .unwrap_or_else(|e| panic!("Rust verify rejected {}: {e}", dir.display()));
+    assert_eq!(verified.validators.len(), p.validators);
+    // The credential prefix must be what was asked for (Go verify reads it from the file).
+    let deposits: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("deposit_data.json"))
+            .or_else(|_| std::fs::read(first_validator_dir(dir).join("deposit_data.json")))
+            .expect("deposit_data.json"),
     )
-    .unwrap_or_else(|e| panic!("Rust verify rejected {}: {e}", dir.display()));
-    assert_eq!(verified.validators.len(), validators);
-    go_verify(&cluster.bin, dir, nonce, validators);
-    python_check(dir, nonce, validators, network);
+    .expect("deposit json");
+    let prefix = if p.compounding { "02" } else { "01" };
+    for d in deposits.as_array().expect("deposit array") {
+        let wc = d["withdrawal_credentials"].as_str().expect("credentials");
+        assert!(
+            wc.starts_with(prefix),
+            "credentials {wc}, expected 0x{prefix}"
+        );
+    }
+    cli_verify(dir, p.nonce, p.validators, p.network, p.amount_gwei);
+    go_verify(&cluster.bin, dir, p);
+    python_check(dir, p.nonce, p.validators, p.network);
 }
 
-async fn rust_initiator_case(ids: &[u64], kinds: &[Impl], nonce: u64, n: usize, net: &str) {
-    let cluster = start_cluster(ids, kinds).await;
-    let dir = rust_ceremony(&cluster, nonce, n, net).await;
-    check_all(&cluster, &dir, nonce, n, net);
+fn first_validator_dir(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .expect("ceremony dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("a validator folder")
 }
 
-async fn go_initiator_case(ids: &[u64], kinds: &[Impl], nonce: u64, n: usize, net: &str) {
+async fn rust_initiator_case(ids: &[u64], kinds: &[Impl], p: Params) {
     let cluster = start_cluster(ids, kinds).await;
-    let dir = go_ceremony(&cluster, nonce, n, net).await;
-    check_all(&cluster, &dir, nonce, n, net);
+    let dir = rust_ceremony(&cluster, p).await;
+    check_all(&cluster, &dir, p);
+}
+
+async fn go_initiator_case(ids: &[u64], kinds: &[Impl], p: Params) {
+    let cluster = start_cluster(ids, kinds).await;
+    let dir = go_ceremony(&cluster, p).await;
+    check_all(&cluster, &dir, p);
 }
 
 const FOUR: [u64; 4] = [11, 22, 33, 44];
@@ -361,33 +417,38 @@ const THIRTEEN: [u64; 13] = [3, 8, 11, 22, 33, 44, 55, 66, 77, 88, 111, 112, 113
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
 async fn rust_initiator_with_four_go_operators() {
-    rust_initiator_case(&FOUR, &[Impl::Go; 4], 1, 1, "mainnet").await;
+    rust_initiator_case(&FOUR, &[Impl::Go; 4], Params::new(1, 1, "mainnet")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
 async fn go_initiator_with_four_rust_operators() {
-    go_initiator_case(&FOUR, &[Impl::Rust; 4], 1, 1, "mainnet").await;
+    go_initiator_case(&FOUR, &[Impl::Rust; 4], Params::new(1, 1, "mainnet")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
 async fn rust_initiator_with_mixed_cluster_on_hoodi() {
     use Impl::{Go, Rust};
-    rust_initiator_case(&FOUR, &[Go, Rust, Go, Rust], 7, 1, "hoodi").await;
+    rust_initiator_case(&FOUR, &[Go, Rust, Go, Rust], Params::new(7, 1, "hoodi")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
 async fn go_initiator_with_mixed_cluster_on_hoodi() {
     use Impl::{Go, Rust};
-    go_initiator_case(&FOUR, &[Rust, Go, Rust, Go], 70_000, 1, "hoodi").await;
+    go_initiator_case(
+        &FOUR,
+        &[Rust, Go, Rust, Go],
+        Params::new(70_000, 1, "hoodi"),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
 async fn rust_initiator_with_thirteen_go_operators() {
-    rust_initiator_case(&THIRTEEN, &[Impl::Go; 13], 2, 1, "mainnet").await;
+    rust_initiator_case(&THIRTEEN, &[Impl::Go; 13], Params::new(2, 1, "mainnet")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -397,17 +458,36 @@ async fn go_initiator_with_thirteen_mixed_operators() {
     let kinds: Vec<Impl> = (0..13)
         .map(|i| if i % 2 == 0 { Impl::Rust } else { Impl::Go })
         .collect();
-    go_initiator_case(&THIRTEEN, &kinds, 3, 1, "mainnet").await;
+    go_initiator_case(&THIRTEEN, &kinds, Params::new(3, 1, "mainnet")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
 async fn rust_initiator_bulk_ten_with_go_operators() {
-    rust_initiator_case(&FOUR, &[Impl::Go; 4], 0, 10, "mainnet").await;
+    rust_initiator_case(&FOUR, &[Impl::Go; 4], Params::new(0, 10, "mainnet")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
 async fn go_initiator_bulk_ten_with_rust_operators() {
-    go_initiator_case(&FOUR, &[Impl::Rust; 4], 5, 10, "mainnet").await;
+    go_initiator_case(&FOUR, &[Impl::Rust; 4], Params::new(5, 10, "mainnet")).await;
+}
+
+/// 0x02 credentials and the 2048 ETH maximum: both ends must put them in the deposit message.
+const COMPOUNDING_MAX: Params = Params {
+    compounding: true,
+    amount_gwei: 2_048_000_000_000,
+    ..Params::new(9, 1, "mainnet")
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
+async fn rust_initiator_compounding_2048_eth_with_go_operators() {
+    rust_initiator_case(&FOUR, &[Impl::Go; 4], COMPOUNDING_MAX).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
+async fn go_initiator_compounding_2048_eth_with_rust_operators() {
+    go_initiator_case(&FOUR, &[Impl::Rust; 4], COMPOUNDING_MAX).await;
 }

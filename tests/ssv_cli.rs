@@ -158,20 +158,35 @@ async fn status_table_json_and_watch_once_through_the_binary() {
         String::from_utf8_lossy(&bad.stderr)
     );
     let before = tx_count(&chain, staker()).await;
-    let report: serde_json::Value = serde_json::from_str(&ok(&agent(
+    let out = agent(
         &config,
         &[
             "watch",
             "--once",
             "--json",
+            "--log-format",
+            "json",
             "--floor-days",
             "50",
             "--target-days",
             "60",
         ],
         Some(&key),
-    )))
-    .expect("watch --once --json prints the tick report");
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&ok(&out)).expect("watch --once --json prints the tick report");
+    // Logs are JSON lines on stderr, and the key never appears in them.
+    let logs = String::from_utf8_lossy(&out.stderr);
+    let watching = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["fields"]["message"] == "watching")
+        .unwrap_or_else(|| panic!("no JSON 'watching' log line in\n{logs}"));
+    assert_eq!(watching["fields"]["clusters"], 1, "{watching}");
+    assert!(
+        !logs.contains(&key[2..]),
+        "the private key leaked into the logs"
+    );
     assert_eq!(report["topups"].as_array().unwrap().len(), 1, "{report}");
     assert_eq!(tx_count(&chain, staker()).await, before + 1);
     let json: serde_json::Value = serde_json::from_str(&ok(&agent(
@@ -187,4 +202,185 @@ async fn status_table_json_and_watch_once_through_the_binary() {
     );
     // The ledger lives under validators.output_dir/watch.
     assert!(dir.path().join("out/watch/watch-ledger.json").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn register_through_the_binary_dry_run_real_rerun_and_refusal() {
+    let d = devnet(SsvMode::V2).await;
+    let chain = staker_chain(&d).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "network = \"hoodi\"\n[rpc]\nurl = \"{}\"\n[validators]\noperator_ids = [5, 6, 7, 8]\noutput_dir = \"{}\"\n[deposit]\nconfirmations = 1\n[funding]\nrunway_days = 100\nmin_runway_days = 30\n",
+            d.rpc_url(),
+            dir.path().join("out").display()
+        ),
+    )
+    .unwrap();
+    let key = format!("0x{}", hex::encode(dev_account(STAKER_ACCOUNT).to_bytes()));
+    let ids = [5u64, 6, 7, 8];
+    let file = dir.path().join("keyshares.json");
+    std::fs::write(&file, keyshares_json(staker(), 0, 2, &ops(&d, &ids))).unwrap();
+    let f = file.to_str().unwrap();
+
+    // Dry run: the plan, nothing sent.
+    let before = tx_count(&chain, staker()).await;
+    let out = ok(&agent(
+        &config,
+        &["register", "--keyshares", f, "--dry-run"],
+        Some(&key),
+    ));
+    assert!(out.contains("dry run: nothing was sent"), "{out}");
+    assert!(
+        out.contains("runway after: 100.0 days"),
+        "config's runway_days: {out}"
+    );
+    assert_eq!(tx_count(&chain, staker()).await, before);
+
+    // Real, with a flag overriding the config's runway.
+    let out = ok(&agent(
+        &config,
+        &["register", "--keyshares", f, "--runway-days", "45"],
+        Some(&key),
+    ));
+    assert_eq!(out.matches("registered: 0x").count(), 2, "{out}");
+    assert!(out.contains("runway after: 45.0 days"), "{out}");
+    let sent = tx_count(&chain, staker()).await - before;
+    assert!(sent >= 1, "at least the registration was sent");
+    let c = ssv_agent::ssv::cluster::read_cluster(&chain, staker(), &ids)
+        .await
+        .unwrap();
+    assert_eq!(c.load.validator_count, 2);
+
+    // Rerun: already registered, nothing sent.
+    let out = ok(&agent(&config, &["register", "--keyshares", f], Some(&key)));
+    assert_eq!(
+        out.matches("already registered, nothing sent").count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(tx_count(&chain, staker()).await, before + sent);
+
+    // A file whose nonce the chain does not expect: refused with the expected nonce, nothing sent.
+    let stale = dir.path().join("stale.json");
+    std::fs::write(
+        &stale,
+        keyshares_json(staker(), 0, 1, &ops(&d, &[1, 2, 3, 4])),
+    )
+    .unwrap();
+    let bad = agent(
+        &config,
+        &["register", "--keyshares", stale.to_str().unwrap()],
+        Some(&key),
+    );
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("signed for nonce 0, but the chain expects nonce 2"),
+        "{err}"
+    );
+    assert!(!err.contains(&key[2..]), "the key leaked: {err}");
+    assert_eq!(tx_count(&chain, staker()).await, before + sent);
+
+    // Without a signer the command says what to configure.
+    let bad = agent(&config, &["register", "--keyshares", f], None);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("configure [signer]"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_service_serves_metrics_and_stops_cleanly_on_sigterm() {
+    let d = devnet(SsvMode::V2).await;
+    let chain = staker_chain(&d).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = [1u64, 2, 3, 4];
+    let mut state = StateFile::open(&dir.path().join("v")).unwrap();
+    let mut o = opts();
+    o.runway_days = 40;
+    register(&chain, &keyshares(&d, staker(), 0, 1, &ids), &mut state, &o)
+        .await
+        .expect("register with 40 days");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "network = \"hoodi\"\n[rpc]\nurl = \"{}\"\n[validators]\noperator_ids = [1, 2, 3, 4]\noutput_dir = \"{}\"\n[deposit]\nconfirmations = 1\n",
+            d.rpc_url(),
+            dir.path().join("out").display()
+        ),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let key = format!("0x{}", hex::encode(dev_account(STAKER_ACCOUNT).to_bytes()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ssv-agent"))
+        .arg("--config")
+        .arg(&config)
+        .args(["watch", "--interval", "1", "--metrics-addr"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env_remove("SSV_AGENT_RPC_URL")
+        .env_remove("SSV_AGENT_CONFIG")
+        .env("SSV_AGENT_PRIVATE_KEY", &key)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start ssv-agent watch");
+
+    // Poll the metrics endpoint until a tick has been published.
+    let id = cluster_id(staker(), &ids);
+    let gauge = format!("ssv_cluster_runway_days{{cluster=\"{id}\"}} ");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let body = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no metrics from the watch service within 30 s"
+        );
+        if let Ok(resp) = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await
+            && let Ok(text) = resp.text().await
+            && text.contains(&gauge)
+        {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let runway: f64 = body
+        .lines()
+        .find_map(|l| l.strip_prefix(&gauge))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((39.9..=40.0).contains(&runway), "{body}");
+    assert!(body.contains("ssv_watch_errors_total 0"), "{body}");
+
+    // SIGTERM: the service stops between ticks and exits 0.
+    let pid = child.id() as i32;
+    // SAFETY: kill(2) on the child we spawned; no memory is involved.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "watch did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut logs = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    assert!(status.success(), "exit {status:?}\n{logs}");
+    assert!(logs.contains("SIGTERM"), "{logs}");
 }

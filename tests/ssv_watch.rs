@@ -442,3 +442,152 @@ async fn liquidated_cluster_is_reported_or_reactivated_as_configured() {
     assert_eq!(tx_count(&other, other_addr).await, 0);
     assert_eq!(tx_count(&chain, staker()).await, before);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn v1_tops_up_in_ssv_then_a_legacy_cluster_on_v2_is_left_for_migration() {
+    use ssv_agent::{
+        chain::{contracts::SSVToken, reads::Billing},
+        devnet::{DAO_ACCOUNT, DevnetSSVNetwork, dev_account},
+        ssv::cluster::read_cluster,
+    };
+    let d = fast_devnet(SsvMode::V1).await;
+    let chain = staker_chain(&d).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = [1u64, 2, 3, 4];
+    let id = cluster_id(staker(), &ids);
+    register_cluster(&d, &chain, dir.path(), &ids, 40).await;
+    let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
+    let ledger_dir = dir.path().join("watch");
+    std::fs::create_dir_all(&ledger_dir).unwrap();
+    let ssv = U256::from(1_000u64) * one_eth();
+    let mut w = watcher(&chain, policy(ssv, ssv, false), &ids, &ledger_dir, &metrics);
+    let days = runway(&w.tick().await.unwrap(), id);
+    assert!((39.8..=40.0).contains(&days), "{days}");
+
+    // v1: the top-up is an SSV approve of exactly the amount, then deposit(amount).
+    d.mine(11 * FAST_BLOCKS_PER_DAY).await.unwrap();
+    let token = SSVToken::new(d.profile().ssv_token, chain.provider());
+    let before = token.balanceOf(staker()).call().await.unwrap();
+    let r = w.tick().await.unwrap();
+    assert_eq!(r.topups.len(), 1, "{r:?}");
+    let kinds: Vec<_> = w
+        .ledger()
+        .topups
+        .iter()
+        .map(|t| t.tx.kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["approve", "topup"]);
+    assert_eq!(
+        before - token.balanceOf(staker()).call().await.unwrap(),
+        r.topups[0].amount,
+        "exactly the top-up left the wallet, in SSV"
+    );
+    assert_at_target(runway(&w.tick().await.unwrap(), id));
+
+    // The chain upgrades to v2: the cluster is legacy SSV; the watcher sends nothing for it.
+    let receipt = DevnetSSVNetwork::new(d.profile().ssv_network, d.provider())
+        .devnetSetVersion(2)
+        .from(dev_account(DAO_ACCOUNT).address())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status());
+    d.mine(40 * FAST_BLOCKS_PER_DAY).await.unwrap();
+    let before = tx_count(&chain, staker()).await;
+    let r = w.tick().await.unwrap();
+    assert_eq!(r.legacy_ssv, vec![id], "{r:?}");
+    assert!(r.topups.is_empty() && r.errors.is_empty(), "{r:?}");
+    assert_eq!(tx_count(&chain, staker()).await, before);
+
+    // Migrated (by registering another validator with migration allowed): watched in ETH again.
+    let nonce = chain.owner_nonce(staker()).await.unwrap();
+    let mut state = StateFile::open(&dir.path().join("migrate")).unwrap();
+    let mut o = opts();
+    o.runway_days = 40;
+    o.allow_migration = true;
+    register(
+        &chain,
+        &keyshares(&d, staker(), nonce, 1, &ids),
+        &mut state,
+        &o,
+    )
+    .await
+    .expect("migrate then register");
+    assert_eq!(
+        read_cluster(&chain, staker(), &ids).await.unwrap().billing,
+        Some(Billing::Eth)
+    );
+    let r = w.tick().await.unwrap();
+    assert!(r.legacy_ssv.is_empty(), "{r:?}");
+    let days = runway(&r, id);
+    assert!(
+        (39.8..=40.0).contains(&days),
+        "ETH runway after migration: {days}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restart_from_the_snapshot_cache_scans_only_new_blocks() {
+    use ssv_agent::ssv::watch::snapshots::SNAPSHOTS_FILE;
+    let d = fast_devnet(SsvMode::V2).await;
+    // Small log ranges make the cost of a full rescan visible in round trips.
+    let chain = staker_chain(&d).await.with_log_chunk(100);
+    let dir = tempfile::tempdir().unwrap();
+    let ids = [2u64, 3, 4, 5];
+    let id = cluster_id(staker(), &ids);
+    register_cluster(&d, &chain, dir.path(), &ids, 400).await;
+    d.mine(1_000).await.unwrap();
+    let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
+    let state = dir.path().join("watch");
+    std::fs::create_dir_all(&state).unwrap();
+    let p = policy(one_eth(), one_eth(), false);
+
+    let cold = watcher(&chain, p.clone(), &ids, &state, &metrics)
+        .with_snapshot_cache(&state)
+        .tick()
+        .await
+        .unwrap();
+    assert!(
+        cold.round_trips >= 12,
+        "a full scan of 1 000+ blocks in 100-block ranges: {cold:?}"
+    );
+    assert!(state.join(SNAPSHOTS_FILE).exists());
+
+    d.mine(5).await.unwrap();
+    let warm = watcher(&chain, p.clone(), &ids, &state, &metrics)
+        .with_snapshot_cache(&state)
+        .tick()
+        .await
+        .unwrap();
+    // head + version + one log range (5 new blocks + the reorg margin) + one batch.
+    assert_eq!(warm.round_trips, 4, "{warm:?}");
+    let uncached = watcher(&chain, p.clone(), &ids, &state, &metrics)
+        .tick()
+        .await
+        .unwrap();
+    assert_eq!(uncached.block, warm.block);
+    assert_eq!(reading(&warm, id).balance, reading(&uncached, id).balance);
+    assert!(uncached.round_trips > warm.round_trips);
+
+    // A corrupt cache is ignored (full rescan, same numbers) and rewritten.
+    std::fs::write(state.join(SNAPSHOTS_FILE), b"{ not json").unwrap();
+    let rebuilt = watcher(&chain, p.clone(), &ids, &state, &metrics)
+        .with_snapshot_cache(&state)
+        .tick()
+        .await
+        .unwrap();
+    assert!(rebuilt.round_trips >= 12, "{rebuilt:?}");
+    assert_eq!(
+        reading(&rebuilt, id).balance,
+        reading(&uncached, id).balance
+    );
+    let again = watcher(&chain, p, &ids, &state, &metrics)
+        .with_snapshot_cache(&state)
+        .tick()
+        .await
+        .unwrap();
+    assert_eq!(again.round_trips, 4, "{again:?}");
+}

@@ -11,6 +11,8 @@ use eyre::{WrapErr, eyre};
 use serde::Deserialize;
 
 use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
+use crate::dkg::initiator::config_file::{InitConfigFile, read_init_config};
+use crate::dkg::initiator::ssv_api::{DEFAULT_SSV_API, fetch_operators};
 use crate::dkg::initiator::{CeremonyRequest, ClientTls, Initiator, OperatorInfo};
 use crate::dkg::operator::{OperatorState, TlsMaterial, serve};
 use crate::dkg::verify::{VerifyExpectations, verify_ceremony_dir};
@@ -30,7 +32,7 @@ pub enum DkgCommand {
     Verify(VerifyArgs),
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct OperatorsInfoArgs {
     /// Operators info JSON text: [{"id", "public_key", "ip"}].
     #[arg(long, alias = "operatorsInfo")]
@@ -40,43 +42,144 @@ pub struct OperatorsInfoArgs {
     pub operators_info_path: Option<PathBuf>,
 }
 
+/// `dkg init`. Every value may also come from an ssv-dkg YAML file (`--config-path`); a flag on
+/// the command line wins over the file, the file over the default.
 #[derive(Debug, Args)]
 pub struct InitArgs {
+    /// ssv-dkg YAML config (keys are the camelCase flag names; paths relative, inside the cwd).
+    #[arg(long, alias = "configPath")]
+    pub config_path: Option<PathBuf>,
     /// Operator ids (comma separated); 4, 7, 10 or 13.
-    #[arg(long, alias = "operatorIDs", value_delimiter = ',', required = true)]
+    #[arg(long, alias = "operatorIDs", value_delimiter = ',')]
     pub operator_ids: Vec<u64>,
     #[command(flatten)]
     pub info: OperatorsInfoArgs,
+    /// SSV API base URL, used when no operators info is given.
+    #[arg(long, env = "SSV_API_URL", default_value = DEFAULT_SSV_API)]
+    pub ssv_api_url: String,
     /// SSV cluster owner address.
     #[arg(long)]
-    pub owner: Address,
-    /// Owner's registration nonce for the first validator.
-    #[arg(long, default_value_t = 0)]
-    pub nonce: u64,
+    pub owner: Option<Address>,
+    /// Owner's registration nonce for the first validator [default: 0].
+    #[arg(long)]
+    pub nonce: Option<u64>,
     /// Withdrawal address.
     #[arg(long, alias = "withdrawAddress")]
-    pub withdraw_address: Address,
-    /// mainnet, holesky, hoodi or sepolia.
-    #[arg(long, default_value = "mainnet")]
-    pub network: String,
-    /// Deposit amount in gwei (32..2048 ETH).
-    #[arg(long, default_value_t = 32_000_000_000)]
-    pub amount: u64,
+    pub withdraw_address: Option<Address>,
+    /// mainnet, holesky, hoodi or sepolia [default: mainnet].
+    #[arg(long)]
+    pub network: Option<String>,
+    /// Deposit amount in gwei, 32..2048 ETH [default: 32000000000].
+    #[arg(long)]
+    pub amount: Option<u64>,
     /// 0x02 (compounding) withdrawal credentials instead of 0x01.
     #[arg(long)]
     pub compounding: bool,
-    /// Number of validators (bulk, 1..100).
-    #[arg(long, default_value_t = 1)]
-    pub validators: usize,
-    /// Where the ceremony folder is written.
-    #[arg(long, alias = "outputPath", default_value = "./data/output")]
-    pub output_path: PathBuf,
+    /// Number of validators, bulk 1..100 [default: 1].
+    #[arg(long)]
+    pub validators: Option<usize>,
+    /// Where the ceremony folder is written [default: ./data/output].
+    #[arg(long, alias = "outputPath")]
+    pub output_path: Option<PathBuf>,
     /// CA certificate(s) to trust for operator TLS.
     #[arg(long, alias = "clientCACertPath", value_delimiter = ',')]
     pub client_ca_cert_path: Vec<PathBuf>,
     /// Skip TLS certificate verification.
     #[arg(long, alias = "tlsInsecure")]
     pub tls_insecure: bool,
+}
+
+/// `dkg init`'s values after merging flags, config file and defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedInit {
+    pub operator_ids: Vec<u64>,
+    pub info: OperatorsInfoArgs,
+    pub ssv_api_url: String,
+    pub owner: Address,
+    pub nonce: u64,
+    pub withdraw_address: Address,
+    pub network: String,
+    pub amount: u64,
+    pub compounding: bool,
+    pub validators: usize,
+    pub output_path: PathBuf,
+    pub client_ca_cert_path: Vec<PathBuf>,
+    pub tls_insecure: bool,
+}
+
+fn parse_address(key: &str, text: &str) -> eyre::Result<Address> {
+    text.trim()
+        .parse::<Address>()
+        .map_err(|e| eyre!("{key} {text:?} is not an address: {e}"))
+}
+
+impl InitArgs {
+    /// Flags over `--config-path` over ssv-dkg's defaults.
+    pub fn resolve(self) -> eyre::Result<ResolvedInit> {
+        let file = match &self.config_path {
+            Some(p) => read_init_config(p)?,
+            None => InitConfigFile::default(),
+        };
+        let operator_ids = if self.operator_ids.is_empty() {
+            file.operator_ids.unwrap_or_default()
+        } else {
+            self.operator_ids
+        };
+        if operator_ids.is_empty() {
+            return Err(eyre!(
+                "no operators: give --operator-ids (or operatorIDs in the config file)"
+            ));
+        }
+        // The two operators-info sources are one choice: the command line replaces the file's.
+        let info = if self.info.operators_info.is_some() || self.info.operators_info_path.is_some()
+        {
+            self.info
+        } else {
+            OperatorsInfoArgs {
+                operators_info: file.operators_info,
+                operators_info_path: file.operators_info_path,
+            }
+        };
+        let owner = match (self.owner, file.owner) {
+            (Some(a), _) => a,
+            (None, Some(t)) => parse_address("owner", &t)?,
+            (None, None) => return Err(eyre!("--owner is required (or owner in the config file)")),
+        };
+        let withdraw_address = match (self.withdraw_address, file.withdraw_address) {
+            (Some(a), _) => a,
+            (None, Some(t)) => parse_address("withdrawAddress", &t)?,
+            (None, None) => {
+                return Err(eyre!(
+                    "--withdraw-address is required (or withdrawAddress in the config file)"
+                ));
+            }
+        };
+        Ok(ResolvedInit {
+            operator_ids,
+            info,
+            ssv_api_url: self.ssv_api_url,
+            owner,
+            nonce: self.nonce.or(file.nonce).unwrap_or(0),
+            withdraw_address,
+            network: self
+                .network
+                .or(file.network)
+                .unwrap_or_else(|| "mainnet".into()),
+            amount: self.amount.or(file.amount).unwrap_or(32_000_000_000),
+            compounding: self.compounding || file.compounding.unwrap_or(false),
+            validators: self.validators.or(file.validators).unwrap_or(1),
+            output_path: self
+                .output_path
+                .or(file.output_path)
+                .unwrap_or_else(|| PathBuf::from("./data/output")),
+            client_ca_cert_path: if self.client_ca_cert_path.is_empty() {
+                file.client_ca_cert_path.unwrap_or_default()
+            } else {
+                self.client_ca_cert_path
+            },
+            tls_insecure: self.tls_insecure || file.tls_insecure.unwrap_or(false),
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -102,6 +205,9 @@ pub struct OperatorArgs {
     /// Version string on the wire (must equal the initiator's).
     #[arg(long, default_value = DEFAULT_WIRE_VERSION)]
     pub wire_version: String,
+    /// Where accepted `/results` are saved, as ssv-dkg's operator does.
+    #[arg(long, alias = "outputPath", default_value = "./data/output")]
+    pub output_path: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -200,9 +306,14 @@ impl DkgCommand {
 }
 
 async fn run_init(a: InitArgs) -> eyre::Result<()> {
+    let a = a.resolve()?;
     let fork =
         fork_for_network(&a.network).ok_or_else(|| eyre!("unknown network {:?}", a.network))?;
-    let ops = load_operators(&a.info, &a.operator_ids)?;
+    let ops = if a.info.operators_info.is_none() && a.info.operators_info_path.is_none() {
+        fetch_operators(&a.ssv_api_url, &a.network, &a.operator_ids).await?
+    } else {
+        load_operators(&a.info, &a.operator_ids)?
+    };
     let mut ca = Vec::new();
     for p in &a.client_ca_cert_path {
         ca.push(std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?);
@@ -240,7 +351,9 @@ async fn run_operator(a: OperatorArgs) -> eyre::Result<()> {
     let addr: SocketAddr = format!("{}:{}", a.listen, a.port)
         .parse()
         .wrap_err("listen address")?;
-    let state = Arc::new(OperatorState::new(a.operator_id, key, a.wire_version));
+    let state = Arc::new(
+        OperatorState::new(a.operator_id, key, a.wire_version).with_output_path(a.output_path),
+    );
     let running = serve(state, addr, &tls).await?;
     println!(
         "operator {} listening on https://{}",
@@ -296,4 +409,114 @@ fn run_verify(a: VerifyArgs) -> eyre::Result<()> {
         v.validators.len()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        init: InitArgs,
+    }
+
+    fn resolve(args: &[&str]) -> eyre::Result<ResolvedInit> {
+        let mut argv = vec!["dkg-init"];
+        argv.extend_from_slice(args);
+        Wrap::try_parse_from(argv)?.init.resolve()
+    }
+
+    const YAML: &str = "operatorIDs: [11, 22, 33, 44]\nwithdrawAddress: \"0x81592c3de184a3e2c0dcb5a261bc107bfa91f494\"\nowner: \"0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9\"\nnonce: 1\nnetwork: \"holesky\"\nvalidators: 10\noperatorsInfoPath: ./data/initiator/operators_info.json\noutputPath: ./data/initiator/output\nclientCACertPath: ./data/initiator/rootCA.crt\n";
+
+    #[test]
+    fn flags_win_over_the_config_file_which_wins_over_defaults() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let cfg = dir.path().join("initiator.yaml");
+        std::fs::write(&cfg, YAML).expect("write");
+        let cfg = cfg.to_str().expect("utf8");
+
+        let r = resolve(&["--configPath", cfg]).expect("file only");
+        assert_eq!(r.operator_ids, vec![11, 22, 33, 44]);
+        assert_eq!(
+            r.owner,
+            "0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9"
+                .parse::<Address>()
+                .expect("addr")
+        );
+        assert_eq!(r.nonce, 1);
+        assert_eq!(r.network, "holesky");
+        assert_eq!(r.validators, 10);
+        assert_eq!(r.amount, 32_000_000_000);
+        assert!(!r.compounding);
+        assert_eq!(r.output_path, PathBuf::from("./data/initiator/output"));
+        assert_eq!(
+            r.info.operators_info_path,
+            Some(PathBuf::from("./data/initiator/operators_info.json"))
+        );
+        assert_eq!(
+            r.client_ca_cert_path,
+            vec![PathBuf::from("./data/initiator/rootCA.crt")]
+        );
+
+        let r = resolve(&[
+            "--config-path",
+            cfg,
+            "--nonce",
+            "7",
+            "--network",
+            "hoodi",
+            "--operator-ids",
+            "1,2,3,4",
+            "--operators-info",
+            "[]",
+            "--compounding",
+            "--output-path",
+            "/abs/out",
+        ])
+        .expect("flags override");
+        assert_eq!(r.nonce, 7);
+        assert_eq!(r.network, "hoodi");
+        assert_eq!(r.operator_ids, vec![1, 2, 3, 4]);
+        // The command line's operators info replaces the file's path entirely.
+        assert_eq!(r.info.operators_info.as_deref(), Some("[]"));
+        assert_eq!(r.info.operators_info_path, None);
+        assert!(r.compounding);
+        assert_eq!(r.output_path, PathBuf::from("/abs/out"));
+        assert_eq!(r.validators, 10);
+    }
+
+    #[test]
+    fn defaults_and_missing_required_values() {
+        let r = resolve(&[
+            "--operator-ids",
+            "1,2,3,4",
+            "--owner",
+            "0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9",
+            "--withdrawAddress",
+            "0x81592c3de184a3e2c0dcb5a261bc107bfa91f494",
+        ])
+        .expect("flags only");
+        assert_eq!(
+            (r.nonce, r.network.as_str(), r.amount, r.validators),
+            (0, "mainnet", 32_000_000_000, 1)
+        );
+        assert_eq!(r.output_path, PathBuf::from("./data/output"));
+        assert_eq!(r.ssv_api_url, DEFAULT_SSV_API);
+        let e = resolve(&["--operator-ids", "1,2,3,4"]).expect_err("no owner");
+        assert!(e.to_string().contains("--owner"), "{e}");
+        let e = resolve(&["--owner", "0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9"])
+            .expect_err("no ids");
+        assert!(e.to_string().contains("--operator-ids"), "{e}");
+
+        let dir = tempfile::tempdir().expect("tmp");
+        let cfg = dir.path().join("bad.yaml");
+        std::fs::write(&cfg, "outputPath: /data/output\n").expect("write");
+        let e = resolve(&["--config-path", cfg.to_str().expect("utf8")]).expect_err("abs path");
+        assert!(e.to_string().contains("outputPath"), "{e}");
+        std::fs::write(&cfg, "owner: \"0x12\"\noperatorIDs: [1,2,3,4]\n").expect("write");
+        let e = resolve(&["--config-path", cfg.to_str().expect("utf8")]).expect_err("bad owner");
+        assert!(e.to_string().contains("owner"), "{e}");
+    }
 }

@@ -166,8 +166,13 @@ impl WatchArgs {
         let format = log_format(&self, &config, global)?;
         // The service's own subscriber: tick lines at info whatever the global filter, in the
         // chosen format; it applies to everything this command awaits.
-        let filter = EnvFilter::try_new(format!("{},ssv_agent::ssv::watch=info", global.log))
-            .unwrap_or_else(|_| EnvFilter::new("warn,ssv_agent::ssv::watch=info"));
+        let filter = EnvFilter::try_new(format!(
+            "{},ssv_agent::ssv::watch=info,ssv_agent::cli::watch=info",
+            global.log
+        ))
+        .unwrap_or_else(|_| {
+            EnvFilter::new("warn,ssv_agent::ssv::watch=info,ssv_agent::cli::watch=info")
+        });
         let builder = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr);
@@ -227,7 +232,8 @@ impl WatchArgs {
         }
         tracing::info!(%owner, clusters = watched.len(), floor_days = policy.floor_days,
             target_days = policy.target_days, reactivate = policy.reactivate, "watching");
-        let mut watcher = Watcher::new(chain, policy, watched, ledger, metrics);
+        let mut watcher =
+            Watcher::new(chain, policy, watched, ledger, metrics).with_snapshot_cache(&dir);
         if self.once {
             let report = watcher.tick().await.wrap_err("the watch tick failed")?;
             if global.json {

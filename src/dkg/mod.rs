@@ -2,11 +2,13 @@
 //! kyber-compatible joint-Feldman DKG on G1 (`kyber`), each operator's result (`results`), the
 //! operator HTTPS server (`operator`) and the initiator (`initiator`).
 
+pub mod bls_batch;
 pub mod initiator;
 pub mod kyber;
 pub mod operator;
 pub mod outputs;
 pub mod results;
+pub mod rsa_signer;
 pub mod transport;
 pub mod verify;
 pub mod wire;

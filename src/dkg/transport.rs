@@ -1,6 +1,7 @@
 //! RSA-PSS signed transports (every ssv-dkg message) and the small validations both sides share.
 
-use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
+use crate::crypto::rsa_keys::OperatorPublicKey;
+use crate::dkg::rsa_signer::{self, PssSigner};
 use crate::dkg::wire::{MultipleSignedTransports, SignedTransport, Ssz, Transport};
 
 #[derive(Debug, thiserror::Error)]
@@ -12,8 +13,8 @@ pub enum TransportError {
 }
 
 /// Signs `message` with `key`; `Signer` carries the key's canonical base64-PEM text.
-pub fn sign_transport(
-    key: &OperatorPrivateKey,
+pub fn sign_transport<K: PssSigner + ?Sized>(
+    key: &K,
     message: Transport,
 ) -> Result<SignedTransport, TransportError> {
     let signature = key
@@ -35,16 +36,19 @@ pub fn verify_transport(
     key: &OperatorPublicKey,
     who: &str,
 ) -> Result<(), TransportError> {
-    key.verify_pss(&st.message.to_ssz(), &st.signature)
-        .map_err(|_| TransportError::BadSignature {
+    if rsa_signer::verify_pss(key, &st.message.to_ssz(), &st.signature) {
+        Ok(())
+    } else {
+        Err(TransportError::BadSignature {
             who: who.to_string(),
             what: "transport",
         })
+    }
 }
 
 /// Bundles operator replies for the next round, signed by the initiator.
-pub fn sign_bundle(
-    key: &OperatorPrivateKey,
+pub fn sign_bundle<K: PssSigner + ?Sized>(
+    key: &K,
     identifier: [u8; 24],
     messages: Vec<SignedTransport>,
 ) -> Result<MultipleSignedTransports, TransportError> {
@@ -65,15 +69,15 @@ pub fn verify_bundle(
     m: &MultipleSignedTransports,
     initiator: &OperatorPublicKey,
 ) -> Result<(), TransportError> {
-    initiator
-        .verify_pss(
-            &MultipleSignedTransports::signed_payload(&m.messages),
-            &m.signature,
-        )
-        .map_err(|_| TransportError::BadSignature {
+    let payload = MultipleSignedTransports::signed_payload(&m.messages);
+    if rsa_signer::verify_pss(initiator, &payload, &m.signature) {
+        Ok(())
+    } else {
+        Err(TransportError::BadSignature {
             who: "initiator".into(),
             what: "message bundle",
         })
+    }
 }
 
 /// Allowed cluster sizes and their thresholds (n = 3f + 1, t = 2f + 1), as dkg-spec enforces.

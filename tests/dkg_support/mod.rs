@@ -24,13 +24,14 @@ pub fn expectations(
     validators: usize,
     ids: &[u64],
     network: &str,
+    amount_gwei: u64,
 ) -> VerifyExpectations {
     VerifyExpectations {
         validators: Some(validators),
         owner: Some(OWNER),
         nonce: Some(nonce),
         withdraw_address: Some(WITHDRAW),
-        amount_gwei: Some(AMOUNT_GWEI),
+        amount_gwei: Some(amount_gwei),
         network: Some(network.into()),
         operator_ids: Some(ids.to_vec()),
     }
@@ -67,5 +68,27 @@ pub fn python_check(dir: &Path, nonce: u64, validators: usize, network: &str) {
         format!("OK {validators} validators"),
         "check_ceremony.py counted a different number of validators in {}",
         dir.display()
+    );
+}
+
+/// `ssv-agent dkg verify` (the binary, as a user runs it) must accept the folder.
+pub fn cli_verify(dir: &Path, nonce: u64, validators: usize, network: &str, amount_gwei: u64) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ssv-agent"))
+        .args(["dkg", "verify", "--ceremony-dir"])
+        .arg(dir)
+        .args(["--validators", &validators.to_string()])
+        .args(["--owner", &OWNER.to_string()])
+        .args(["--nonce", &nonce.to_string()])
+        .args(["--withdraw-address", &WITHDRAW.to_string()])
+        .args(["--amount", &amount_gwei.to_string()])
+        .args(["--network", network])
+        .output()
+        .expect("run ssv-agent dkg verify");
+    assert!(
+        out.status.success(),
+        "ssv-agent dkg verify rejected {}:\n{}{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
 }

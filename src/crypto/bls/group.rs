@@ -221,6 +221,36 @@ impl G1 {
         out
     }
 
+    /// Parses a compressed point checking only the encoding and the curve equation. For points
+    /// that are summed before use (DKG commitments): the caller checks the sum with
+    /// [`G1::in_subgroup`], one subgroup check instead of one per summand.
+    pub fn from_compressed_on_curve(bytes: &[u8]) -> Result<Self, BlsError> {
+        let arr: [u8; 48] = bytes.try_into().map_err(|_| BlsError::Length {
+            what: "G1 point",
+            expected: 48,
+            got: bytes.len(),
+        })?;
+        let mut aff = blst_p1_affine::default();
+        // SAFETY: arr is 48 bytes; blst validates the encoding and curve equation.
+        let err = unsafe { blst_p1_uncompress(&mut aff, arr.as_ptr()) };
+        if err != BLST_ERROR::BLST_SUCCESS {
+            return Err(BlsError::InvalidPoint {
+                group: "G1",
+                reason: format!("{err:?}"),
+            });
+        }
+        let mut p = blst_p1::default();
+        // SAFETY: conversion of an on-curve affine point.
+        unsafe { blst_p1_from_affine(&mut p, &aff) };
+        Ok(G1(p))
+    }
+
+    /// Whether the point is in the prime-order subgroup (the identity is).
+    pub fn in_subgroup(&self) -> bool {
+        // SAFETY: initialised Jacobian point.
+        unsafe { blst::blst_p1_in_g1(&self.0) }
+    }
+
     pub fn add(&self, o: &G1) -> G1 {
         let mut r = blst_p1::default();
         // SAFETY: complete addition formula handles doubling and identity.
@@ -234,6 +264,16 @@ impl G1 {
         // SAFETY: sc.b is a 32-byte little-endian scalar < r, so 255 bits suffice.
         unsafe { blst_p1_mult(&mut r, &self.0, sc.b.as_ptr(), 255) };
         sc.b.zeroize();
+        G1(r)
+    }
+
+    /// Multiplication by a small public integer (an operator id when evaluating commitments):
+    /// 64-bit ladder instead of 255 bits.
+    pub fn mul_u64(&self, k: u64) -> G1 {
+        let le = k.to_le_bytes();
+        let mut r = blst_p1::default();
+        // SAFETY: le is 8 little-endian bytes; blst reads exactly nbits = 64 bits of it.
+        unsafe { blst_p1_mult(&mut r, &self.0, le.as_ptr(), 64) };
         G1(r)
     }
 }

@@ -2,17 +2,20 @@
 //! result like ssv-dkg, posts `/results`, and writes ssv-dkg's files only when all of that passed.
 
 pub mod client;
+pub mod config_file;
+pub mod ssv_api;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use alloy::primitives::Address;
 
-use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
+use crate::crypto::rsa_keys::OperatorPublicKey;
 use crate::deposit::data::withdrawal_credentials;
 use crate::dkg::kyber::DealBundle;
 use crate::dkg::outputs::{ValidatorFiles, write_ceremony};
 use crate::dkg::results::{KnownOperator, validate_results};
+use crate::dkg::rsa_signer::{FastSigner, PssSigner};
 use crate::dkg::transport::{sign_bundle, sign_transport, threshold_for, verify_transport};
 use crate::dkg::wire::ids::{instance_id, new_request_id};
 use crate::dkg::wire::{
@@ -195,8 +198,20 @@ impl Initiator {
         if req.owner == Address::ZERO {
             return Err(InitiatorError::Request("owner is the zero address".into()));
         }
+        // One initiator identity per run, made while the pings are in flight. ssv-dkg makes one per
+        // ceremony; operators only pin the key per instance (the instance id hashes it together
+        // with a fresh random request id), so sharing it across a bulk run is invisible on the
+        // wire and saves a 2048-bit key generation per validator.
+        let keygen = tokio::task::spawn_blocking(FastSigner::generate);
+        let pings = self.ping().await;
+        let key = Arc::new(
+            keygen
+                .await
+                .map_err(|e| InitiatorError::Key(e.to_string()))?
+                .map_err(|e| InitiatorError::Key(e.to_string()))?,
+        );
         let mut versions = Vec::with_capacity(self.operators.len());
-        for (id, r) in self.ping().await {
+        for (id, r) in pings {
             versions.push((id, r?.version));
         }
         let versions = Arc::new(versions);
@@ -207,9 +222,11 @@ impl Initiator {
             let versions = versions.clone();
             let sem = sem.clone();
             let req = req.clone();
+            let key = key.clone();
             tasks.push(tokio::spawn(async move {
                 let _permit = sem.acquire().await;
-                me.ceremony(&req, req.nonce + i as u64, &versions).await
+                me.ceremony(&key, &req, req.nonce + i as u64, &versions)
+                    .await
             }));
         }
         let mut out = Vec::with_capacity(tasks.len());
@@ -301,16 +318,12 @@ impl Initiator {
 
     async fn ceremony(
         &self,
+        key: &FastSigner,
         req: &CeremonyRequest,
         nonce: u64,
         versions: &[(u64, String)],
     ) -> Result<ValidatorFiles, InitiatorError> {
         let fail = |reason: String| InitiatorError::Ceremony { nonce, reason };
-        // A fresh RSA identity per ceremony, as ssv-dkg does; key generation is CPU-heavy.
-        let key = tokio::task::spawn_blocking(|| OperatorPrivateKey::generate(2048))
-            .await
-            .map_err(|e| InitiatorError::Key(e.to_string()))?
-            .map_err(|e| InitiatorError::Key(e.to_string()))?;
         let request_id = new_request_id().map_err(|e| InitiatorError::Key(e.to_string()))?;
         let n = self.operators.len();
         let init = Init {
@@ -337,7 +350,9 @@ impl Initiator {
             &request_id,
         );
 
-        // Round 1: /init, each operator addressed with the version string it reported.
+        // Round 1: /init, each operator addressed with the version string it reported. Operators
+        // of one version get the same bytes, so each distinct version is signed once.
+        let mut signed: Vec<(String, Vec<u8>)> = Vec::new();
         let mut bodies = Vec::with_capacity(n);
         for o in &self.operators {
             let version = versions
@@ -345,17 +360,21 @@ impl Initiator {
                 .find(|(id, _)| *id == o.id)
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default();
+            if let Some((_, body)) = signed.iter().find(|(v, _)| *v == version) {
+                bodies.push(body.clone());
+                continue;
+            }
             let t = Transport {
                 kind: TransportType::Init,
                 identifier: request_id,
                 data: init_ssz.clone(),
-                version: version.into_bytes(),
+                version: version.clone().into_bytes(),
             };
-            bodies.push(
-                sign_transport(&key, t)
-                    .map_err(|e| fail(e.to_string()))?
-                    .to_ssz(),
-            );
+            let body = sign_transport(key, t)
+                .map_err(|e| fail(e.to_string()))?
+                .to_ssz();
+            bodies.push(body.clone());
+            signed.push((version, body));
         }
         let exchanges = self.check_replies(
             self.send_all("init", bodies).await?,
@@ -374,7 +393,7 @@ impl Initiator {
         }
 
         // Round 2: exchanges to everyone -> deal bundles.
-        let bundle = sign_bundle(&key, iid, exchanges)
+        let bundle = sign_bundle(key, iid, exchanges)
             .map_err(|e| fail(e.to_string()))?
             .to_ssz();
         let deals = self.check_replies(
@@ -406,7 +425,7 @@ impl Initiator {
         }
 
         // Round 3: deals to everyone -> results.
-        let bundle = sign_bundle(&key, iid, deals)
+        let bundle = sign_bundle(key, iid, deals)
             .map_err(|e| fail(e.to_string()))?
             .to_ssz();
         let outputs = self.check_replies(
@@ -434,14 +453,20 @@ impl Initiator {
                 key: o.key.clone(),
             })
             .collect();
-        let validated = validate_results(&init, &known, iid, &results, &req.network_name).map_err(
-            |e| match e {
-                crate::dkg::results::ResultError::Operator { operator, reason } => {
-                    op_err(operator, reason)
-                }
-                other => fail(other.to_string()),
-            },
-        )?;
+        // Pairings and interpolation: keep them off the async workers that drive the HTTP rounds.
+        let network = req.network_name.clone();
+        let init_c = init.clone();
+        let validated = tokio::task::spawn_blocking(move || {
+            validate_results(&init_c, &known, iid, &results, &network)
+        })
+        .await
+        .map_err(|e| fail(format!("validation task: {e}")))?
+        .map_err(|e| match e {
+            crate::dkg::results::ResultError::Operator { operator, reason } => {
+                op_err(operator, reason)
+            }
+            other => fail(other.to_string()),
+        })?;
         let files = validated.files;
 
         // Final: /results to every operator; any rejection fails the ceremony (like ssv-dkg).
@@ -465,7 +490,7 @@ impl Initiator {
                 .map(|(_, v)| v.clone().into_bytes())
                 .unwrap_or_default(),
         };
-        let body = sign_transport(&key, t)
+        let body = sign_transport(key, t)
             .map_err(|e| fail(e.to_string()))?
             .to_ssz();
         self.send_all("results", vec![body; n]).await?;

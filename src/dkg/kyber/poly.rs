@@ -33,11 +33,11 @@ impl PriPoly {
 }
 
 /// Σ_j C_j · x^j, the public image of the polynomial at x.
+/// Horner's rule with x a small public integer, so each step is a 64-bit multiplication.
 pub fn eval_public(commits: &[G1], x: u64) -> G1 {
-    let xs = Scalar::from_u64(x);
     let mut acc = G1::identity();
     for c in commits.iter().rev() {
-        acc = acc.mul(&xs).add(c);
+        acc = acc.mul_u64(x).add(c);
     }
     acc
 }

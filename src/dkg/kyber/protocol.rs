@@ -10,6 +10,7 @@ use super::bundle::{Deal, DealBundle};
 use super::poly::{PriPoly, eval_public};
 use crate::crypto::bls::{self, BlsError, Dst, G1, Scalar};
 use crate::crypto::ecies;
+use crate::dkg::bls_batch as batch;
 
 /// A participant: kyber index (operator id − 1) and its exchange public key (k·G1).
 #[derive(Debug, Clone)]
@@ -139,15 +140,14 @@ impl Participant {
         Ok((p, bundle))
     }
 
-    /// Verifies one other dealer's bundle and returns our decrypted share and its commitments.
-    fn check_bundle(&self, b: &DealBundle, node: &Node) -> Result<(Scalar, Vec<G1>), DkgError> {
+    /// Structural checks of one other dealer's bundle (signature excluded: checked in a batch),
+    /// then our decrypted share and the dealer's commitments.
+    fn open_bundle(&self, b: &DealBundle, node: &Node) -> Result<(Scalar, Vec<G1>), DkgError> {
         let op = node.operator_id();
         let bad = |reason: String| DkgError::BadDeal {
             operator: op,
             reason,
         };
-        bls::verify(&node.public, &b.hash(), &b.signature, Dst::Nul)
-            .map_err(|e| bad(format!("deal bundle signature: {e}")))?;
         if b.session_id != self.nonce {
             return Err(bad("deal bundle for another session".into()));
         }
@@ -158,10 +158,11 @@ impl Participant {
                 self.threshold
             )));
         }
+        // Subgroup membership is checked on the sums in `finish` (what the output depends on).
         let commits = b
             .public
             .iter()
-            .map(|c| G1::from_compressed(c))
+            .map(|c| G1::from_compressed_on_curve(c))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| bad(format!("commitment: {e}")))?;
         let mut mine = None;
@@ -183,15 +184,16 @@ impl Participant {
         let plain = ecies::decrypt(&self.longterm, &d.encrypted_share)
             .map_err(|e| bad(format!("deal decryption: {e}")))?;
         let share = Scalar::from_be_bytes(&plain).map_err(|e| bad(format!("deal share: {e}")))?;
-        let expected = eval_public(&commits, u64::from(self.own_index) + 1);
-        if G1::generator().mul(&share) != expected {
-            return Err(bad("share does not match its commitments".into()));
-        }
         Ok((share, commits))
     }
 
     /// Processes every dealer's bundle (ours may be included and is skipped). All other dealers
     /// must have sent exactly one valid bundle.
+    ///
+    /// Fast path for the honest case: the bundle signatures are verified as one batch, and the
+    /// Feldman check runs once on the sums (Σ shares)·G == Σ_j (Σ commitments_j)·x^j instead of
+    /// once per dealer. Only when a batch fails are dealers checked one by one, which names the
+    /// culprit exactly as the per-dealer checks would.
     pub fn finish(self, bundles: &[DealBundle]) -> Result<DistKeyShare, DkgError> {
         let mut by_dealer: BTreeMap<u32, &DealBundle> = BTreeMap::new();
         for b in bundles {
@@ -208,8 +210,7 @@ impl Participant {
                 });
             }
         }
-        let mut share = self.own_share.clone();
-        let mut commits = self.own_commits.clone();
+        let mut others: Vec<(&Node, &DealBundle)> = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
             if node.index == self.own_index {
                 continue;
@@ -217,11 +218,72 @@ impl Participant {
             let b = by_dealer.get(&node.index).ok_or(DkgError::MissingDeal {
                 operator: node.operator_id(),
             })?;
-            let (s, c) = self.check_bundle(b, node)?;
+            others.push((node, b));
+        }
+
+        let hashes: Vec<[u8; 32]> = others.iter().map(|(_, b)| b.hash()).collect();
+        let items: Vec<batch::Item<'_>> = others
+            .iter()
+            .zip(&hashes)
+            .map(|((node, b), h)| batch::Item {
+                public: &node.public,
+                msg: h,
+                signature: &b.signature,
+            })
+            .collect();
+        if !batch::verify_all(&items, Dst::Nul) {
+            for ((node, b), h) in others.iter().zip(&hashes) {
+                bls::verify(&node.public, h, &b.signature, Dst::Nul).map_err(|e| {
+                    DkgError::BadDeal {
+                        operator: node.operator_id(),
+                        reason: format!("deal bundle signature: {e}"),
+                    }
+                })?;
+            }
+            return Err(DkgError::Setup(
+                "deal bundle signatures failed as a batch but pass one by one".into(),
+            ));
+        }
+
+        let x = u64::from(self.own_index) + 1;
+        let mut share = self.own_share.clone();
+        let mut commits = self.own_commits.clone();
+        let mut opened = Vec::with_capacity(others.len());
+        for (node, b) in &others {
+            let (s, c) = self.open_bundle(b, node)?;
             share = share.add(&s);
             for (acc, ci) in commits.iter_mut().zip(c.iter()) {
                 *acc = acc.add(ci);
             }
+            opened.push((node.operator_id(), s, c));
+        }
+        // Honest commitments are in G1, so the sums are; a sum outside it means some dealer sent
+        // a point with a small-order component: find and name it.
+        if !commits.iter().all(G1::in_subgroup) {
+            for (operator, _, c) in &opened {
+                if !c.iter().all(G1::in_subgroup) {
+                    return Err(DkgError::BadDeal {
+                        operator: *operator,
+                        reason: "commitment: not in the G1 subgroup".into(),
+                    });
+                }
+            }
+            return Err(DkgError::Setup(
+                "summed commitments are outside G1 although each is inside".into(),
+            ));
+        }
+        if G1::generator().mul(&share) != eval_public(&commits, x) {
+            for (operator, s, c) in &opened {
+                if G1::generator().mul(s) != eval_public(c, x) {
+                    return Err(DkgError::BadDeal {
+                        operator: *operator,
+                        reason: "share does not match its commitments".into(),
+                    });
+                }
+            }
+            return Err(DkgError::Setup(
+                "summed shares do not match the summed commitments".into(),
+            ));
         }
         if commits.first().is_none_or(G1::is_identity) {
             return Err(DkgError::Setup(

@@ -152,3 +152,46 @@ fn bad_deals_abort_naming_the_dealer() {
         Err(DkgError::BadDeal { operator: 44, .. })
     ));
 }
+
+/// A point on the curve outside the prime-order subgroup (almost every x with a curve point is).
+fn off_subgroup_point() -> [u8; 48] {
+    for x in 1u8..=255 {
+        let mut enc = [0u8; 48];
+        enc[0] = 0x80;
+        enc[47] = x;
+        if let Ok(p) = G1::from_compressed_on_curve(&enc)
+            && !p.in_subgroup()
+        {
+            return enc;
+        }
+    }
+    panic!("no off-subgroup point among the first 255 x");
+}
+
+#[test]
+fn commitment_outside_g1_is_named_even_though_sums_are_checked() {
+    let ids = [11u64, 22, 33, 44];
+    let (keys, nodes) = setup(&ids);
+    let nonce = [3u8; 32];
+    let mut parts = Vec::new();
+    let mut bundles = Vec::new();
+    for (k, node) in keys.iter().zip(&nodes) {
+        let (p, b) =
+            Participant::deal(k.clone(), nonce, 3, nodes.clone(), node.index).expect("deal");
+        parts.push(p);
+        bundles.push(b);
+    }
+    // Operator 44 replaces its last commitment and signs the bundle properly.
+    let bad = off_subgroup_point();
+    assert!(G1::from_compressed(&bad).is_err(), "full check rejects it");
+    bundles[3].public[2] = bad;
+    let sk = keys[3].to_secret_key().expect("sk");
+    bundles[3].signature = bls::sign(&sk, &bundles[3].hash(), Dst::Nul).to_vec();
+    match parts.remove(0).finish(&bundles) {
+        Err(DkgError::BadDeal {
+            operator: 44,
+            reason,
+        }) => assert!(reason.contains("subgroup"), "{reason}"),
+        other => panic!("expected BadDeal from 44, got {:?}", other.err()),
+    }
+}

@@ -10,6 +10,7 @@ use crate::crypto::bls::{G1, Scalar};
 use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
 use crate::dkg::kyber::{DealBundle, Node, Participant};
 use crate::dkg::results::build_result;
+use crate::dkg::rsa_signer::{FastSigner, PssSigner};
 use crate::dkg::transport::{sign_transport, threshold_for, verify_bundle, verify_transport};
 use crate::dkg::wire::ids::{instance_id, session_nonce};
 use crate::dkg::wire::{
@@ -69,6 +70,8 @@ struct Instance {
     created: Instant,
     phase: Option<Phase>,
     own_index: u32,
+    /// The Init operators' keys, parsed once (every `/dkg` bundle is checked against them).
+    op_keys: Vec<Option<OperatorPublicKey>>,
 }
 
 /// Deliberate misbehaviour, for fault tests of initiators and other operators only.
@@ -87,10 +90,12 @@ pub enum Fault {
 /// One operator's identity and live ceremonies.
 pub struct OperatorState {
     pub operator_id: u64,
-    key: OperatorPrivateKey,
+    key: FastSigner,
     pub version: String,
     instances: Mutex<HashMap<[u8; 24], Arc<Mutex<Instance>>>>,
     fault: Fault,
+    /// Where `/results` are saved (ssv-dkg's `--outputPath`); `None` keeps nothing on disk.
+    output_path: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for OperatorState {
@@ -111,11 +116,18 @@ impl OperatorState {
     pub fn new(operator_id: u64, key: OperatorPrivateKey, version: String) -> Self {
         OperatorState {
             operator_id,
-            key,
+            key: FastSigner::new(key),
             version,
             instances: Mutex::new(HashMap::new()),
             fault: Fault::None,
+            output_path: None,
         }
+    }
+
+    /// Saves every accepted `/results` under `path` like ssv-dkg's operator does.
+    pub fn with_output_path(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.output_path = Some(path.into());
+        self
     }
 
     /// Test hook: makes this operator misbehave in the given way.
@@ -238,6 +250,15 @@ impl OperatorState {
                 iid,
                 Arc::new(Mutex::new(Instance {
                     own_index: (self.operator_id - 1) as u32,
+                    op_keys: init
+                        .operators
+                        .iter()
+                        .map(|o| {
+                            std::str::from_utf8(&o.pubkey)
+                                .ok()
+                                .and_then(|s| OperatorPublicKey::from_base64_pem(s).ok())
+                        })
+                        .collect(),
                     init,
                     request_id: st.message.identifier,
                     initiator: signer,
@@ -258,23 +279,25 @@ impl OperatorState {
     ) -> Result<Vec<(u64, &'a SignedTransport)>, OperatorError> {
         let mut out: Vec<(u64, &SignedTransport)> = Vec::new();
         for st in &m.messages {
-            let op = inst
+            let pos = inst
                 .init
                 .operators
                 .iter()
-                .find(|o| o.pubkey == st.signer)
+                .position(|o| o.pubkey == st.signer)
                 .ok_or_else(|| {
                     OperatorError::Auth(
                         "a message is signed by a key that is not in the ceremony".into(),
                     )
                 })?;
-            let key = std::str::from_utf8(&op.pubkey)
-                .ok()
-                .and_then(|s| OperatorPublicKey::from_base64_pem(s).ok())
+            let op = &inst.init.operators[pos];
+            let key = inst
+                .op_keys
+                .get(pos)
+                .and_then(Option::as_ref)
                 .ok_or_else(|| {
                     OperatorError::Auth(format!("operator {} key does not parse", op.id))
                 })?;
-            verify_transport(st, &key, &format!("operator {}", op.id))
+            verify_transport(st, key, &format!("operator {}", op.id))
                 .map_err(|e| OperatorError::Auth(e.to_string()))?;
             if st.message.identifier != m.identifier {
                 return Err(OperatorError::Auth(format!(
@@ -499,6 +522,11 @@ impl OperatorState {
         )
         .map_err(|e| self.ceremony_err(format!("deposit signature: {e}")))?;
         let _ = inst.request_id;
+        if let Some(out) = &self.output_path {
+            let dir = super::saved_results::save_results(out, &inst.init, *validator_pubkey, &rd)
+                .map_err(|e| self.ceremony_err(e.to_string()))?;
+            tracing::info!(operator = self.operator_id, dir = %dir.display(), "results saved");
+        }
         Ok(Vec::new())
     }
 }

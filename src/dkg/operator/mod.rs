@@ -1,6 +1,7 @@
 //! The operator side of an ssv-dkg ceremony: request logic and the HTTPS server.
 
 pub mod logic;
+pub mod saved_results;
 pub mod server;
 
 pub use logic::{Fault, OperatorError, OperatorState};

@@ -12,13 +12,14 @@ pub mod actions;
 pub mod batch;
 pub mod ledger;
 pub mod metrics;
+pub mod snapshots;
 
 use std::collections::HashMap;
 
 use alloy::{
     primitives::{Address, B256, U256},
     rpc::types::Filter,
-    sol_types::{SolCall, SolValue},
+    sol_types::{SolCall, SolEvent, SolValue},
 };
 use serde::Serialize;
 
@@ -27,13 +28,14 @@ use self::{
     batch::eth_call_batch,
     ledger::Ledger,
     metrics::SharedMetrics,
+    snapshots::SnapshotCache,
 };
 use crate::{
     chain::{
         Chain, ChainError,
-        contracts::{Cluster, SSVNetworkViews},
+        contracts::{Cluster, SSVNetwork, SSVNetworkViews},
         logs::Flow,
-        reads::{SsvVersion, cluster_event_topics, cluster_id, decode_cluster_log},
+        reads::{Billing, SsvVersion, cluster_event_topics, cluster_id, decode_cluster_log},
         send::{FeeCaps, resume},
     },
     journal::{JournalError, now_secs},
@@ -128,6 +130,8 @@ pub struct TickReport {
     pub capped: Vec<B256>,
     /// Watched clusters with no cluster event yet (never created).
     pub missing: Vec<B256>,
+    /// Legacy SSV-billed clusters on v2: not topped up (they must be migrated to ETH).
+    pub legacy_ssv: Vec<B256>,
     /// Per-cluster failures (reads or sends) of this tick.
     pub errors: Vec<String>,
     /// RPC round trips used by the reads.
@@ -141,10 +145,13 @@ pub struct Watcher {
     policy: WatchPolicy,
     clusters: Vec<(Address, Vec<u64>)>,
     snapshots: HashMap<B256, Cluster>,
+    /// Billing per cluster on v2, learnt once (a migration event turns it to ETH).
+    billing: HashMap<B256, Billing>,
     scanned_to: Option<u64>,
     version: Option<SsvVersion>,
     ledger: Ledger,
     metrics: SharedMetrics,
+    cache: Option<SnapshotCache>,
 }
 
 /// A cluster with a snapshot, as queued for the batch.
@@ -156,6 +163,8 @@ struct Queued {
     /// Index of its getBalance result (`None` when liquidated: the view reverts then).
     balance_at: Option<usize>,
     burn_at: usize,
+    /// Index of its getClusterAssetType result when the billing is not known yet (v2 only).
+    asset_at: Option<usize>,
 }
 
 impl Watcher {
@@ -179,11 +188,28 @@ impl Watcher {
             policy,
             clusters,
             snapshots: HashMap::new(),
+            billing: HashMap::new(),
             scanned_to: None,
             version: None,
             ledger,
             metrics,
+            cache: None,
         }
+    }
+
+    /// Persists snapshots in `dir` after each tick and starts from them, so a restart scans only
+    /// new blocks (plus a reorg margin). An unusable cache file is ignored and rebuilt.
+    pub fn with_snapshot_cache(mut self, dir: &std::path::Path) -> Self {
+        let owners: Vec<Address> = self.clusters.iter().map(|(o, _)| *o).collect();
+        let p = self.chain.profile();
+        let cache = SnapshotCache::new(dir, p.chain_id, p.ssv_network, &owners);
+        if let Some((snapshots, from)) = cache.load() {
+            self.snapshots = snapshots;
+            // Scanning resumes at `from + 1`; the margin is already subtracted.
+            self.scanned_to = Some(from);
+        }
+        self.cache = Some(cache);
+        self
     }
 
     /// The ledger (for reports and tests).
@@ -216,6 +242,7 @@ impl Watcher {
         // The chain's counter may be shared across scanners: count this scan's calls only.
         let calls_before = scanner.calls();
         let snapshots = &mut self.snapshots;
+        let billing = &mut self.billing;
         scanner
             .scan_forward(&filter, from, head, |logs| {
                 for log in logs {
@@ -224,12 +251,22 @@ impl Watcher {
                     else {
                         continue;
                     };
-                    snapshots.insert(cluster_id(Address::from_word(*owner), &ids), c);
+                    let id = cluster_id(Address::from_word(*owner), &ids);
+                    if log.topic0() == Some(&SSVNetwork::ClusterMigratedToETH::SIGNATURE_HASH) {
+                        billing.insert(id, Billing::Eth);
+                    }
+                    snapshots.insert(id, c);
                 }
                 Flow::Continue
             })
             .await?;
         self.scanned_to = Some(head);
+        if let Some(cache) = &self.cache
+            && let Err(e) = cache.save(&self.snapshots, head)
+        {
+            // Only a cache: the next start rescans instead.
+            tracing::warn!(error = %e, "could not save the snapshot cache");
+        }
         Ok(scanner.calls().saturating_sub(calls_before))
     }
 
@@ -262,15 +299,17 @@ impl Watcher {
         self.resume_pending().await?;
         let mut trips = 1;
         let head = self.chain.head().await?;
-        let version = match self.version {
-            Some(v) => v,
-            None => {
-                let v = self.chain.ssv_version().await?;
-                trips += 1;
-                self.version = Some(v);
-                v
-            }
-        };
+        // Read every tick: an upgrade (v1 -> v2) changes which calls and currency apply.
+        let version = self.chain.ssv_version().await?;
+        trips += 1;
+        if self.version.is_some_and(|v| v != version) {
+            tracing::warn!(
+                ?version,
+                "SSVNetwork was upgraded; cluster billing is re-read"
+            );
+            self.billing.clear();
+        }
+        self.version = Some(version);
         trips += self.refresh_snapshots(head).await?;
 
         let views = self.chain.profile().ssv_views;
@@ -296,6 +335,23 @@ impl Watcher {
                 report.missing.push(id);
                 continue;
             };
+            match (version, self.billing.get(&id)) {
+                (SsvVersion::V2, Some(Billing::Ssv)) => {
+                    report.legacy_ssv.push(id);
+                    continue;
+                }
+                (SsvVersion::V2, None) => calls.push((
+                    views,
+                    SSVNetworkViews::getClusterAssetTypeCall {
+                        owner: *owner,
+                        operatorIds: ids.clone(),
+                    }
+                    .abi_encode(),
+                )),
+                _ => {}
+            }
+            let asset_at = (version == SsvVersion::V2 && !self.billing.contains_key(&id))
+                .then(|| calls.len() - 1);
             let balance_at = snap.active.then(|| {
                 calls.push((
                     views,
@@ -324,6 +380,7 @@ impl Watcher {
                 snap: snap.clone(),
                 balance_at,
                 burn_at: calls.len() - 1,
+                asset_at,
             });
         }
         let (results, batch_trips) = eth_call_batch(&self.chain, &calls, head).await?;
@@ -353,6 +410,32 @@ impl Watcher {
 
         let mut plans = Vec::new();
         for q in queued {
+            if let Some(at) = q.asset_at {
+                // Asset type: 0 = legacy SSV, 1 = ETH.
+                match word(at, "getClusterAssetType", q.id) {
+                    Ok(t) if t.is_zero() => {
+                        self.billing.insert(q.id, Billing::Ssv);
+                        report.legacy_ssv.push(q.id);
+                        tracing::warn!(cluster = %q.id, operators = ?q.ids,
+                            "legacy SSV-billed cluster: not topped up; migrate it to ETH (ssv-agent register --allow-migration does when adding a validator)");
+                        continue;
+                    }
+                    Ok(t) if t == U256::from(1u8) => {
+                        self.billing.insert(q.id, Billing::Eth);
+                    }
+                    Ok(t) => {
+                        report.errors.push(format!(
+                            "cluster {}: unknown asset type {t} from getClusterAssetType",
+                            q.id
+                        ));
+                        continue;
+                    }
+                    Err(e) => {
+                        report.errors.push(e.to_string());
+                        continue;
+                    }
+                }
+            }
             let burn = match word(q.burn_at, "getBurnRate", q.id) {
                 Ok(b) => b,
                 Err(e) => {

@@ -1,0 +1,295 @@
+//! ssv-dkg's YAML config for `init` (`--configPath`): keys are the camelCase flag names, every key
+//! optional (a flag given on the command line wins, then the file, then the default, as with
+//! viper). Path values must be relative and stay inside the working directory, as ssv-dkg
+//! enforces with Go's `filepath.IsLocal`.
+
+use std::path::{Component, Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigFileError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    #[error(
+        "config file {path}: {key} = {value:?} must be a relative path inside the working directory (ssv-dkg rejects absolute and escaping paths)"
+    )]
+    NotLocal {
+        path: PathBuf,
+        key: &'static str,
+        value: String,
+    },
+}
+
+/// A list given either as a YAML sequence or as one comma-separated string (viper takes both).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+enum ListOrCsv<T> {
+    List(Vec<T>),
+    Csv(String),
+    One(T),
+}
+
+/// The `init` keys of an ssv-dkg config file, as written.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInitConfig {
+    #[serde(rename = "operatorIDs")]
+    operator_ids: Option<ListOrCsv<u64>>,
+    #[serde(rename = "operatorsInfo")]
+    operators_info: Option<String>,
+    #[serde(rename = "operatorsInfoPath")]
+    operators_info_path: Option<String>,
+    owner: Option<String>,
+    nonce: Option<u64>,
+    amount: Option<u64>,
+    network: Option<String>,
+    #[serde(rename = "withdrawAddress")]
+    withdraw_address: Option<String>,
+    compounding: Option<bool>,
+    validators: Option<usize>,
+    #[serde(rename = "clientCACertPath")]
+    client_ca_cert_path: Option<ListOrCsv<String>>,
+    #[serde(rename = "tlsInsecure")]
+    tls_insecure: Option<bool>,
+    #[serde(rename = "outputPath")]
+    output_path: Option<String>,
+    // Base flags of every ssv-dkg command; accepted so real config files load, not used here.
+    #[serde(rename = "logLevel")]
+    _log_level: Option<String>,
+    #[serde(rename = "logFormat")]
+    _log_format: Option<String>,
+    #[serde(rename = "logLevelFormat")]
+    _log_level_format: Option<String>,
+    #[serde(rename = "logFilePath")]
+    _log_file_path: Option<String>,
+    #[serde(rename = "configPath")]
+    _config_path: Option<String>,
+}
+
+/// The values an `init` config file sets (validated; paths checked to be local).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct InitConfigFile {
+    pub operator_ids: Option<Vec<u64>>,
+    pub operators_info: Option<String>,
+    pub operators_info_path: Option<PathBuf>,
+    /// Hex text as written; the caller parses it (so errors name the flag).
+    pub owner: Option<String>,
+    pub nonce: Option<u64>,
+    pub amount: Option<u64>,
+    pub network: Option<String>,
+    pub withdraw_address: Option<String>,
+    pub compounding: Option<bool>,
+    pub validators: Option<usize>,
+    pub client_ca_cert_path: Option<Vec<PathBuf>>,
+    pub tls_insecure: Option<bool>,
+    pub output_path: Option<PathBuf>,
+}
+
+/// Go's `filepath.IsLocal` on Unix: non-empty, not absolute, and no `..` that climbs above the
+/// starting directory (`a/../b` is fine, `a/../../b` is not).
+pub fn is_local(p: &str) -> bool {
+    if p.is_empty() {
+        return false;
+    }
+    let mut depth: i64 = 0;
+    for c in Path::new(p).components() {
+        match c {
+            Component::Prefix(_) | Component::RootDir => return false,
+            Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            Component::CurDir => {}
+            Component::Normal(_) => depth += 1,
+        }
+    }
+    true
+}
+
+fn csv_list<T: std::str::FromStr>(
+    v: ListOrCsv<T>,
+    path: &Path,
+    key: &str,
+) -> Result<Vec<T>, ConfigFileError> {
+    match v {
+        ListOrCsv::List(l) => Ok(l),
+        ListOrCsv::One(x) => Ok(vec![x]),
+        ListOrCsv::Csv(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(|x| {
+                x.parse::<T>().map_err(|_| ConfigFileError::Parse {
+                    path: path.to_owned(),
+                    reason: format!("{key}: {x:?} is not a valid entry"),
+                })
+            })
+            .collect(),
+    }
+}
+
+/// Parses config text; `path` only names the file in errors.
+pub fn parse_init_config(text: &str, path: &Path) -> Result<InitConfigFile, ConfigFileError> {
+    let raw: RawInitConfig = if text.trim().is_empty() {
+        RawInitConfig::default()
+    } else {
+        serde_saphyr::from_str(text).map_err(|e| ConfigFileError::Parse {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?
+    };
+    let local = |key: &'static str, v: String| -> Result<PathBuf, ConfigFileError> {
+        if is_local(&v) {
+            Ok(PathBuf::from(v))
+        } else {
+            Err(ConfigFileError::NotLocal {
+                path: path.to_owned(),
+                key,
+                value: v,
+            })
+        }
+    };
+    let operator_ids = raw
+        .operator_ids
+        .map(|v| csv_list(v, path, "operatorIDs"))
+        .transpose()?;
+    let client_ca_cert_path = match raw.client_ca_cert_path {
+        None => None,
+        Some(v) => Some(
+            csv_list::<String>(v, path, "clientCACertPath")?
+                .into_iter()
+                .map(|p| local("clientCACertPath", p))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    Ok(InitConfigFile {
+        operator_ids,
+        operators_info: raw.operators_info,
+        operators_info_path: raw
+            .operators_info_path
+            .map(|p| local("operatorsInfoPath", p))
+            .transpose()?,
+        owner: raw.owner,
+        nonce: raw.nonce,
+        amount: raw.amount,
+        network: raw.network,
+        withdraw_address: raw.withdraw_address,
+        compounding: raw.compounding,
+        validators: raw.validators,
+        client_ca_cert_path,
+        tls_insecure: raw.tls_insecure,
+        output_path: raw
+            .output_path
+            .map(|p| local("outputPath", p))
+            .transpose()?,
+    })
+}
+
+/// Reads and parses an `init` config file.
+pub fn read_init_config(path: &Path) -> Result<InitConfigFile, ConfigFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse_init_config(&text, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ssv-dkg's `examples/config/initiator.example.yaml`, key for key.
+    const EXAMPLE: &str = r#"operatorIDs: [11, 22, 33, 44]
+withdrawAddress: "0x81592c3de184a3e2c0dcb5a261bc107bfa91f494"
+owner: "0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9"
+nonce: 1
+network: "holesky"
+validators: 10
+operatorsInfoPath: ./data/initiator/operators_info.json
+outputPath: ./data/initiator/output
+clientCACertPath: ./data/initiator/rootCA.crt
+logLevel: info
+"#;
+
+    #[test]
+    fn reads_the_upstream_example() {
+        let c = parse_init_config(EXAMPLE, Path::new("initiator.yaml")).expect("parse");
+        assert_eq!(c.operator_ids, Some(vec![11, 22, 33, 44]));
+        assert_eq!(
+            c.withdraw_address.as_deref(),
+            Some("0x81592c3de184a3e2c0dcb5a261bc107bfa91f494")
+        );
+        assert_eq!(c.nonce, Some(1));
+        assert_eq!(c.network.as_deref(), Some("holesky"));
+        assert_eq!(c.validators, Some(10));
+        assert_eq!(
+            c.operators_info_path,
+            Some(PathBuf::from("./data/initiator/operators_info.json"))
+        );
+        assert_eq!(
+            c.client_ca_cert_path,
+            Some(vec![PathBuf::from("./data/initiator/rootCA.crt")])
+        );
+        assert_eq!(c.amount, None);
+        assert_eq!(c.compounding, None);
+    }
+
+    #[test]
+    fn ids_as_comma_string_and_booleans() {
+        let c = parse_init_config(
+            "operatorIDs: \"4,1, 3,2\"\ncompounding: true\ntlsInsecure: true\namount: 64000000000\n",
+            Path::new("c.yaml"),
+        )
+        .expect("parse");
+        assert_eq!(c.operator_ids, Some(vec![4, 1, 3, 2]));
+        assert_eq!(c.compounding, Some(true));
+        assert_eq!(c.tls_insecure, Some(true));
+        assert_eq!(c.amount, Some(64_000_000_000));
+    }
+
+    #[test]
+    fn rejects_absolute_and_escaping_paths_naming_the_key() {
+        for (key, value) in [
+            ("outputPath", "/data/output"),
+            ("operatorsInfoPath", "../operators.json"),
+            ("clientCACertPath", "certs/../../ca.crt"),
+        ] {
+            let text = format!("{key}: {value}\n");
+            match parse_init_config(&text, Path::new("c.yaml")) {
+                Err(ConfigFileError::NotLocal {
+                    key: k, value: v, ..
+                }) => {
+                    assert_eq!(k, key);
+                    assert_eq!(v, value);
+                }
+                other => panic!("{key}: expected NotLocal, got {other:?}"),
+            }
+        }
+        assert!(is_local("a/../b"));
+        assert!(is_local("./data/x"));
+        assert!(!is_local(""));
+        assert!(!is_local(".."));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_types_are_errors() {
+        let e = parse_init_config("operatorIds: [1]\n", Path::new("c.yaml")).unwrap_err();
+        assert!(e.to_string().contains("operatorIds"), "{e}");
+        let e = parse_init_config("nonce: many\n", Path::new("c.yaml")).unwrap_err();
+        assert!(matches!(e, ConfigFileError::Parse { .. }), "{e}");
+        let e = parse_init_config("operatorIDs: \"1,x\"\n", Path::new("c.yaml")).unwrap_err();
+        assert!(e.to_string().contains("\"x\""), "{e}");
+        assert_eq!(
+            parse_init_config("", Path::new("c.yaml")).expect("empty file"),
+            InitConfigFile::default()
+        );
+    }
+}
