@@ -520,3 +520,135 @@ mod tests {
         assert!(e.to_string().contains("owner"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod init_from_api_tests {
+    use std::net::SocketAddr;
+
+    use clap::Parser;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::dkg::operator::RunningOperator;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        init: InitArgs,
+    }
+
+    /// Loopback stand-in for the SSV API: one JSON body per request path.
+    async fn api(routes: Vec<(String, String)>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let routes = routes.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    let n = sock.read(&mut buf).await.unwrap_or(0);
+                    let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    let path = req.split_whitespace().nth(1).unwrap_or("");
+                    let (status, body) = routes
+                        .iter()
+                        .find(|(p, _)| p == path)
+                        .map(|(_, b)| (200, b.clone()))
+                        .unwrap_or((404, "{}".into()));
+                    let resp = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = sock.write_all(resp.as_bytes()).await;
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn init_without_operators_info_takes_them_from_the_ssv_api() {
+        let tls = TlsMaterial::self_signed(&[]).expect("cert");
+        let mut servers: Vec<RunningOperator> = Vec::new();
+        let mut routes = Vec::new();
+        for id in [5u64, 6, 7, 8] {
+            let key = OperatorPrivateKey::generate(2048).expect("key");
+            let body = serde_json::json!({
+                "id": id,
+                "public_key": key.public_key().to_base64_pem(),
+                "dkg_address": "",
+            });
+            let state = Arc::new(OperatorState::new(id, key, DEFAULT_WIRE_VERSION.into()));
+            let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+            let s = serve(state, addr, &tls).await.expect("serve");
+            let mut body = body;
+            body["dkg_address"] = serde_json::Value::String(s.url());
+            routes.push((format!("/api/v4/hoodi/operators/{id}"), body.to_string()));
+            servers.push(s);
+        }
+        let base = api(routes).await;
+        let out = tempfile::tempdir().expect("tmp");
+        let args = Wrap::try_parse_from([
+            "dkg-init",
+            "--operator-ids",
+            "8,6,5,7",
+            "--owner",
+            "0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9",
+            "--withdraw-address",
+            "0x81592c3de184a3e2c0dcb5a261bc107bfa91f494",
+            "--network",
+            "hoodi",
+            "--nonce",
+            "3",
+            "--tls-insecure",
+            "--ssv-api-url",
+            &base,
+            "--output-path",
+            out.path().to_str().expect("utf8"),
+        ])
+        .expect("args");
+        run_init(args.init)
+            .await
+            .expect("ceremony with API operators");
+        let ceremony = std::fs::read_dir(out.path())
+            .expect("out")
+            .next()
+            .expect("a ceremony folder")
+            .expect("entry")
+            .path();
+        let v = verify_ceremony_dir(
+            &ceremony,
+            &VerifyExpectations {
+                validators: Some(1),
+                nonce: Some(3),
+                network: Some("hoodi".into()),
+                operator_ids: Some(vec![5, 6, 7, 8]),
+                ..Default::default()
+            },
+        )
+        .expect("verifies");
+        assert_eq!(v.validators.len(), 1);
+
+        // An id the API does not know fails before any ceremony, naming it.
+        let args = Wrap::try_parse_from([
+            "dkg-init",
+            "--operator-ids",
+            "5,6,7,9",
+            "--owner",
+            "0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9",
+            "--withdraw-address",
+            "0x81592c3de184a3e2c0dcb5a261bc107bfa91f494",
+            "--network",
+            "hoodi",
+            "--ssv-api-url",
+            &base,
+            "--output-path",
+            out.path().to_str().expect("utf8"),
+        ])
+        .expect("args");
+        let e = run_init(args.init).await.expect_err("unknown id");
+        assert!(e.to_string().contains("operator 9"), "{e}");
+        drop(servers);
+    }
+}
