@@ -1,7 +1,9 @@
 //! Wall time and peak memory of Rust-only ceremonies (initiator + operators in this process) for
 //! 4/7/10/13 operators x 1 and 100 validators. Run: `cargo run --release --example dkg_bench`.
 //! Arguments `<operators> <validators>` run one configuration (peak memory is per process, so run
-//! one configuration per process for clean numbers).
+//! one configuration per process for clean numbers). `dkg_bench_go` runs the same table on a
+//! Go-only ssv-dkg cluster. The timer covers the ceremony only (ping to written files), not the
+//! operators' key generation and server start.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -14,6 +14,7 @@ use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
 use crate::dkg::initiator::config_file::{InitConfigFile, read_init_config};
 use crate::dkg::initiator::ssv_api::{DEFAULT_SSV_API, fetch_operators};
 use crate::dkg::initiator::{CeremonyRequest, ClientTls, Initiator, OperatorInfo};
+use crate::dkg::operator::config_file::{OperatorConfigFile, read_operator_config};
 use crate::dkg::operator::{OperatorState, TlsMaterial, serve};
 use crate::dkg::verify::{VerifyExpectations, verify_ceremony_dir};
 
@@ -182,19 +183,24 @@ impl InitArgs {
     }
 }
 
+/// `dkg operator` (ssv-dkg `start-operator`); values may also come from its YAML config.
 #[derive(Debug, Args)]
 pub struct OperatorArgs {
+    /// ssv-dkg operator YAML config (camelCase keys; paths relative, inside the cwd).
+    #[arg(long, alias = "configPath")]
+    pub config_path: Option<PathBuf>,
     /// SSV operator keystore (encrypted_private_key.json).
     #[arg(long, alias = "privKey")]
-    pub priv_key: PathBuf,
+    pub priv_key: Option<PathBuf>,
     /// File holding the keystore password.
     #[arg(long, alias = "privKeyPassword")]
-    pub priv_key_password: PathBuf,
+    pub priv_key_password: Option<PathBuf>,
     /// This operator's registered id.
     #[arg(long, alias = "operatorID")]
-    pub operator_id: u64,
-    #[arg(long, default_value_t = 3030)]
-    pub port: u16,
+    pub operator_id: Option<u64>,
+    /// HTTPS port [default: 3030].
+    #[arg(long)]
+    pub port: Option<u16>,
     /// Listen address.
     #[arg(long, default_value = "0.0.0.0")]
     pub listen: String,
@@ -205,9 +211,64 @@ pub struct OperatorArgs {
     /// Version string on the wire (must equal the initiator's).
     #[arg(long, default_value = DEFAULT_WIRE_VERSION)]
     pub wire_version: String,
-    /// Where accepted `/results` are saved, as ssv-dkg's operator does.
-    #[arg(long, alias = "outputPath", default_value = "./data/output")]
+    /// Where accepted `/results` are saved, as ssv-dkg's operator does [default: ./data/output].
+    #[arg(long, alias = "outputPath")]
+    pub output_path: Option<PathBuf>,
+}
+
+/// `dkg operator`'s values after merging flags, config file and defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedOperator {
+    pub priv_key: PathBuf,
+    pub priv_key_password: PathBuf,
+    pub operator_id: u64,
+    pub port: u16,
+    pub listen: String,
+    pub server_tls_cert_path: Option<PathBuf>,
+    pub server_tls_key_path: Option<PathBuf>,
+    pub wire_version: String,
     pub output_path: PathBuf,
+}
+
+impl OperatorArgs {
+    /// Flags over `--config-path` over ssv-dkg's defaults.
+    pub fn resolve(self) -> eyre::Result<ResolvedOperator> {
+        let file = match &self.config_path {
+            Some(p) => read_operator_config(p)?,
+            None => OperatorConfigFile::default(),
+        };
+        let priv_key = self
+            .priv_key
+            .or(file.priv_key)
+            .ok_or_else(|| eyre!("--priv-key is required (or privKey in the config file)"))?;
+        let priv_key_password = self
+            .priv_key_password
+            .or(file.priv_key_password)
+            .ok_or_else(|| {
+                eyre!("--priv-key-password is required (or privKeyPassword in the config file)")
+            })?;
+        let operator_id = self
+            .operator_id
+            .or(file.operator_id)
+            .filter(|id| *id != 0)
+            .ok_or_else(|| {
+                eyre!("--operator-id must be given and non-zero (or operatorID in the config file)")
+            })?;
+        Ok(ResolvedOperator {
+            priv_key,
+            priv_key_password,
+            operator_id,
+            port: self.port.or(file.port).unwrap_or(3030),
+            listen: self.listen,
+            server_tls_cert_path: self.server_tls_cert_path.or(file.server_tls_cert_path),
+            server_tls_key_path: self.server_tls_key_path.or(file.server_tls_key_path),
+            wire_version: self.wire_version,
+            output_path: self
+                .output_path
+                .or(file.output_path)
+                .unwrap_or_else(|| PathBuf::from("./data/output")),
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -339,9 +400,7 @@ async fn run_init(a: InitArgs) -> eyre::Result<()> {
 }
 
 async fn run_operator(a: OperatorArgs) -> eyre::Result<()> {
-    if a.operator_id == 0 {
-        return Err(eyre!("--operator-id must be non-zero"));
-    }
+    let a = a.resolve()?;
     let key = OperatorPrivateKey::read_keystore_files(&a.priv_key, &a.priv_key_password)
         .map_err(|e| eyre!("operator key: {e}"))?;
     let tls = match (&a.server_tls_cert_path, &a.server_tls_key_path) {
@@ -518,5 +577,190 @@ mod tests {
         std::fs::write(&cfg, "owner: \"0x12\"\noperatorIDs: [1,2,3,4]\n").expect("write");
         let e = resolve(&["--config-path", cfg.to_str().expect("utf8")]).expect_err("bad owner");
         assert!(e.to_string().contains("owner"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod init_from_api_tests {
+    use std::net::SocketAddr;
+
+    use clap::Parser;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::dkg::operator::RunningOperator;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        init: InitArgs,
+    }
+
+    /// Loopback stand-in for the SSV API: one JSON body per request path.
+    async fn api(routes: Vec<(String, String)>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let routes = routes.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    let n = sock.read(&mut buf).await.unwrap_or(0);
+                    let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    let path = req.split_whitespace().nth(1).unwrap_or("");
+                    let (status, body) = routes
+                        .iter()
+                        .find(|(p, _)| p == path)
+                        .map(|(_, b)| (200, b.clone()))
+                        .unwrap_or((404, "{}".into()));
+                    let resp = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = sock.write_all(resp.as_bytes()).await;
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn init_without_operators_info_takes_them_from_the_ssv_api() {
+        let tls = TlsMaterial::self_signed(&[]).expect("cert");
+        let mut servers: Vec<RunningOperator> = Vec::new();
+        let mut routes = Vec::new();
+        for id in [5u64, 6, 7, 8] {
+            let key = OperatorPrivateKey::generate(2048).expect("key");
+            let body = serde_json::json!({
+                "id": id,
+                "public_key": key.public_key().to_base64_pem(),
+                "dkg_address": "",
+            });
+            let state = Arc::new(OperatorState::new(id, key, DEFAULT_WIRE_VERSION.into()));
+            let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+            let s = serve(state, addr, &tls).await.expect("serve");
+            let mut body = body;
+            body["dkg_address"] = serde_json::Value::String(s.url());
+            routes.push((format!("/api/v4/hoodi/operators/{id}"), body.to_string()));
+            servers.push(s);
+        }
+        let base = api(routes).await;
+        let out = tempfile::tempdir().expect("tmp");
+        let args = Wrap::try_parse_from([
+            "dkg-init",
+            "--operator-ids",
+            "8,6,5,7",
+            "--owner",
+            "0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9",
+            "--withdraw-address",
+            "0x81592c3de184a3e2c0dcb5a261bc107bfa91f494",
+            "--network",
+            "hoodi",
+            "--nonce",
+            "3",
+            "--tls-insecure",
+            "--ssv-api-url",
+            &base,
+            "--output-path",
+            out.path().to_str().expect("utf8"),
+        ])
+        .expect("args");
+        run_init(args.init)
+            .await
+            .expect("ceremony with API operators");
+        let ceremony = std::fs::read_dir(out.path())
+            .expect("out")
+            .next()
+            .expect("a ceremony folder")
+            .expect("entry")
+            .path();
+        let v = verify_ceremony_dir(
+            &ceremony,
+            &VerifyExpectations {
+                validators: Some(1),
+                nonce: Some(3),
+                network: Some("hoodi".into()),
+                operator_ids: Some(vec![5, 6, 7, 8]),
+                ..Default::default()
+            },
+        )
+        .expect("verifies");
+        assert_eq!(v.validators.len(), 1);
+
+        // An id the API does not know fails before any ceremony, naming it.
+        let args = Wrap::try_parse_from([
+            "dkg-init",
+            "--operator-ids",
+            "5,6,7,9",
+            "--owner",
+            "0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9",
+            "--withdraw-address",
+            "0x81592c3de184a3e2c0dcb5a261bc107bfa91f494",
+            "--network",
+            "hoodi",
+            "--ssv-api-url",
+            &base,
+            "--output-path",
+            out.path().to_str().expect("utf8"),
+        ])
+        .expect("args");
+        let e = run_init(args.init).await.expect_err("unknown id");
+        assert!(e.to_string().contains("operator 9"), "{e}");
+        drop(servers);
+    }
+}
+
+#[cfg(test)]
+mod operator_args_tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        op: OperatorArgs,
+    }
+
+    fn resolve(args: &[&str]) -> eyre::Result<ResolvedOperator> {
+        let mut argv = vec!["dkg-operator"];
+        argv.extend_from_slice(args);
+        Wrap::try_parse_from(argv)?.op.resolve()
+    }
+
+    #[test]
+    fn config_file_then_flags() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let cfg = dir.path().join("operator1.yaml");
+        std::fs::write(
+            &cfg,
+            "privKey: ./k.json\nprivKeyPassword: ./pw\noperatorID: 11\nport: 3031\nethEndpointURL: http://x:8545\n",
+        )
+        .expect("write");
+        let cfg = cfg.to_str().expect("utf8");
+        let r = resolve(&["--configPath", cfg]).expect("file");
+        assert_eq!(r.priv_key, PathBuf::from("./k.json"));
+        assert_eq!(r.priv_key_password, PathBuf::from("./pw"));
+        assert_eq!((r.operator_id, r.port), (11, 3031));
+        assert_eq!(r.output_path, PathBuf::from("./data/output"));
+        let r = resolve(&["--config-path", cfg, "--operatorID", "12", "--port", "4000"])
+            .expect("flags win");
+        assert_eq!((r.operator_id, r.port), (12, 4000));
+        let e = resolve(&["--priv-key", "k", "--priv-key-password", "p"]).expect_err("no id");
+        assert!(e.to_string().contains("--operator-id"), "{e}");
+        let e = resolve(&[
+            "--priv-key",
+            "k",
+            "--priv-key-password",
+            "p",
+            "--operator-id",
+            "0",
+        ])
+        .expect_err("zero id");
+        assert!(e.to_string().contains("non-zero"), "{e}");
+        let e = resolve(&["--operator-id", "3", "--priv-key-password", "p"]).expect_err("no key");
+        assert!(e.to_string().contains("--priv-key"), "{e}");
     }
 }

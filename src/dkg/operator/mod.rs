@@ -1,5 +1,6 @@
 //! The operator side of an ssv-dkg ceremony: request logic and the HTTPS server.
 
+pub mod config_file;
 pub mod logic;
 pub mod saved_results;
 pub mod server;
