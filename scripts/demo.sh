@@ -9,5 +9,4 @@ if [ ! -x anvil/node_modules/.bin/anvil ]; then
   (cd anvil && npm ci --no-audit --no-fund)
 fi
 scripts/install-lodestar.sh
-cargo build --quiet
-exec target/debug/ssv-agent demo "$@"
+exec cargo run --quiet -- demo "$@"
