@@ -24,4 +24,4 @@ step "Lodestar 1.5.1 (npm, beacon-devnet/)"
 scripts/install-lodestar.sh
 
 step "cargo test"
-cargo test --no-fail-fast "$@"
+cargo test --features test-hooks --no-fail-fast "$@"

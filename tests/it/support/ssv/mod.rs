@@ -8,7 +8,7 @@ pub mod proxy;
 
 use alloy::primitives::{Address, U256};
 use ssv_agent::{
-    chain::{Chain, send::FeeCaps},
+    chain::Chain,
     crypto::{
         bls::{self, Dst, G1, Scalar},
         rsa_keys::OperatorPublicKey,
@@ -83,8 +83,6 @@ pub fn opts() -> RegisterOptions {
         allow_migration: false,
         max_deposit: None,
         amount: None,
-        fee_caps: FeeCaps::default(),
-        dry_run: false,
     }
 }
 
