@@ -85,9 +85,13 @@ fn config_file(rpc: &str, root: &Path, withdrawal: Address) -> PathBuf {
     path
 }
 
-/// `ssv-agent deposit` on `file`, as a user runs it.
+/// `ssv-agent deposit` on `file`, as a user runs it (state root: the file folder's parent).
 fn spawn_child(rpc: &str, file: &Path, withdrawal: Address) -> Child {
-    let root = file.parent().unwrap().parent().unwrap();
+    spawn_in(rpc, file.parent().unwrap().parent().unwrap(), file, withdrawal)
+}
+
+/// `ssv-agent deposit` on `file` with the state root `root`.
+fn spawn_in(rpc: &str, root: &Path, file: &Path, withdrawal: Address) -> Child {
     let key = hex::encode(dev_account(STAKER_ACCOUNT).to_bytes());
     Command::new(env!("CARGO_BIN_EXE_ssv-agent"))
         .arg("--config")
@@ -145,9 +149,11 @@ fn kill_when(
 }
 
 fn run_child_to_end(rpc: &str, file: &Path, withdrawal: Address) -> String {
-    let out = spawn_child(rpc, file, withdrawal)
-        .wait_with_output()
-        .unwrap();
+    finish(spawn_child(rpc, file, withdrawal))
+}
+
+fn finish(child: Child) -> String {
+    let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -252,6 +258,33 @@ async fn lost_state_file_finds_the_deposit_in_the_logs() {
         "{out}"
     );
     assert_eq!(deposit_events(&d, &entry.pubkey).await, 1);
+}
+
+#[tokio::test]
+async fn aggregate_and_per_validator_files_share_one_journal() {
+    let d = devnet().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let ceremony = tmp.path().join("ceremony-1");
+    let withdrawal = dev_account(STAKER_ACCOUNT).address();
+    let (one, a) = make_deposit(&ceremony, 61, withdrawal);
+    let (two, b) = make_deposit(&ceremony, 62, withdrawal);
+    let aggregate = ceremony.join("deposit_data.json");
+    write_deposit_file(&aggregate, &[a.clone(), b.clone()]).unwrap();
+    // The aggregate file deposits both; their journals are the per-validator folders.
+    let out = finish(spawn_in(d.rpc_url(), tmp.path(), &aggregate, withdrawal));
+    assert_eq!(out.matches("confirmed in block").count(), 2, "{out}");
+    for f in [&one, &two] {
+        let state = state_json(f.parent().unwrap()).expect("journal in the validator's folder");
+        assert_eq!(state["deposit"]["status"], "confirmed");
+    }
+    // Each per-validator file finds the same journal: nothing is sent again.
+    for f in [&one, &two] {
+        let out = finish(spawn_in(d.rpc_url(), tmp.path(), f, withdrawal));
+        assert!(out.contains("already confirmed"), "{out}");
+    }
+    assert_eq!(deposit_events(&d, &a.pubkey).await, 1);
+    assert_eq!(deposit_events(&d, &b.pubkey).await, 1);
+    assert!(!tmp.path().join(format!("0x{}", hex::encode(a.pubkey))).exists());
 }
 
 #[tokio::test]

@@ -25,3 +25,4 @@ mod ssv_cli;
 mod ssv_register;
 mod ssv_status;
 mod ssv_watch;
+mod send_safety;

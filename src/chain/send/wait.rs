@@ -162,7 +162,8 @@ pub(super) async fn until_confirmed(
     }
 }
 
-/// Waits for the confirmations, then re-reads the receipt: `None` when it vanished (reorg).
+/// Waits for the confirmations, reading the receipt again on every poll: `None` as soon as it
+/// vanished or moved to another block (a reorg), so the caller waits for the transaction again.
 async fn confirm(
     chain: &Chain,
     record: &TxRecord,
@@ -173,10 +174,20 @@ async fn confirm(
     let block = receipt.block_number.unwrap_or_default();
     let needed = block + chain.confirmations() - 1;
     loop {
-        match chain.provider().get_block_number().await {
-            Ok(head) if head >= needed => break,
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "block number poll failed; retrying"),
+        let now = chain
+            .provider()
+            .get_transaction_receipt(receipt.transaction_hash)
+            .await;
+        match now {
+            Ok(Some(r)) if r.block_hash == receipt.block_hash => {
+                match chain.provider().get_block_number().await {
+                    Ok(head) if head >= needed => return Ok(Some(r)),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "block number poll failed; retrying"),
+                }
+            }
+            Ok(_) => return Ok(None),
+            Err(e) => tracing::warn!(error = %e, "receipt poll failed; retrying"),
         }
         if started.elapsed() > timeout {
             return Err(ChainError::Stuck {
@@ -188,13 +199,6 @@ async fn confirm(
         }
         tokio::time::sleep(chain.config().tx.poll).await;
     }
-    let again = chain
-        .provider()
-        .get_transaction_receipt(receipt.transaction_hash)
-        .await
-        .map_err(chain.rpc_err("eth_getTransactionReceipt"))?;
-    // Gone, or moved to another block: poll again (and confirm the new inclusion).
-    Ok(again.filter(|r| r.block_hash == receipt.block_hash))
 }
 
 fn finish(
