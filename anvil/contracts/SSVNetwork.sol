@@ -1302,13 +1302,13 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
 
     /// A legacy (v1) operator is given its ETH side the first time it is used by an ETH action:
     /// snapshot starts now and, if it charged an SSV fee, its ETH fee becomes the default 1.77 gwei.
-    function _ensureEthDefaults(Operator storage op, uint64 operatorId) private {
+    /// No event, as in the real OperatorLib.ensureETHDefaults.
+    function _ensureEthDefaults(Operator storage op) private {
         if (op.ethSnapshot.block == 0) {
             op.ethSnapshot.block = uint32(block.number);
             op.ethSnapshot.balance = 0;
             if (op.ethFee == 0 && op.fee != 0) {
                 op.ethFee = uint64(DEFAULT_OPERATOR_ETH_FEE / ETH_DIGITS);
-                emit OperatorFeeExecuted(op.owner, operatorId, block.number, DEFAULT_OPERATOR_ETH_FEE);
             }
         }
     }
@@ -1332,7 +1332,7 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
             if (op.owner == address(0) || (op.snapshot.block == 0 && op.ethSnapshot.block == 0)) {
                 revert OperatorDoesNotExist();
             }
-            _ensureEthDefaults(op, id);
+            _ensureEthDefaults(op);
             if (op.whitelisted) _checkWhitelisted(id, msg.sender);
             _updateSnapshotEth(op, id);
             op.ethValidatorCount += delta;
@@ -1431,7 +1431,7 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
             if (!wasLiquidated) op.validatorCount -= validatorCount;
 
             if (op.ethSnapshot.block == 0) {
-                _ensureEthDefaults(op, id); // fresh ETH side: index 0
+                _ensureEthDefaults(op); // fresh ETH side: index 0
             } else {
                 _updateSnapshotEth(op, id);
             }
@@ -1617,7 +1617,7 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
         } else {
             if (fee != 0 && fee < uint256(_sp.minimumOperatorEthFee) * ETH_DIGITS) revert FeeTooLow();
             if (fee > uint256(_sp.ethOperatorMaxFee) * ETH_DIGITS) revert FeeTooHigh();
-            _ensureEthDefaults(op, operatorId);
+            _ensureEthDefaults(op);
             current = op.ethFee;
             packed = _packETH(fee);
             if (packed == current) revert SameFeeChangeNotAllowed();

@@ -173,10 +173,11 @@ pub(super) async fn place_and_initialise(
             profile.ssv_token,
             mode as u8,
             params.validators_per_operator_limit,
-            params.network_fee,
+            // Network fees start at 0 and are set at the aligned block (see `Devnet::set_network_fees`).
+            U256::ZERO,
             params.liquidation_threshold_period,
             params.minimum_liquidation_collateral,
-            params.network_fee_ssv,
+            U256::ZERO,
             params.liquidation_threshold_period_ssv,
             params.minimum_liquidation_collateral_ssv,
             params.maximum_operator_fee,

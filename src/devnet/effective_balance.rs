@@ -67,6 +67,8 @@ pub struct EffectiveBalanceUpdate {
     pub root_block: u64,
     /// The committed root.
     pub root: B256,
+    /// The `commitRoot` receipts, one per oracle vote (the last one holds `RootCommitted`).
+    pub commit_receipts: Vec<TransactionReceipt>,
     /// The `updateClusterBalance` receipt (its logs hold `ClusterBalanceUpdated`, and
     /// `ClusterLiquidated` when the new EB made the cluster liquidatable).
     pub receipt: TransactionReceipt,
@@ -188,6 +190,7 @@ pub(super) async fn set_effective_balance(
     let (root, proof) = root_and_proof(l);
     let oracles = oracle_accounts();
     let mut committed = false;
+    let mut commit_receipts = Vec::new();
     for o in &oracles {
         let call = EffectiveBalanceOracle::commitRootCall {
             merkleRoot: root,
@@ -199,12 +202,12 @@ pub(super) async fn set_effective_balance(
             call_tx(o.address(), profile.ssv_network, call.abi_encode()),
         )
         .await?;
-        if r.inner
-            .logs()
-            .iter()
-            .any(|l| l.topic0() == Some(&EffectiveBalanceOracle::RootCommitted::SIGNATURE_HASH))
-        {
-            committed = true;
+        committed =
+            r.inner.logs().iter().any(|l| {
+                l.topic0() == Some(&EffectiveBalanceOracle::RootCommitted::SIGNATURE_HASH)
+            });
+        commit_receipts.push(r);
+        if committed {
             break;
         }
     }
@@ -240,6 +243,7 @@ pub(super) async fn set_effective_balance(
     Ok(EffectiveBalanceUpdate {
         root_block,
         root,
+        commit_receipts,
         receipt,
         cluster,
     })

@@ -22,14 +22,14 @@ use alloy::{
     primitives::{Address, Bytes, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English},
-    sol_types::SolValue,
+    sol_types::{SolCall, SolValue},
 };
 use serde::{Deserialize, Serialize};
 
 pub use contracts::{DevnetParams, DevnetSSVNetwork, SsvMode};
 pub use effective_balance::{EffectiveBalanceUpdate, oracle_accounts};
 pub use operators::DevnetOperator;
-pub use tx::TxError;
+pub use tx::{TxError, call_tx, transact};
 
 use crate::{chain::contracts::SSVNetwork, network::NetworkProfile};
 
@@ -43,6 +43,26 @@ pub const STAKER_ACCOUNT: u32 = 5;
 pub const WHITELISTED_ACCOUNT: u32 = 9;
 /// Operators registered as private (whitelisting [`WHITELISTED_ACCOUNT`] only).
 pub const PRIVATE_OPERATORS: [u64; 2] = [12, 13];
+/// Blocks after genesis by which contract placement is done: the network fees are set in the
+/// next block and the operators registered after it, whatever code runs. Doubles and real code
+/// need different numbers of setup transactions; aligning here gives both the same timeline
+/// from then on, so their fee indices (and events) can be compared value for value.
+pub const SETUP_BLOCKS: u64 = 128;
+/// Blocks `upgrade_to_v2` takes, for the same reason (the ETH network fee is set after them).
+pub const UPGRADE_BLOCKS: u64 = 64;
+
+mod fee_abi {
+    #![allow(missing_docs)]
+    alloy::sol! {
+        /// The DAO's network-fee setters (same selectors on the doubles and the real code; in
+        /// v1.2.0 `updateNetworkFee` sets the SSV fee).
+        interface NetworkFees {
+            function updateNetworkFee(uint256 fee) external;
+            function updateNetworkFeeSSV(uint256 fee) external;
+        }
+    }
+}
+use fee_abi::NetworkFees;
 
 /// A devnet failure.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +130,14 @@ pub enum DevnetError {
     /// `upgrade_to_v2` on a devnet that already runs v2.0.0.
     #[error("the devnet already runs SSVNetwork v2.0.0")]
     AlreadyV2,
+    /// Setup took more blocks than the alignment budget.
+    #[error("devnet setup reached block {head}, past the aligned block {target}")]
+    AlignmentOverrun {
+        /// Head after setup.
+        head: u64,
+        /// The block setup had to stay below.
+        target: u64,
+    },
 }
 
 /// Which SSVNetwork code the devnet runs.
@@ -196,6 +224,7 @@ pub struct Devnet {
     mode: SsvMode,
     params: DevnetParams,
     real: Option<real::RealDeployment>,
+    genesis: u64,
 }
 
 /// The dev account `index` of [`DEV_MNEMONIC`].
@@ -280,12 +309,15 @@ impl Devnet {
             mode: opts.mode,
             params: opts.params.clone(),
             real: None,
+            genesis: spec.genesis_number,
         };
         devnet.info.anvil_pid = devnet.anvil.as_ref().map(Child::id).unwrap_or_default();
         // Genesis is block `registry_sync_offset`, whose parent does not exist; alloy's block
         // watcher asks for a head's parent, so give it one before anything watches a receipt.
         devnet.mine(1).await?;
         devnet.place_contracts(artifacts).await?;
+        devnet.align_to(devnet.genesis + SETUP_BLOCKS).await?;
+        devnet.set_network_fees(devnet.mode, true).await?;
         let keys = keys.await.map_err(|e| DevnetError::Keys(e.to_string()))??;
         devnet.info.operators = devnet.register_operators(keys, opts.mode).await?;
         if opts.beacon {
@@ -348,6 +380,7 @@ impl Devnet {
         if self.mode == SsvMode::V2 {
             return Err(DevnetError::AlreadyV2);
         }
+        let start = self.head().await?;
         let (p, profile) = (&self.provider, &self.info.profile);
         match &mut self.real {
             None => {
@@ -363,7 +396,73 @@ impl Devnet {
             Some(r) => r.upgrade_to_v2(p, profile, &self.params).await?,
         }
         self.mode = SsvMode::V2;
-        self.configure_oracles().await
+        self.configure_oracles().await?;
+        self.align_to(start + UPGRADE_BLOCKS).await?;
+        self.set_network_fees(SsvMode::V2, false).await
+    }
+
+    async fn head(&self) -> Result<u64, DevnetError> {
+        Ok(self
+            .provider
+            .get_block_number()
+            .await
+            .map_err(|source| TxError::Rpc {
+                what: "reading the head block".into(),
+                source,
+            })?)
+    }
+
+    /// Mines up to `target` (the next transaction lands in `target + 1`).
+    async fn align_to(&self, target: u64) -> Result<(), DevnetError> {
+        let head = self.head().await?;
+        if head > target {
+            return Err(DevnetError::AlignmentOverrun { head, target });
+        }
+        if head < target {
+            self.mine(target - head).await?;
+        }
+        Ok(())
+    }
+
+    /// The network fees of `mode` (v1: the SSV fee; v2: the ETH fee, and the SSV fee when
+    /// `with_ssv`, i.e. on a fresh v2).
+    async fn set_network_fees(&self, mode: SsvMode, with_ssv: bool) -> Result<(), DevnetError> {
+        let dao = dev_account(DAO_ACCOUNT).address();
+        let net = self.info.profile.ssv_network;
+        let mut calls = Vec::new();
+        match mode {
+            SsvMode::V1 => calls.push(
+                NetworkFees::updateNetworkFeeCall {
+                    fee: self.params.network_fee_ssv,
+                }
+                .abi_encode(),
+            ),
+            SsvMode::V2 => {
+                calls.push(
+                    NetworkFees::updateNetworkFeeCall {
+                        fee: self.params.network_fee,
+                    }
+                    .abi_encode(),
+                );
+                if with_ssv {
+                    calls.push(
+                        NetworkFees::updateNetworkFeeSSVCall {
+                            fee: self.params.network_fee_ssv,
+                        }
+                        .abi_encode(),
+                    );
+                }
+            }
+        }
+        for data in calls {
+            tx::transact(
+                &self.provider,
+                "SSVNetwork.updateNetworkFee",
+                tx::call_tx(dao, net, data),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Sets the effective balance (whole ETH, 32..=2048 per validator) of `owner`'s cluster on

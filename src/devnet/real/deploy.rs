@@ -63,8 +63,6 @@ mod abi {
             function initialize(address token_, address ssvOperators_, address ssvClusters_, address ssvDAO_, address ssvViews_, NetworkInitParams params) external;
             function updateModule(uint8 moduleId, address moduleAddress) external;
             function upgradeToAndCall(address newImplementation, bytes data) external payable;
-            function updateNetworkFee(uint256 fee) external;
-            function updateNetworkFeeSSV(uint256 fee) external;
             function updateLiquidationThresholdPeriod(uint64 blocks) external;
             function updateLiquidationThresholdPeriodSSV(uint64 blocks) external;
             function updateMinimumLiquidationCollateral(uint256 amount) external;
@@ -78,7 +76,6 @@ mod abi {
         interface RealNetworkV1 {
             function initialize(address token_, address ssvOperators_, address ssvClusters_, address ssvDAO_, address ssvViews_, uint64 minimumBlocksBeforeLiquidation_, uint256 minimumLiquidationCollateral_, uint32 validatorsPerOperatorLimit_, uint64 declareOperatorFeePeriod_, uint64 executeOperatorFeePeriod_, uint64 operatorMaxFeeIncrease_) external;
             function updateModule(uint8 moduleId, address moduleAddress) external;
-            function updateNetworkFee(uint256 fee) external;
             function updateMaximumOperatorFee(uint64 maxFee) external;
         }
 
@@ -254,21 +251,15 @@ fn module(mods: &[(Module, &'static str, Address)], m: Module) -> Address {
         .expect("every module is deployed")
 }
 
-/// The DAO's ETH parameters (after a fresh v2 initialize or the v1 -> v2 upgrade).
+/// The DAO's ETH parameters but the network fee (after a fresh v2 initialize or the upgrade).
 async fn set_eth_params(
     p: &DynProvider,
     net: Address,
     params: &DevnetParams,
 ) -> Result<(), RealError> {
     use RealNetworkV2 as N;
-    let calls: [(&str, Vec<u8>); 5] = [
-        (
-            "updateNetworkFee",
-            N::updateNetworkFeeCall {
-                fee: params.network_fee,
-            }
-            .abi_encode(),
-        ),
+    // The network fee itself is set at the aligned block (`Devnet::set_network_fees`).
+    let calls: [(&str, Vec<u8>); 4] = [
         (
             "updateLiquidationThresholdPeriod",
             N::updateLiquidationThresholdPeriodCall {
@@ -388,16 +379,10 @@ impl RealDeployment {
         .await?;
 
         set_eth_params(p, profile.ssv_network, params).await?;
-        // Legacy (SSV) parameters, so the *SSV views answer as on the upgraded networks.
+        // Legacy (SSV) parameters, so the *SSV views answer as on the upgraded networks (the SSV
+        // network fee is set at the aligned block).
         use RealNetworkV2 as N;
         for (what, data) in [
-            (
-                "updateNetworkFeeSSV",
-                N::updateNetworkFeeSSVCall {
-                    fee: params.network_fee_ssv,
-                }
-                .abi_encode(),
-            ),
             (
                 "updateLiquidationThresholdPeriodSSV",
                 N::updateLiquidationThresholdPeriodSSVCall {
@@ -488,16 +473,6 @@ impl RealDeployment {
             "SSVNetworkViews.initialize",
             profile.ssv_views,
             views_init.abi_encode(),
-        )
-        .await?;
-        let fee = RealNetworkV1::updateNetworkFeeCall {
-            fee: params.network_fee_ssv,
-        };
-        call(
-            p,
-            "SSVNetwork.updateNetworkFee",
-            profile.ssv_network,
-            fee.abi_encode(),
         )
         .await?;
         let max = RealNetworkV1::updateMaximumOperatorFeeCall {
