@@ -7,15 +7,13 @@
 //! these tests are `#[ignore]`d with that reason. With `.cache/bin/ssv-dkg` present they run with
 //! `cargo test --test dkg_interop_go -- --ignored`; without it they FAIL saying how to get it.
 
-mod dkg_support;
-
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dkg_support::{
+use crate::support::dkg::{
     AMOUNT_GWEI, HOODI_FORK, OWNER, WITHDRAW, cli_verify, expectations, python_check, repo,
 };
 use ssv_agent::crypto::keystore::Kdf;
