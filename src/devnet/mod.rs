@@ -364,7 +364,8 @@ impl Devnet {
         self.info.contracts
     }
 
-    /// The SSVNetwork generation currently running.
+    /// The SSVNetwork generation currently running (as set by `start` and `upgrade_to_v2`; a
+    /// direct `devnetSetVersion` call on the double is not seen here).
     pub fn mode(&self) -> SsvMode {
         self.mode
     }
