@@ -2223,6 +2223,31 @@ async fn the_real_code_runs_behind_proxies_at_the_profile_addresses() {
     assert_eq!(wl, vec![12, 13]);
     drop(d);
 
+    // A fresh v2 takes its liquidation period from initialize(), which has no DAO minimum, so
+    // tests can use short periods as with the double.
+    let d = Devnet::start(DevnetOptions {
+        contracts: Contracts::Real,
+        operators: 4,
+        params: ssv_agent::devnet::DevnetParams {
+            liquidation_threshold_period: 100,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let chain = ssv_agent::chain::Chain::connect(d.rpc_url(), d.profile(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        chain
+            .liquidation_threshold_period(ssv_agent::chain::reads::Billing::Eth)
+            .await
+            .unwrap(),
+        100
+    );
+    drop(d);
+
     // Mainnet addresses, v1.2.0, then the real upgrade.
     let t = Instant::now();
     let mut d = Devnet::start(DevnetOptions {

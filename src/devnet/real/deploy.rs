@@ -251,14 +251,16 @@ fn module(mods: &[(Module, &'static str, Address)], m: Module) -> Address {
         .expect("every module is deployed")
 }
 
-/// The DAO's ETH parameters but the network fee (after a fresh v2 initialize or the upgrade).
+/// The DAO's ETH parameters but the network fee, which is set at the aligned block
+/// (`Devnet::set_network_fees`). `liquidation`: also LTP and MLC — after the upgrade, where the
+/// DAO setters apply (LTP at least 21 480 blocks); a fresh v2 `initialize` already set them.
 async fn set_eth_params(
     p: &DynProvider,
     net: Address,
     params: &DevnetParams,
+    liquidation: bool,
 ) -> Result<(), RealError> {
     use RealNetworkV2 as N;
-    // The network fee itself is set at the aligned block (`Devnet::set_network_fees`).
     let calls: [(&str, Vec<u8>); 4] = [
         (
             "updateLiquidationThresholdPeriod",
@@ -289,7 +291,8 @@ async fn set_eth_params(
             .abi_encode(),
         ),
     ];
-    for (what, data) in calls {
+    let skip = if liquidation { 0 } else { 2 };
+    for (what, data) in calls.into_iter().skip(skip) {
         call(p, &format!("SSVNetwork.{what}"), net, data).await?;
     }
     Ok(())
@@ -378,7 +381,7 @@ impl RealDeployment {
         )
         .await?;
 
-        set_eth_params(p, profile.ssv_network, params).await?;
+        set_eth_params(p, profile.ssv_network, params, false).await?;
         // Legacy (SSV) parameters, so the *SSV views answer as on the upgraded networks (the SSV
         // network fee is set at the aligned block).
         use RealNetworkV2 as N;
@@ -546,7 +549,7 @@ impl RealDeployment {
             .abi_encode();
             call(p, "SSVNetwork.updateModule", profile.ssv_network, data).await?;
         }
-        set_eth_params(p, profile.ssv_network, params).await?;
+        set_eth_params(p, profile.ssv_network, params, true).await?;
         let views_up = RealViews::upgradeToCall {
             newImplementation: views_impl,
         };
