@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs the pinned real peers the tests use (anvil + solc
-# from npm, py_ecc from PyPI, Lodestar from npm), each step cached and idempotent, then runs the Rust
-# test suite. Needs: Rust, Node.js 20 + npm, Python 3.
+# from npm, py_ecc from PyPI, Lodestar from npm), builds the real SSV Network contracts from
+# ../shared/peers/ssv-network (about 2.5 min the first time, then cached), each step cached and
+# idempotent, then runs the Rust test suite. Needs: Rust, Node.js 20 + npm, Python 3.
 # The interop tests against the Go ssv-dkg are #[ignore]d with their reason: the Go module proxy
 # refuses github.com/ssvlabs/ssv-dkg (403), so it cannot be installed from the registries. With a
 # binary at .cache/bin/ssv-dkg they run with `cargo test --test dkg_interop_go -- --ignored`.
@@ -11,11 +12,15 @@ cd "$ROOT"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "anvil 1.7.1 + solc 0.8.37 (npm, anvil/)"
-if [ ! -x anvil/node_modules/.bin/anvil ] || [ ! -d anvil/node_modules/solc ]; then
+step "anvil 1.7.1 + solc 0.8.37, 0.8.24, 0.8.4 + OpenZeppelin 4.9.6 (npm, anvil/)"
+if [ ! -x anvil/node_modules/.bin/anvil ] || [ ! -d anvil/node_modules/solc ] \
+  || [ ! -d anvil/node_modules/solc-0.8.24 ] || [ ! -d anvil/node_modules/@openzeppelin/contracts-upgradeable ]; then
   (cd anvil && npm ci --no-audit --no-fund)
 fi
 anvil/node_modules/.bin/anvil --version | head -n1
+
+step "real SSV Network contracts (../shared/peers/ssv-network, cached in .cache/real-ssv)"
+scripts/build-real-contracts.sh
 
 step "independent checkers (PyPI)"
 scripts/install-py-checkers.sh
