@@ -24,7 +24,8 @@ use alloy::{
 use ssv_agent::{
     chain::{
         contracts::{Cluster, SSVNetwork, SSVNetworkV1, SSVNetworkViews, SSVToken},
-        reads::{decode_cluster_log, decode_revert},
+        reads::decode_cluster_log,
+        Revert,
     },
     devnet::{
         Contracts, Devnet, DevnetOptions, STAKER_ACCOUNT, SsvMode, WHITELISTED_ACCOUNT, call_tx,
@@ -140,8 +141,11 @@ fn describe_revert(data: Option<&[u8]>) -> String {
     match data {
         None | Some([]) => "revert without data".into(),
         Some(d) => {
-            let name = decode_revert(d)
-                .or_else(|| {
+            let name = match Revert::from_data(d) {
+                Revert::Raw(_) => None,
+                r => Some(r.name().map_or_else(|| r.to_string(), str::to_string)),
+            }
+            .or_else(|| {
                     Extra::ExtraErrors::abi_decode(d)
                         .ok()
                         .map(|e| format!("{e:?}"))
@@ -2208,7 +2212,9 @@ async fn the_real_code_runs_behind_proxies_at_the_profile_addresses() {
     assert_eq!(chain.ssv_version_string().await.unwrap(), "v2.0.0");
     assert_eq!(d.operators().len(), 13);
     for op in d.operators() {
-        let on_chain = chain.operator(op.id).await.unwrap();
+        let on_chain = ssv_agent::ssv::views::read_operator(&chain, op.id)
+            .await
+            .unwrap();
         assert_eq!(on_chain.fee, op.fee);
         assert_eq!(on_chain.is_private, op.private);
         assert_eq!(
@@ -2240,10 +2246,15 @@ async fn the_real_code_runs_behind_proxies_at_the_profile_addresses() {
         .await
         .unwrap();
     assert_eq!(
-        chain
-            .liquidation_threshold_period(ssv_agent::chain::reads::Billing::Eth)
-            .await
-            .unwrap(),
+        ssv_agent::ssv::cluster::fee_params(
+            &chain,
+            ssv_agent::ssv::views::FeeViews::V2Eth,
+            &[1, 2, 3, 4],
+            chain.head().await.unwrap()
+        )
+        .await
+        .unwrap()
+        .liquidation_threshold_period,
         100
     );
     drop(d);
@@ -2288,7 +2299,10 @@ async fn the_real_code_runs_behind_proxies_at_the_profile_addresses() {
         .await
         .unwrap();
     assert_eq!(
-        chain.operator(1).await.unwrap().fee,
+        ssv_agent::ssv::views::read_operator(&chain, 1)
+            .await
+            .unwrap()
+            .fee,
         U256::from(1_770_000_000u64)
     );
 }
