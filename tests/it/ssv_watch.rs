@@ -442,10 +442,9 @@ async fn liquidated_cluster_is_reported_or_reactivated_as_configured() {
 async fn v1_tops_up_in_ssv_then_a_legacy_cluster_on_v2_is_left_for_migration() {
     use ssv_agent::{
         chain::{contracts::SSVToken, reads::Billing},
-        devnet::{DAO_ACCOUNT, DevnetSSVNetwork, dev_account},
         ssv::cluster::read_cluster,
     };
-    let d = fast_devnet(SsvMode::V1).await;
+    let mut d = fast_devnet(SsvMode::V1).await;
     let chain = staker_chain(&d).await;
     let dir = tempfile::tempdir().unwrap();
     let ids = [1u64, 2, 3, 4];
@@ -480,16 +479,7 @@ async fn v1_tops_up_in_ssv_then_a_legacy_cluster_on_v2_is_left_for_migration() {
     assert_at_target(runway(&w.tick().await.unwrap(), id));
 
     // The chain upgrades to v2: the cluster is legacy SSV; the watcher sends nothing for it.
-    let receipt = DevnetSSVNetwork::new(d.profile().ssv_network, d.provider())
-        .devnetSetVersion(2)
-        .from(dev_account(DAO_ACCOUNT).address())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    assert!(receipt.status());
+    d.upgrade_to_v2().await.unwrap();
     d.mine(40 * FAST_BLOCKS_PER_DAY).await.unwrap();
     let before = tx_count(&chain, staker()).await;
     let r = w.tick().await.unwrap();

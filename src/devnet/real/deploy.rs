@@ -251,6 +251,9 @@ fn module(mods: &[(Module, &'static str, Address)], m: Module) -> Address {
         .expect("every module is deployed")
 }
 
+/// The least liquidation threshold period the v2.0.0 DAO setter accepts (`MINIMAL_LIQUIDATION_THRESHOLD`).
+pub const MINIMAL_LIQUIDATION_THRESHOLD: u64 = 21_480;
+
 /// The DAO's ETH parameters but the network fee, which is set at the aligned block
 /// (`Devnet::set_network_fees`). `liquidation`: also LTP and MLC — after the upgrade, where the
 /// DAO setters apply (LTP at least 21 480 blocks); a fresh v2 `initialize` already set them.
@@ -261,12 +264,21 @@ async fn set_eth_params(
     liquidation: bool,
 ) -> Result<(), RealError> {
     use RealNetworkV2 as N;
+    // The DAO setter refuses less than MINIMAL_LIQUIDATION_THRESHOLD; a devnet asking for a
+    // shorter period (fast tests) gets the least the real contract allows.
+    let ltp = params
+        .liquidation_threshold_period
+        .max(MINIMAL_LIQUIDATION_THRESHOLD);
+    if ltp != params.liquidation_threshold_period {
+        tracing::info!(
+            asked = params.liquidation_threshold_period,
+            ltp, "the upgraded network's ETH liquidation threshold is the contract's minimum"
+        );
+    }
     let calls: [(&str, Vec<u8>); 4] = [
         (
             "updateLiquidationThresholdPeriod",
-            N::updateLiquidationThresholdPeriodCall {
-                blocks: params.liquidation_threshold_period,
-            }
+            N::updateLiquidationThresholdPeriodCall { blocks: ltp }
             .abi_encode(),
         ),
         (
