@@ -87,7 +87,12 @@ fn config_file(rpc: &str, root: &Path, withdrawal: Address) -> PathBuf {
 
 /// `ssv-agent deposit` on `file`, as a user runs it (state root: the file folder's parent).
 fn spawn_child(rpc: &str, file: &Path, withdrawal: Address) -> Child {
-    spawn_in(rpc, file.parent().unwrap().parent().unwrap(), file, withdrawal)
+    spawn_in(
+        rpc,
+        file.parent().unwrap().parent().unwrap(),
+        file,
+        withdrawal,
+    )
 }
 
 /// `ssv-agent deposit` on `file` with the state root `root`.
@@ -284,7 +289,11 @@ async fn aggregate_and_per_validator_files_share_one_journal() {
     }
     assert_eq!(deposit_events(&d, &a.pubkey).await, 1);
     assert_eq!(deposit_events(&d, &b.pubkey).await, 1);
-    assert!(!tmp.path().join(format!("0x{}", hex::encode(a.pubkey))).exists());
+    assert!(
+        !tmp.path()
+            .join(format!("0x{}", hex::encode(a.pubkey)))
+            .exists()
+    );
 }
 
 #[tokio::test]

@@ -22,6 +22,7 @@ mod log_scan_limits;
 mod pipeline_dry_run;
 mod pipeline_e2e;
 mod real_contracts;
+mod real_money;
 mod send_safety;
 mod ssv_cli;
 mod ssv_register;

@@ -23,9 +23,9 @@ use alloy::{
 };
 use ssv_agent::{
     chain::{
+        Revert,
         contracts::{Cluster, SSVNetwork, SSVNetworkV1, SSVNetworkViews, SSVToken},
         reads::decode_cluster_log,
-        Revert,
     },
     devnet::{
         Contracts, Devnet, DevnetOptions, STAKER_ACCOUNT, SsvMode, WHITELISTED_ACCOUNT, call_tx,
@@ -146,11 +146,11 @@ fn describe_revert(data: Option<&[u8]>) -> String {
                 r => Some(r.name().map_or_else(|| r.to_string(), str::to_string)),
             }
             .or_else(|| {
-                    Extra::ExtraErrors::abi_decode(d)
-                        .ok()
-                        .map(|e| format!("{e:?}"))
-                })
-                .unwrap_or_else(|| "unknown".into());
+                Extra::ExtraErrors::abi_decode(d)
+                    .ok()
+                    .map(|e| format!("{e:?}"))
+            })
+            .unwrap_or_else(|| "unknown".into());
             format!("{name} 0x{}", alloy::hex::encode(d))
         }
     }

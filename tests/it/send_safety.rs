@@ -97,7 +97,10 @@ fn spawn_send(
 async fn wait_for(what: &str, mut pred: impl AsyncFnMut() -> bool) {
     let start = Instant::now();
     while !pred().await {
-        assert!(start.elapsed() < Duration::from_secs(30), "{what} never happened");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{what} never happened"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -120,21 +123,45 @@ async fn a_foreign_pending_transaction_blocks_signing() {
         serde_json::json!([{ "from": staker, "to": Address::repeat_byte(9), "value": "0x1" }]),
     )
     .await;
-    let err = send(&c, "transfer", transfer(Address::repeat_byte(7)), |_| Ok(()))
-        .await
-        .unwrap_err();
+    let err = send(
+        &c,
+        "transfer",
+        transfer(Address::repeat_byte(7)),
+        |_| Ok(()),
+    )
+    .await
+    .unwrap_err();
     assert!(
-        matches!(err, ChainError::ForeignPending { count: 1, first: 0, last: 0, .. }),
+        matches!(
+            err,
+            ChainError::ForeignPending {
+                count: 1,
+                first: 0,
+                last: 0,
+                ..
+            }
+        ),
         "{err}"
     );
-    assert!(err.to_string().contains("no ssv-agent journal holds"), "{err}");
+    assert!(
+        err.to_string().contains("no ssv-agent journal holds"),
+        "{err}"
+    );
     // Once it is mined, signing goes on.
     d.mine(1).await.unwrap();
     automine(&d, true).await;
-    send(&c, "transfer", transfer(Address::repeat_byte(7)), |_| Ok(()))
-        .await
-        .unwrap();
-    assert_eq!(balance(&d, Address::repeat_byte(7)).await, U256::from(12_345u64));
+    send(
+        &c,
+        "transfer",
+        transfer(Address::repeat_byte(7)),
+        |_| Ok(()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        balance(&d, Address::repeat_byte(7)).await,
+        U256::from(12_345u64)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -148,7 +175,10 @@ async fn a_dropped_transaction_is_rebroadcast_and_confirmed_once() {
     let hash = {
         let j = journal.clone();
         wait_for("the broadcast", async || {
-            j.lock().unwrap().iter().any(|r| r.status == TxStatus::Broadcast)
+            j.lock()
+                .unwrap()
+                .iter()
+                .any(|r| r.status == TxStatus::Broadcast)
         })
         .await;
         journal.lock().unwrap()[0].tx_hash
@@ -181,7 +211,11 @@ async fn a_stuck_transaction_is_replaced_within_the_cap_journaled_first() {
     let (journal, task) = spawn_send(c, transfer(to));
     // Not mined for a while: the agent replaces it (same nonce, higher fees).
     wait_for("a replacement", async || {
-        journal.lock().unwrap().iter().any(|r| !r.replaced.is_empty())
+        journal
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|r| !r.replaced.is_empty())
     })
     .await;
     let replacement = journal
@@ -227,7 +261,11 @@ async fn a_receipt_reorged_away_is_waited_for_again() {
     let snapshot = rpc(&d, "evm_snapshot", serde_json::json!([])).await;
     let (journal, task) = spawn_send(c, transfer(to));
     wait_for("the broadcast", async || {
-        journal.lock().unwrap().iter().any(|r| r.status == TxStatus::Broadcast)
+        journal
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|r| r.status == TxStatus::Broadcast)
     })
     .await;
     let hash = journal.lock().unwrap()[0].tx_hash;
@@ -235,7 +273,11 @@ async fn a_receipt_reorged_away_is_waited_for_again() {
     // Included, then reorged away before the 3 confirmations.
     rpc(&d, "evm_revert", serde_json::json!([snapshot])).await;
     assert!(
-        d.provider().get_transaction_receipt(hash).await.unwrap().is_none(),
+        d.provider()
+            .get_transaction_receipt(hash)
+            .await
+            .unwrap()
+            .is_none(),
         "the receipt is gone"
     );
     // The waiter rebroadcasts the same bytes; mine them back in and past the confirmations.
@@ -267,9 +309,13 @@ async fn a_hung_rpc_endpoint_times_out() {
     let mut cc = ChainConfig::new(&url);
     cc.request_timeout = Duration::from_secs(1);
     let started = Instant::now();
-    let err = Chain::open(cc, &ssv_agent::network::NetworkProfile::hoodi(), Sender::ReadOnly)
-        .await
-        .unwrap_err();
+    let err = Chain::open(
+        cc,
+        &ssv_agent::network::NetworkProfile::hoodi(),
+        Sender::ReadOnly,
+    )
+    .await
+    .unwrap_err();
     let took = started.elapsed();
     assert!(matches!(err, ChainError::Unreachable { .. }), "{err}");
     assert!(took < Duration::from_secs(5), "gave up after {took:?}");

@@ -272,14 +272,14 @@ async fn set_eth_params(
     if ltp != params.liquidation_threshold_period {
         tracing::info!(
             asked = params.liquidation_threshold_period,
-            ltp, "the upgraded network's ETH liquidation threshold is the contract's minimum"
+            ltp,
+            "the upgraded network's ETH liquidation threshold is the contract's minimum"
         );
     }
     let calls: [(&str, Vec<u8>); 4] = [
         (
             "updateLiquidationThresholdPeriod",
-            N::updateLiquidationThresholdPeriodCall { blocks: ltp }
-            .abi_encode(),
+            N::updateLiquidationThresholdPeriodCall { blocks: ltp }.abi_encode(),
         ),
         (
             "updateMinimumLiquidationCollateral",
