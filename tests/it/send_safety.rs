@@ -73,14 +73,12 @@ fn transfer(to: Address) -> TransactionRequest {
         .with_value(U256::from(12_345u64))
 }
 
+/// What a background send journals, and its outcome (the mined hash).
+type Journal = Arc<Mutex<Vec<TxRecord>>>;
+type Sending = tokio::task::JoinHandle<Result<B256, ChainError>>;
+
 /// Sends `tx` in the background, journaling every record into the returned list.
-fn spawn_send(
-    chain: Chain,
-    tx: TransactionRequest,
-) -> (
-    Arc<Mutex<Vec<TxRecord>>>,
-    tokio::task::JoinHandle<Result<B256, ChainError>>,
-) {
+fn spawn_send(chain: Chain, tx: TransactionRequest) -> (Journal, Sending) {
     let journal = Arc::new(Mutex::new(Vec::new()));
     let j = journal.clone();
     let task = tokio::spawn(async move {
