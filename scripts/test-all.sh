@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs the pinned real peers the tests use (anvil + solc
-# from npm, py_ecc from PyPI, Lodestar from npm), each step cached and idempotent, then runs the Rust
-# test suite. Needs: Rust, Node.js 20 + npm, Python 3.
-# The interop tests against the Go ssv-dkg are #[ignore]d with their reason: the Go module proxy
-# refuses github.com/ssvlabs/ssv-dkg (403), so it cannot be installed from the registries. With a
-# binary at .cache/bin/ssv-dkg they run with `cargo test --test dkg_interop_go -- --ignored`.
+# from npm, py_ecc from PyPI, Lodestar from npm, the Go ssv-dkg v3.1.0 built from the source archive
+# in ../shared/peers/ssv-dkg), each step cached and idempotent, then runs the Rust test suite.
+# Needs: Rust, Go >= 1.24 + a C compiler, Node.js 20 + npm, Python 3.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -22,6 +20,10 @@ scripts/install-py-checkers.sh
 
 step "Lodestar 1.5.1 (npm, beacon-devnet/)"
 scripts/install-lodestar.sh
+
+step "ssv-dkg v3.1.0 (Go, ../shared/peers/ssv-dkg/build.sh)"
+scripts/install-ssv-dkg.sh
+export SSV_DKG_BIN="$ROOT/.cache/bin/ssv-dkg"
 
 step "cargo test"
 cargo test --no-fail-fast "$@"
