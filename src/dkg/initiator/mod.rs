@@ -61,6 +61,41 @@ pub enum InitiatorError {
     Output(String),
     #[error("initiator key: {0}")]
     Key(String),
+    #[error(
+        "{}; this initiator speaks ssv-dkg's v3.1 wire format ({SUPPORTED_VERSIONS}): ask the \
+         operator to upgrade to ssv-dkg v3.1.x, or choose another operator",
+        describe_unsupported(.0)
+    )]
+    UnsupportedVersion(Vec<(u64, String)>),
+}
+
+/// The operator versions a ceremony can run with, in words (see [`supported_operator_version`]).
+pub const SUPPORTED_VERSIONS: &str = "ssv-dkg v3.1.0 and later v3 releases";
+
+fn describe_unsupported(ops: &[(u64, String)]) -> String {
+    ops.iter()
+        .map(|(id, v)| {
+            format!("operator {id} runs ssv-dkg version {v:?}, which it cannot speak to")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `v3.1.0`, `3.1.2`, `v3.1.1-rc1`, `v3.1.0-4-gabc123` (git describe) -> (3, 1, x).
+pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
+    let v = v.strip_prefix('v').unwrap_or(v);
+    let core = v.split(['-', '+']).next()?;
+    let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+    let (major, minor, patch) = (parts.next()??, parts.next()??, parts.next()??);
+    parts.next().is_none().then_some((major, minor, patch))
+}
+
+/// Whether this initiator can run a ceremony with an operator reporting `version`: the v3.1 wire
+/// format, i.e. v3.1.0 or any later v3 release. v3.0.x reads the same SSZ but puts a 20-byte address
+/// where v3.1 has 32-byte credentials; v1/v2 use other SSZ structs; `dev` builds say nothing. Each
+/// operator is addressed with its own version string, so patch releases can mix in one cluster.
+pub fn supported_operator_version(version: &str) -> bool {
+    matches!(parse_version(version), Some((3, minor, _)) if minor >= 1)
 }
 
 fn op_err(id: u64, reason: impl Into<String>) -> InitiatorError {
@@ -213,6 +248,14 @@ impl Initiator {
         let mut versions = Vec::with_capacity(self.operators.len());
         for (id, r) in pings {
             versions.push((id, r?.version));
+        }
+        let unsupported: Vec<(u64, String)> = versions
+            .iter()
+            .filter(|(_, v)| !supported_operator_version(v))
+            .cloned()
+            .collect();
+        if !unsupported.is_empty() {
+            return Err(InitiatorError::UnsupportedVersion(unsupported));
         }
         let versions = Arc::new(versions);
         let sem = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_CEREMONIES));
@@ -495,6 +538,46 @@ impl Initiator {
             .to_ssz();
         self.send_all("results", vec![body; n]).await?;
         Ok(files)
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+
+    #[test]
+    fn v3_1_and_later_v3_releases_are_supported() {
+        for v in [
+            "v3.1.0",
+            "v3.1.1",
+            "3.1.2",
+            "v3.1.1-rc1",
+            "v3.1.0-4-gabc123",
+            "v3.2.0",
+        ] {
+            assert!(supported_operator_version(v), "{v}");
+        }
+        for v in [
+            "v3.0.3", "v2.1.0", "v1.2.0", "v4.0.0", "dev", "", "v3.1", "v3.1.0.1", "vx.y.z",
+            "garbage",
+        ] {
+            assert!(!supported_operator_version(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn the_refusal_names_each_operator_and_version() {
+        let e = InitiatorError::UnsupportedVersion(vec![(22, "v2.1.0".into()), (33, "x".into())]);
+        let text = e.to_string();
+        for part in [
+            "operator 22",
+            "\"v2.1.0\"",
+            "operator 33",
+            "\"x\"",
+            "upgrade",
+        ] {
+            assert!(text.contains(part), "{text}");
+        }
     }
 }
 
