@@ -3,8 +3,6 @@
 //! writer reproduces the recorded files byte for byte, and the two outside checkers (Go
 //! `ssv-dkg verify`, tests/py/check_ceremony.py) agree on the same folders.
 
-mod dkg_support;
-
 use alloy::primitives::{Address, address};
 use ssv_agent::deposit::json::{DepositDataJson, parse_deposit_json};
 use ssv_agent::dkg::outputs::{
@@ -501,7 +499,7 @@ fn writer_rebuilds_bulk_ceremony_that_verifies() {
 
 /// The Go ssv-dkg v3.1.0 (built by scripts/test-all.sh); fails saying how to build it.
 fn ssv_dkg_bin() -> PathBuf {
-    dkg_support::go_ssv_dkg()
+    crate::support::dkg::go_ssv_dkg()
 }
 
 fn python() -> PathBuf {

@@ -6,15 +6,13 @@
 //! The binary is built from ../shared/peers/ssv-dkg by scripts/test-all.sh (`build.sh`, which
 //! exports `SSV_DKG_BIN`); without it every test here FAILS saying how to build it.
 
-mod dkg_support;
-
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dkg_support::{
+use crate::support::dkg::{
     AMOUNT_GWEI, HOODI_FORK, OWNER, WITHDRAW, cli_verify, expectations, go_ssv_dkg, python_check,
 };
 use ssv_agent::crypto::keystore::Kdf;

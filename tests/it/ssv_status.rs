@@ -1,8 +1,7 @@
 //! `status` numbers equal the contract's views after mined blocks, and the predicted liquidation
 //! block is exact (not liquidatable one block before, liquidatable at it).
 
-mod ssv_support;
-
+use crate::support::ssv::*;
 use alloy::primitives::U256;
 use ssv_agent::{
     chain::contracts::SSVNetworkViews,
@@ -13,7 +12,6 @@ use ssv_agent::{
         status::{render_table, status},
     },
 };
-use ssv_support::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn status_matches_views_and_predicts_the_liquidation_block() {

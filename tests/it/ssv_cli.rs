@@ -2,10 +2,9 @@
 //! the contract's views), a refused cluster flag, and `watch --once` topping a cluster up to the
 //! target runway that `status` then shows.
 
-mod ssv_support;
-
 use std::process::{Command, Output};
 
+use crate::support::ssv::*;
 use alloy::primitives::U256;
 use ssv_agent::{
     chain::{contracts::SSVNetworkViews, reads::cluster_id},
@@ -13,7 +12,6 @@ use ssv_agent::{
     journal::StateFile,
     ssv::register::register,
 };
-use ssv_support::*;
 
 fn agent(config: &std::path::Path, args: &[&str], key: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssv-agent"));

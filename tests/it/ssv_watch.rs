@@ -8,10 +8,9 @@
 //!   target within the caps;
 //! - the metrics endpoint reports the new runway.
 
-mod ssv_support;
-
 use std::sync::{Arc, Mutex};
 
+use crate::support::ssv::{proxy::Proxy, *};
 use alloy::{
     network::TransactionBuilder,
     primitives::{Address, B256, U256},
@@ -36,7 +35,6 @@ use ssv_agent::{
         },
     },
 };
-use ssv_support::{proxy::Proxy, *};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const FLOOR: u64 = 30;

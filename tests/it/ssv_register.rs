@@ -1,8 +1,7 @@
 //! `register` on the devnet double: the three paths (v2 payable, v1 approve, migrate-then-register),
 //! new and existing clusters, and every refusal with a clear message and no transaction.
 
-mod ssv_support;
-
+use crate::support::ssv::*;
 use alloy::{
     primitives::{Bytes, U256},
     providers::Provider,
@@ -16,7 +15,6 @@ use ssv_agent::{
         register::{RegisterError, RegisterPath, register},
     },
 };
-use ssv_support::*;
 
 const IDS: [u64; 4] = [1, 2, 3, 4];
 

@@ -3,8 +3,6 @@
 //! py_ecc checker tests/py/check_ceremony.py (needs `.venv`: scripts/install-py-checkers.sh). The
 //! Go interop runs are in `dkg_interop_go.rs`.
 
-mod dkg_support;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -61,7 +59,7 @@ fn request(nonce: u64, validators: usize, network: &str) -> CeremonyRequest {
         amount_gwei: 32_000_000_000,
         network_name: network.into(),
         fork_version: match network {
-            "hoodi" => dkg_support::HOODI_FORK,
+            "hoodi" => crate::support::dkg::HOODI_FORK,
             _ => [0, 0, 0, 0],
         },
         validators,
@@ -109,8 +107,8 @@ async fn ceremony_on(ids: &[u64], nonce: u64, validators: usize, network: &str) 
         .expect("output verifies");
     assert_eq!(verified.validators.len(), validators);
     // A second opinion from code that shares nothing with ours (py_ecc, pycryptodome).
-    dkg_support::python_check(&dir, nonce, validators, network);
-    dkg_support::cli_verify(&dir, nonce, validators, network, 32_000_000_000);
+    crate::support::dkg::python_check(&dir, nonce, validators, network);
+    crate::support::dkg::cli_verify(&dir, nonce, validators, network, 32_000_000_000);
     drop(cluster.servers);
 }
 

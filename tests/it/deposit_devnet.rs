@@ -101,7 +101,7 @@ async fn child_deposit_process() {
 fn spawn_child(rpc: &str, file: &Path, withdrawal: Address) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args([
-            "child_deposit_process",
+            "deposit_devnet::child_deposit_process",
             "--exact",
             "--ignored",
             "--nocapture",

@@ -1,0 +1,27 @@
+//! The integration tests, one binary with a module per area (as reth and foundry do): each
+//! module used to be its own test target, and 21 binaries each linking alloy, blst and rsa made
+//! the build slow. Shared helpers live in `support/`.
+
+mod support;
+
+mod abi_selectors;
+mod anvil_artifacts;
+mod beacon_client;
+mod beacon_lodestar;
+mod config_example;
+mod deposit_devnet;
+mod deposit_vectors;
+mod devnet_chain;
+mod dkg_faults;
+mod dkg_interop;
+mod dkg_interop_go;
+mod dkg_verify_vectors;
+mod keyshares_vectors;
+mod lodestar_devnet;
+mod log_scan_limits;
+mod pipeline_dry_run;
+mod pipeline_e2e;
+mod ssv_cli;
+mod ssv_register;
+mod ssv_status;
+mod ssv_watch;
