@@ -22,7 +22,7 @@ use crate::dkg::wire::{
     DkgResult, Exchange, Init, KyberMessage, Operator, Pong, ResultData, SignedTransport, Ssz,
     Transport, TransportType,
 };
-pub use client::{ClientError, ClientTls};
+pub use client::{ClientError, ClientOptions, ClientTls};
 
 /// One operator as listed in operators info (`id`, `public_key`, `ip`).
 #[derive(Debug, Clone)]
@@ -98,6 +98,15 @@ pub fn supported_operator_version(version: &str) -> bool {
     matches!(parse_version(version), Some((3, minor, _)) if minor >= 1)
 }
 
+/// ssv-dkg accepts only `https://` operator addresses; plain HTTP only when asked for.
+fn check_scheme(o: &OperatorInfo, opts: ClientOptions) -> Result<(), InitiatorError> {
+    if o.url.starts_with("https://") || (opts.allow_http && o.url.starts_with("http://")) {
+        Ok(())
+    } else {
+        Err(op_err(o.id, format!("address {} is not https://", o.url)))
+    }
+}
+
 fn op_err(id: u64, reason: impl Into<String>) -> InitiatorError {
     InitiatorError::Operator {
         id,
@@ -123,7 +132,16 @@ pub struct Initiator {
 pub const MAX_CONCURRENT_CEREMONIES: usize = 20;
 
 impl Initiator {
-    pub fn new(mut operators: Vec<OperatorInfo>, tls: &ClientTls) -> Result<Self, InitiatorError> {
+    pub fn new(operators: Vec<OperatorInfo>, tls: &ClientTls) -> Result<Self, InitiatorError> {
+        Self::with_options(operators, tls, ClientOptions::default())
+    }
+
+    /// [`Self::new`] with client options (timeout, whether `http://` addresses are allowed).
+    pub fn with_options(
+        mut operators: Vec<OperatorInfo>,
+        tls: &ClientTls,
+        opts: ClientOptions,
+    ) -> Result<Self, InitiatorError> {
         operators.sort_by_key(|o| o.id);
         if threshold_for(operators.len()).is_none() {
             return Err(InitiatorError::Request(format!(
@@ -137,12 +155,10 @@ impl Initiator {
             ));
         }
         for o in &operators {
-            if !o.url.starts_with("https://") {
-                return Err(op_err(o.id, format!("address {} is not https://", o.url)));
-            }
+            check_scheme(o, opts)?;
         }
         Ok(Initiator {
-            client: client::build_client(tls, client::REQUEST_TIMEOUT)?,
+            client: client::build_client_with(tls, opts)?,
             operators,
         })
     }
@@ -153,15 +169,22 @@ impl Initiator {
         tls: &ClientTls,
         timeout: std::time::Duration,
     ) -> Result<Self, InitiatorError> {
-        let mut me = Self::new(operators, tls)?;
-        me.client = client::build_client(tls, timeout)?;
-        Ok(me)
+        Self::with_options(
+            operators,
+            tls,
+            ClientOptions {
+                timeout,
+                ..ClientOptions::default()
+            },
+        )
     }
 
     /// An initiator that can only ping (no cluster-size rules), for `dkg ping`.
     pub fn ping_only(op: OperatorInfo, tls: &ClientTls) -> Result<Self, InitiatorError> {
+        let opts = ClientOptions::default();
+        check_scheme(&op, opts)?;
         Ok(Initiator {
-            client: client::build_client(tls, client::REQUEST_TIMEOUT)?,
+            client: client::build_client_with(tls, opts)?,
             operators: vec![op],
         })
     }
@@ -541,6 +564,42 @@ impl Initiator {
     }
 }
 
+/// Awaits all futures concurrently, keeping their order.
+async fn futures_join_all<F: std::future::Future>(
+    futs: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let handles: Vec<_> = futs.into_iter().map(Box::pin).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    // Poll all together: join via a simple select loop using tokio's JoinSet is not possible for
+    // non-'static borrows, so drive them with a manual join.
+    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> = handles.into_iter().map(Some).collect();
+    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (i, slot) in pending.iter_mut().enumerate() {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        results[i] = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => all = false,
+                }
+            }
+        }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    for r in results.into_iter().flatten() {
+        out.push(r);
+    }
+    out
+}
+
 #[cfg(test)]
 mod version_tests {
     use super::*;
@@ -579,40 +638,4 @@ mod version_tests {
             assert!(text.contains(part), "{text}");
         }
     }
-}
-
-/// Awaits all futures concurrently, keeping their order.
-async fn futures_join_all<F: std::future::Future>(
-    futs: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let handles: Vec<_> = futs.into_iter().map(Box::pin).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    // Poll all together: join via a simple select loop using tokio's JoinSet is not possible for
-    // non-'static borrows, so drive them with a manual join.
-    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> = handles.into_iter().map(Some).collect();
-    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut all = true;
-        for (i, slot) in pending.iter_mut().enumerate() {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => {
-                        results[i] = Some(v);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => all = false,
-                }
-            }
-        }
-        if all {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    for r in results.into_iter().flatten() {
-        out.push(r);
-    }
-    out
 }

@@ -26,6 +26,53 @@ pub enum SaveError {
     Write(String),
     #[error("random folder suffix: {0}")]
     Rng(String),
+    #[error("results name other operators than the ceremony: {0}")]
+    Operators(String),
+}
+
+/// The operators (ids and keys) the files and the message name must be exactly the ceremony's:
+/// the proofs are checked under the keys the keyshares list, so a keyshares file that swapped in
+/// another key (with a proof signed by it) would otherwise pass.
+fn check_operators(
+    init: &Init,
+    rd: &ResultData,
+    keyshares: &KeysharesJson,
+) -> Result<(), SaveError> {
+    let want: Vec<(u64, &[u8])> = init
+        .operators
+        .iter()
+        .map(|o| (o.id, o.pubkey.as_slice()))
+        .collect();
+    let sent: Vec<(u64, &[u8])> = rd
+        .operators
+        .iter()
+        .map(|o| (o.id, o.pubkey.as_slice()))
+        .collect();
+    if sent != want {
+        return Err(SaveError::Operators(
+            "the result message's operator list differs from the ceremony's".into(),
+        ));
+    }
+    for share in &keyshares.shares {
+        let listed: Vec<(u64, &[u8])> = share
+            .data
+            .operators
+            .iter()
+            .map(|o| (o.id, o.operator_key.as_bytes()))
+            .collect();
+        if listed != want {
+            let which = listed
+                .iter()
+                .zip(&want)
+                .find(|(a, b)| a != b)
+                .map(|(a, _)| format!("operator {}", a.0))
+                .unwrap_or_else(|| format!("{} operators", listed.len()));
+            return Err(SaveError::Operators(format!(
+                "keyshares list {which} with a key or id that is not the ceremony's"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Parses the three JSON documents of a `/results` message (deposit data as one object, as the
@@ -55,15 +102,31 @@ pub fn parse_result_files(
 }
 
 /// Verifies the files against what this operator itself agreed to in `init` (owner, nonce,
-/// credentials, amount, network, operators) and the key its DKG produced, then writes them.
-/// Returns the ceremony folder.
+/// credentials, amount, network, operators and their keys) and the key its DKG produced, then
+/// writes them. Returns the ceremony folder.
 pub fn save_results(
     output: &Path,
     init: &Init,
     validator_pubkey: [u8; 48],
     rd: &ResultData,
 ) -> Result<PathBuf, SaveError> {
+    let files = check_results(init, validator_pubkey, rd)?;
+    let now = SystemTime::now();
+    let mut suffix = [0u8; 4];
+    getrandom::fill(&mut suffix).map_err(|e| SaveError::Rng(e.to_string()))?;
+    let name = format!("{}--{}", ceremony_dir_name(now), hex::encode(suffix));
+    write_ceremony_named(output, &name, &[files], &go_rfc3339_nano(now))
+        .map_err(|e| SaveError::Write(e.to_string()))
+}
+
+/// [`save_results`]'s checks without writing anything; returns the parsed files.
+pub fn check_results(
+    init: &Init,
+    validator_pubkey: [u8; 48],
+    rd: &ResultData,
+) -> Result<ValidatorFiles, SaveError> {
     let (deposits, keyshares, proofs) = parse_result_files(rd)?;
+    check_operators(init, rd, &keyshares)?;
     let mut address = [0u8; 20];
     if let Some(tail) = init.withdrawal_credentials.get(12..32) {
         address.copy_from_slice(tail);
@@ -87,19 +150,13 @@ pub fn save_results(
         &exp,
     )
     .map_err(|e| SaveError::Verify(e.to_string()))?;
-    let now = SystemTime::now();
-    let mut suffix = [0u8; 4];
-    getrandom::fill(&mut suffix).map_err(|e| SaveError::Rng(e.to_string()))?;
-    let name = format!("{}--{}", ceremony_dir_name(now), hex::encode(suffix));
-    let files = ValidatorFiles {
+    Ok(ValidatorFiles {
         nonce: init.nonce,
         pubkey: validator_pubkey,
         deposit: deposits,
         keyshares,
         proofs,
-    };
-    write_ceremony_named(output, &name, &[files], &go_rfc3339_nano(now))
-        .map_err(|e| SaveError::Write(e.to_string()))
+    })
 }
 
 #[cfg(test)]
