@@ -104,6 +104,8 @@ interface SSVNetworkViews {
     function getVersion() external view returns (string memory);
     function getOperatorById(uint64 operatorId) external view returns (OperatorData memory);
     function getOperatorFee(uint64 operatorId) external view returns (uint256);
+    function getOperatorByIdSSV(uint64 operatorId) external view returns (OperatorData memory);
+    function getOperatorFeeSSV(uint64 operatorId) external view returns (uint256);
     function getWhitelistedOperators(uint64[] calldata operatorIds, address whitelistedAddress) external view returns (uint64[] memory);
     function getNetworkFee() external view returns (uint256);
     function getNetworkFeeSSV() external view returns (uint256);

@@ -15,7 +15,7 @@ use ssv_agent::{
         Chain,
         contracts::{Cluster, SSVNetwork},
         reads::decode_cluster_log,
-        send::{FeeCaps, send_journaled},
+        send::send,
     },
     devnet::{Devnet, DevnetOptions, DevnetSSVNetwork, STAKER_ACCOUNT, dev_account},
 };
@@ -75,9 +75,7 @@ async fn main() {
             .with_to(d.profile().ssv_network)
             .with_input(call.abi_encode())
             .with_value(value);
-        let (_, receipt) = send_journaled(&chain, "bulk", tx, FeeCaps::default(), |_| Ok(()))
-            .await
-            .unwrap();
+        let (_, receipt) = send(&chain, "bulk", tx, |_| Ok(())).await.unwrap();
         cluster = receipt
             .inner
             .logs()

@@ -23,7 +23,6 @@ use ssv_agent::{
     chain::{
         Chain,
         contracts::{Cluster, SSVNetwork, SSVNetworkViews},
-        send::FeeCaps,
     },
     devnet::{
         DAO_ACCOUNT, Devnet, DevnetOptions, DevnetSSVNetwork, WHITELISTED_ACCOUNT, dev_account,
@@ -189,7 +188,6 @@ async fn main() {
         max_per_tx: U256::ZERO,
         max_per_day: U256::ZERO,
         reactivate: false,
-        fee_caps: FeeCaps::default(),
     };
     let mut w = Watcher::new(
         chain.clone(),

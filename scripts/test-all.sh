@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs the pinned real peers the tests use (anvil + solc
 # from npm, py_ecc from PyPI, Lodestar from npm, the Go ssv-dkg v3.1.0 built from the source archive
-# in ../shared/peers/ssv-dkg), each step cached and idempotent, then runs the Rust test suite.
-# Needs: Rust, Go >= 1.24 + a C compiler, Node.js 20 + npm, Python 3.
+# in ../shared/peers/ssv-dkg), builds the real SSV Network contracts from ../shared/peers/ssv-network
+# (about 2.5 min the first time, then cached), each step cached and idempotent, then runs the Rust
+# test suite. Needs: Rust, Go >= 1.24 + a C compiler, Node.js 20 + npm, Python 3.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "anvil 1.7.1 + solc 0.8.37 (npm, anvil/)"
-if [ ! -x anvil/node_modules/.bin/anvil ] || [ ! -d anvil/node_modules/solc ]; then
+step "anvil 1.7.1 + solc 0.8.37, 0.8.24, 0.8.4 + OpenZeppelin 4.9.6 (npm, anvil/)"
+if [ ! -x anvil/node_modules/.bin/anvil ] || [ ! -d anvil/node_modules/solc ] \
+  || [ ! -d anvil/node_modules/solc-0.8.24 ] || [ ! -d anvil/node_modules/@openzeppelin/contracts-upgradeable ]; then
   (cd anvil && npm ci --no-audit --no-fund)
 fi
 anvil/node_modules/.bin/anvil --version | head -n1
+
+step "real SSV Network contracts (../shared/peers/ssv-network, cached in .cache/real-ssv)"
+scripts/build-real-contracts.sh
 
 step "independent checkers (PyPI)"
 scripts/install-py-checkers.sh
@@ -26,4 +31,4 @@ scripts/install-ssv-dkg.sh
 export SSV_DKG_BIN="$ROOT/.cache/bin/ssv-dkg"
 
 step "cargo test"
-cargo test --no-fail-fast "$@"
+cargo test --features test-hooks --no-fail-fast "$@"

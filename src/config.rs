@@ -34,8 +34,10 @@ pub struct Config {
     pub signer: SignerConfig,
     /// The validators to create.
     pub validators: ValidatorsConfig,
-    /// Deposit transaction settings.
+    /// Deposit transaction settings (the fee caps apply to every transaction).
     pub deposit: DepositConfig,
+    /// Waiting for transactions: deadline, rebroadcast, replacement.
+    pub transactions: TransactionsConfig,
     /// Cluster funding policy at registration.
     pub funding: FundingConfig,
     /// The watch service.
@@ -52,6 +54,8 @@ pub struct RpcConfig {
     pub log_chunk_blocks: u64,
     /// Where scanned log heights are cached between runs (optional).
     pub log_cache_dir: Option<PathBuf>,
+    /// Longest wait for one JSON-RPC answer, seconds (a hung endpoint fails instead of freezing).
+    pub request_timeout_secs: u64,
 }
 
 impl Default for RpcConfig {
@@ -60,6 +64,35 @@ impl Default for RpcConfig {
             url: "http://127.0.0.1:8545".into(),
             log_chunk_blocks: 50_000,
             log_cache_dir: None,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+/// How every transaction is waited for once sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TransactionsConfig {
+    /// Stop waiting for a transaction after this many seconds (it stays journaled and the next
+    /// run resumes it).
+    pub timeout_secs: u64,
+    /// Rebroadcast the same signed bytes when the node no longer knows the transaction, at most
+    /// this often (seconds).
+    pub rebroadcast_every_secs: u64,
+    /// Replace a transaction still pending after this many seconds with higher fees, never above
+    /// `deposit.max_fee_per_gas_gwei` (0 = never replace).
+    pub replace_after_secs: u64,
+    /// Fee increase of a replacement, percent (at least 10, what nodes require).
+    pub replace_fee_bump_percent: u64,
+}
+
+impl Default for TransactionsConfig {
+    fn default() -> Self {
+        Self {
+            timeout_secs: 600,
+            rebroadcast_every_secs: 60,
+            replace_after_secs: 180,
+            replace_fee_bump_percent: 15,
         }
     }
 }

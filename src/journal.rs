@@ -82,6 +82,22 @@ pub struct TxRecord {
     pub block: Option<u64>,
     /// Unix seconds of the last status change.
     pub updated_at: u64,
+    /// Hashes of earlier versions of this transaction (same nonce, lower fees) that it replaced;
+    /// any of them may still be the one that gets mined, so a resume checks them all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaced: Vec<B256>,
+}
+
+impl TxRecord {
+    /// Every hash this transaction was broadcast under, newest first.
+    pub fn hashes(&self) -> impl Iterator<Item = B256> + '_ {
+        std::iter::once(self.tx_hash).chain(self.replaced.iter().rev().copied())
+    }
+
+    /// Whether the transaction still waits for its outcome.
+    pub fn is_pending(&self) -> bool {
+        matches!(self.status, TxStatus::Signed | TxStatus::Broadcast)
+    }
 }
 
 /// The last activation status seen on the beacon node.
@@ -167,6 +183,18 @@ pub enum JournalError {
         "{0} is in use by another ssv-agent process; wait for it to finish (two processes must never drive the same validator)"
     )]
     Locked(PathBuf),
+    /// One validator has two state folders.
+    #[error(
+        "validator {pubkey} has two state files, {first} and {second}; keep the one whose deposit is recorded and move the other away before running again"
+    )]
+    TwoJournals {
+        /// The validator.
+        pubkey: String,
+        /// One folder.
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+    },
     /// The file exists but is not a state file of this version.
     #[error("state file {path} is corrupt or from another version: {message}")]
     Corrupt {
@@ -188,33 +216,7 @@ pub struct StateFile {
 impl StateFile {
     /// Opens (or creates) `<dir>/state.json`, taking the folder's exclusive lock without waiting.
     pub fn open(dir: &Path) -> Result<Self, JournalError> {
-        fs::create_dir_all(dir).map_err(|source| JournalError::Io {
-            action: "cannot create folder",
-            path: dir.to_owned(),
-            source,
-        })?;
-        let lock_path = dir.join(LOCK_FILE);
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|source| JournalError::Io {
-                action: "cannot open lock",
-                path: lock_path.clone(),
-                source,
-            })?;
-        match lock.try_lock_exclusive() {
-            Ok(true) => {}
-            Ok(false) => return Err(JournalError::Locked(dir.to_owned())),
-            Err(source) => {
-                return Err(JournalError::Io {
-                    action: "cannot lock",
-                    path: lock_path,
-                    source,
-                });
-            }
-        }
+        let lock = lock_folder(dir, LOCK_FILE)?;
         let path = dir.join(STATE_FILE);
         let state = match fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| JournalError::Corrupt {
@@ -235,6 +237,31 @@ impl StateFile {
             _lock: lock,
             state,
         })
+    }
+
+    /// A dry run's copy: `real`'s state (if any) copied into `scratch` and opened there, so the
+    /// rehearsal sees what the real run would see and never writes the real journal.
+    pub fn open_scratch(real: &Path, scratch: &Path) -> Result<Self, JournalError> {
+        let mut copy = Self::open(scratch)?;
+        match fs::read(real.join(STATE_FILE)) {
+            Ok(bytes) => {
+                let state: ValidatorState =
+                    serde_json::from_slice(&bytes).map_err(|e| JournalError::Corrupt {
+                        path: real.join(STATE_FILE),
+                        message: e.to_string(),
+                    })?;
+                copy.update(|s| *s = state)?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(JournalError::Io {
+                    action: "cannot read",
+                    path: real.join(STATE_FILE),
+                    source,
+                });
+            }
+        }
+        Ok(copy)
     }
 
     /// The current state.
@@ -258,6 +285,105 @@ impl StateFile {
         write_atomic(&self.path, &json, 0o600)?;
         self.state = next;
         Ok(out)
+    }
+}
+
+/// The one state folder of the validator `pubkey_hex` (`0x…`) under `root`, whatever file named
+/// it: the folder already holding its `state.json` (ssv-dkg's `<nonce>-0x<pubkey>` ceremony
+/// folder or `0x<pubkey>`, searched three levels deep), else its ceremony folder, else
+/// `<root>/0x<pubkey>`. Two folders with a state file for one key are refused: they would be two
+/// journals for one deposit.
+pub fn validator_dir(root: &Path, pubkey_hex: &str) -> Result<PathBuf, JournalError> {
+    let key = pubkey_hex.to_ascii_lowercase();
+    let key = key.strip_prefix("0x").unwrap_or(&key);
+    let bare = format!("0x{key}");
+    let suffix = format!("-0x{key}");
+    let mut found = Vec::new();
+    find_named(
+        root,
+        3,
+        &|name: &str| {
+            let n = name.to_ascii_lowercase();
+            n == bare || n.ends_with(&suffix)
+        },
+        &mut found,
+    );
+    let with_state: Vec<&PathBuf> = found
+        .iter()
+        .filter(|d| d.join(STATE_FILE).exists())
+        .collect();
+    match with_state.as_slice() {
+        [one] => return Ok((*one).clone()),
+        [first, second, ..] => {
+            return Err(JournalError::TwoJournals {
+                pubkey: bare,
+                first: (*first).clone(),
+                second: (*second).clone(),
+            });
+        }
+        [] => {}
+    }
+    let ceremony: Vec<&PathBuf> = found
+        .iter()
+        .filter(|d| {
+            d.file_name()
+                .is_some_and(|n| n.to_string_lossy().ends_with(&suffix))
+        })
+        .collect();
+    Ok(match ceremony.as_slice() {
+        [one] => (*one).clone(),
+        _ => root.join(bare),
+    })
+}
+
+fn find_named(dir: &Path, depth: u32, matches: &dyn Fn(&str) -> bool, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if !path.is_dir() {
+            continue;
+        }
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        if matches(&name) {
+            out.push(path);
+        } else if depth > 1 {
+            find_named(&path, depth - 1, matches, out);
+        }
+    }
+}
+
+/// Takes the exclusive OS lock `<dir>/<name>` without waiting (creating the folder), so two
+/// processes never drive the same state; the lock dies with the process, even on SIGKILL.
+pub fn lock_folder(dir: &Path, name: &str) -> Result<File, JournalError> {
+    fs::create_dir_all(dir).map_err(|source| JournalError::Io {
+        action: "cannot create folder",
+        path: dir.to_owned(),
+        source,
+    })?;
+    let lock_path = dir.join(name);
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| JournalError::Io {
+            action: "cannot open lock",
+            path: lock_path.clone(),
+            source,
+        })?;
+    match lock.try_lock_exclusive() {
+        Ok(true) => Ok(lock),
+        Ok(false) => Err(JournalError::Locked(dir.to_owned())),
+        Err(source) => Err(JournalError::Io {
+            action: "cannot lock",
+            path: lock_path,
+            source,
+        }),
     }
 }
 
@@ -294,6 +420,61 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), JournalE
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io("cannot fsync folder", dir))?;
+    Ok(())
+}
+
+/// Creates the folder `final_dir` whole or not at all: `fill` writes into a hidden sibling
+/// (`.<name>.partial`), which is fsynced and renamed into place, then the parent is fsynced. A
+/// crash or a failed `fill` never leaves a half-written folder under the final name (a leftover
+/// hidden one is removed by the next attempt). Refuses when `final_dir` already exists.
+pub fn write_dir_atomic<E: From<JournalError>>(
+    final_dir: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), E> {
+    let io = |action: &'static str, p: &Path| {
+        let p = p.to_owned();
+        move |source| JournalError::Io {
+            action,
+            path: p,
+            source,
+        }
+    };
+    let parent = final_dir
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = final_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if final_dir.exists() {
+        return Err(JournalError::Io {
+            action: "refusing to replace",
+            path: final_dir.to_owned(),
+            source: std::io::ErrorKind::AlreadyExists.into(),
+        }
+        .into());
+    }
+    let tmp = parent.join(format!(".{name}.partial"));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(io("cannot remove the leftover", &tmp))?;
+    }
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o750);
+    b.create(&tmp).map_err(io("cannot create folder", &tmp))?;
+    if let Err(e) = fill(&tmp) {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    File::open(&tmp)
+        .and_then(|d| d.sync_all())
+        .map_err(io("cannot fsync folder", &tmp))?;
+    fs::rename(&tmp, final_dir).map_err(io("cannot rename into", final_dir))?;
+    File::open(parent)
+        .and_then(|d| d.sync_all())
+        .map_err(io("cannot fsync folder", parent))?;
     Ok(())
 }
 
@@ -343,6 +524,74 @@ mod tests {
         assert!(
             err.contains("state.json") && err.contains("corrupt"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn one_state_folder_per_pubkey_whatever_the_file() {
+        let root = tempfile::tempdir().unwrap();
+        let pk = format!("0x{}", "ab".repeat(48));
+        // No folder yet: <root>/0x<pk>.
+        assert_eq!(
+            validator_dir(root.path(), &pk).unwrap(),
+            root.path().join(&pk)
+        );
+        // A ceremony folder (ssv-dkg layout, one level down) is the one.
+        let ceremony = root.path().join("ceremony-1").join(format!("000003-{pk}"));
+        fs::create_dir_all(&ceremony).unwrap();
+        assert_eq!(validator_dir(root.path(), &pk).unwrap(), ceremony);
+        // Upper-case input finds the same folder.
+        assert_eq!(
+            validator_dir(root.path(), &pk.to_uppercase().replace("0X", "0x")).unwrap(),
+            ceremony
+        );
+        // Once a state file exists elsewhere, that folder wins; two state files are refused.
+        let bare = root.path().join(&pk);
+        fs::create_dir_all(&bare).unwrap();
+        fs::write(bare.join(STATE_FILE), b"{}").unwrap();
+        assert_eq!(validator_dir(root.path(), &pk).unwrap(), bare);
+        fs::write(ceremony.join(STATE_FILE), b"{}").unwrap();
+        assert!(matches!(
+            validator_dir(root.path(), &pk),
+            Err(JournalError::TwoJournals { .. })
+        ));
+    }
+
+    #[test]
+    fn scratch_copy_never_writes_the_real_file() {
+        let real = tempfile::tempdir().unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        {
+            let mut s = StateFile::open(real.path()).unwrap();
+            s.update(|st| st.advance(Stage::Verified)).unwrap();
+        }
+        let before = fs::read(real.path().join(STATE_FILE)).unwrap();
+        let mut copy = StateFile::open_scratch(real.path(), scratch.path()).unwrap();
+        assert_eq!(copy.get().stage, Stage::Verified);
+        copy.update(|st| st.advance(Stage::Funded)).unwrap();
+        assert_eq!(fs::read(real.path().join(STATE_FILE)).unwrap(), before);
+    }
+
+    #[test]
+    fn atomic_folder_is_whole_or_absent() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("v1");
+        let err = write_dir_atomic::<JournalError>(&dir, |tmp| {
+            fs::write(tmp.join("a"), b"1").unwrap();
+            Err(JournalError::Locked(tmp.to_owned()))
+        });
+        assert!(err.is_err());
+        assert!(!dir.exists());
+        assert_eq!(fs::read_dir(root.path()).unwrap().count(), 0, "no leftover");
+        write_dir_atomic::<JournalError>(&dir, |tmp| {
+            fs::write(tmp.join("a"), b"1").unwrap();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(fs::read(dir.join("a")).unwrap(), b"1");
+        assert!(
+            write_dir_atomic::<JournalError>(&dir, |_| Ok(())).is_err(),
+            "never replaces"
         );
     }
 

@@ -16,5 +16,6 @@ pub mod dkg;
 pub mod journal;
 pub mod network;
 pub mod pipeline;
+pub mod rehearsal;
 pub mod ssv;
 pub mod ui;

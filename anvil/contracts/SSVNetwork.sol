@@ -19,10 +19,15 @@ interface ISSVNetworkV1Events {
 ///         the only extra entry points are the `devnet*` functions below. The views that the real
 ///         proxy answers through its fallback are implemented directly on this contract.
 ///
-///         Omitted on purpose: the effective-balance oracle (`updateClusterBalance`, `commitRoot`,
-///         ...; every cluster uses the implicit 32 ETH per validator, vUnits = validatorCount * 10_000),
-///         SSV staking (`stake`, cSSV, ...), UUPS/module plumbing (`initialize`, `updateModule`,
-///         `upgradeTo*`).
+///         Effective balance (EB): oracles set with `replaceOracle` vote Merkle roots with
+///         `commitRoot` (quorum 6667 bp of a notional 1e18 cSSV supply, as the real code weighs
+///         votes), and `updateClusterBalance` proves a cluster's EB against a committed root; the
+///         stored vUnits then drive settlement, burn rate, liquidation, operator and DAO earnings
+///         exactly as in the real SSVClusters/ClusterLib (deviation-only model). A cluster without
+///         an oracle update uses the implicit 32 ETH per validator (vUnits = validatorCount * 10_000).
+///
+///         Omitted on purpose: SSV staking (`stake`, cSSV, ...), UUPS/module plumbing
+///         (`initialize`, `updateModule`, `upgradeTo*`), `minBlocksBetweenUpdates` (always 0).
 ///
 /// @dev    Built for `anvil_setCode(address, deployedBytecode)`: no constructor, no immutables.
 ///         Call once, right after placing the code:
@@ -70,6 +75,14 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
     uint64 private constant V2_MINIMAL_LIQUIDATION_THRESHOLD = 21_480;
     uint256 private constant DEFAULT_OPERATOR_ETH_FEE = 1_770_000_000; // wei/block, legacy operators
     uint64 private constant PRECISION_FACTOR = 10_000;
+
+    // Effective balance (real SSVStorageEB / SSVDAO constants)
+    uint256 private constant MAX_EB_PER_VALIDATOR = 2048; // whole ETH
+    uint256 private constant DEFAULT_EB_PER_VALIDATOR = 32; // whole ETH
+    uint256 private constant ORACLE_SLOTS = 4; // MAX_DELEGATION_SLOTS
+    uint256 private constant ORACLE_NOTIONAL_STAKE = 1e18; // stands in for cSSV.totalSupply()
+    uint16 private constant QUORUM_BPS = 6_667;
+    uint256 private constant BPS_DENOMINATOR = 10_000;
 
     bytes4 private constant ERC165_ID = 0x01ffc9a7;
     bytes4 private constant WHITELISTING_ID = ISSVWhitelistingContract.isWhitelisted.selector;
@@ -153,6 +166,22 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
     mapping(uint64 => FeeRequest) private _feeRequests;
     mapping(address => mapping(uint256 => uint256)) private _addressWhitelistedForOperators; // bitmaps
 
+    /// Oracle-set effective balance of a cluster (real ClusterEBSnapshot); vUnits 0 = implicit.
+    struct ClusterEB {
+        uint64 vUnits;
+        uint64 lastRootBlockNum;
+        uint64 lastUpdateBlock;
+    }
+
+    mapping(bytes32 => ClusterEB) private _clusterEB;
+    mapping(uint64 => uint64) private _operatorEthVUnits; // vUnits above 32 ETH per validator
+    mapping(uint64 => bytes32) private _ebRoots; // block => committed root
+    uint64 private _latestCommittedBlock;
+    mapping(uint32 => address) private _oracles;
+    mapping(address => uint32) private _oracleIdOf;
+    mapping(bytes32 => uint256) private _rootCommitments; // keccak(blockNum ‖ root) => weight
+    mapping(bytes32 => mapping(uint32 => bool)) private _hasVoted;
+
     // ---------------------------------------------------------------------------------------------
     // Events (exact signatures of the reference ABIs)
     // ---------------------------------------------------------------------------------------------
@@ -172,7 +201,24 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
         uint32 effectiveBalance,
         Cluster cluster
     );
+    event ClusterBalanceUpdated(
+        address indexed owner,
+        uint64[] operatorIds,
+        uint64 indexed blockNum,
+        uint32 effectiveBalance,
+        Cluster cluster
+    );
     event FeeRecipientAddressUpdated(address indexed owner, address recipientAddress);
+    event RootCommitted(bytes32 indexed merkleRoot, uint64 indexed blockNum);
+    event WeightedRootProposed(
+        bytes32 indexed merkleRoot,
+        uint64 indexed blockNum,
+        uint256 accumulatedWeight,
+        uint256 threshold,
+        uint32 oracleId,
+        address oracle
+    );
+    event OracleReplaced(uint32 indexed oracleId, address indexed oldOracle, address indexed newOracle);
 
     event OperatorAdded(uint64 indexed operatorId, address indexed owner, bytes publicKey, uint256 fee);
     event OperatorRemoved(uint64 indexed operatorId);
@@ -207,6 +253,18 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
     // ---------------------------------------------------------------------------------------------
 
     error AddressIsWhitelistingContract(address contractAddress);
+    error AlreadyVoted();
+    error EBBelowMinimum();
+    error EBExceedsMaximum();
+    error FutureBlockNumber();
+    error InvalidProof();
+    error NotOracle();
+    error OracleAlreadyAssigned();
+    error RootNotFound();
+    error StaleBlockNumber();
+    error StaleUpdate();
+    error ZeroAddress();
+    error ZeroAmount();
     error ApprovalNotWithinTimeframe();
     error CallerNotOwnerWithData(address caller, address owner);
     error CallerNotWhitelistedWithData(uint64 operatorId);
@@ -453,16 +511,24 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
         if (!isEth) revert IncorrectClusterVersion();
         if (cluster.active) revert ClusterAlreadyEnabled();
 
+        // A liquidated cluster keeps its oracle vUnits; their deviation comes back with it.
+        uint64 stored = _clusterEB[key].vUnits;
+        uint64 baseline = uint64(cluster.validatorCount) * uint64(VUNITS);
+        uint64 effective = stored > 0 ? stored : baseline;
+        uint64 deviation = stored > baseline ? stored - baseline : 0;
+
         (uint64 clusterIndex, uint64 burnRate) = _updateOperatorsEth(operatorIds, true, cluster.validatorCount);
+        if (deviation != 0) _addOperatorDeviation(operatorIds, deviation, true);
 
         cluster.balance += msg.value;
         cluster.active = true;
         cluster.index = clusterIndex;
         cluster.networkFeeIndex = _currentNetworkFeeIndexEth();
 
-        if (_isLiquidatableEth(cluster, burnRate)) revert InsufficientBalance();
+        if (_isLiquidatableEthUnits(cluster, effective, burnRate)) revert InsufficientBalance();
 
         _updateDaoEth(true, cluster.validatorCount);
+        if (deviation != 0) _sp.daoTotalEthVUnits += deviation;
         _ethClusters[key] = _hashCluster(cluster);
 
         emit ClusterReactivated(msg.sender, operatorIds, cluster);
@@ -490,12 +556,19 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
         if (!wasLiquidated) _updateDaoSSV(false, cluster.validatorCount);
         _updateDaoEth(true, cluster.validatorCount);
 
-        if (_isLiquidatableEth(cluster, burnRateETH)) revert InsufficientBalance();
+        if (_isLiquidatableEth(cluster, key, burnRateETH)) revert InsufficientBalance();
 
         _ethClusters[key] = _hashCluster(cluster);
         delete _clusters[key];
 
-        uint32 effectiveBalance = cluster.validatorCount * 32;
+        // An EB proven while the cluster was legacy takes effect now (deviation above baseline).
+        uint64 stored = _clusterEB[key].vUnits;
+        uint64 baseline = uint64(cluster.validatorCount) * uint64(VUNITS);
+        if (stored > baseline) {
+            _sp.daoTotalEthVUnits += stored - baseline;
+            _addOperatorDeviation(operatorIds, stored - baseline, true);
+        }
+        uint32 effectiveBalance = _vUnitsToEB(stored > 0 ? stored : baseline);
         if (ssvRefund != 0) _pushToken(msg.sender, ssvRefund);
 
         emit ClusterMigratedToETH(msg.sender, operatorIds, msg.value, ssvRefund, effectiveBalance, cluster);
@@ -508,6 +581,132 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
         Cluster memory cluster
     ) external onlyV2 nonReentrant {
         _liquidateSSV(clusterOwner, operatorIds, cluster);
+    }
+
+    // =============================================================================================
+    // Effective balance: oracle roots and proofs (v2.0.0 SSVDAO.commitRoot, SSVClusters.updateClusterBalance)
+    // =============================================================================================
+
+    function replaceOracle(uint32 oracleId, address newOracle) external onlyV2 onlyOwner {
+        if (oracleId == 0) revert ZeroAmount(); // the real code reuses this error for an invalid id
+        if (newOracle == address(0)) revert ZeroAddress();
+        address oldOracle = _oracles[oracleId];
+        if (oldOracle == newOracle) {
+            emit OracleReplaced(oracleId, oldOracle, newOracle);
+            return;
+        }
+        if (oldOracle != address(0)) _oracleIdOf[oldOracle] = 0;
+        uint32 existing = _oracleIdOf[newOracle];
+        if (existing != 0 && existing != oracleId) revert OracleAlreadyAssigned();
+        _oracles[oracleId] = newOracle;
+        _oracleIdOf[newOracle] = oracleId;
+        emit OracleReplaced(oracleId, oldOracle, newOracle);
+    }
+
+    /// Each oracle vote weighs a quarter of the (notional) stake; the root is committed once the
+    /// votes reach QUORUM_BPS of it (3 of 4 oracles), as in the real SSVDAO.
+    function commitRoot(bytes32 merkleRoot, uint64 blockNum) external onlyV2 nonReentrant {
+        uint32 oracleId = _oracleIdOf[msg.sender];
+        if (oracleId == 0) revert NotOracle();
+        if (blockNum <= _latestCommittedBlock) revert StaleBlockNumber();
+        if (blockNum > block.number) revert FutureBlockNumber();
+
+        bytes32 commitmentKey = keccak256(abi.encodePacked(blockNum, merkleRoot));
+        if (_hasVoted[commitmentKey][oracleId]) revert AlreadyVoted();
+        _hasVoted[commitmentKey][oracleId] = true;
+
+        uint256 accumulated = _rootCommitments[commitmentKey] + ORACLE_NOTIONAL_STAKE / ORACLE_SLOTS;
+        _rootCommitments[commitmentKey] = accumulated;
+        uint256 threshold = (ORACLE_NOTIONAL_STAKE * QUORUM_BPS) / BPS_DENOMINATOR;
+        if (accumulated >= threshold) {
+            _ebRoots[blockNum] = merkleRoot;
+            _latestCommittedBlock = blockNum;
+            delete _rootCommitments[commitmentKey];
+            emit RootCommitted(merkleRoot, blockNum);
+            return;
+        }
+        emit WeightedRootProposed(merkleRoot, blockNum, accumulated, threshold, oracleId, msg.sender);
+    }
+
+    /// Permissionless: proves `effectiveBalance` (whole ETH) of the cluster against the root of
+    /// `blockNum`. ETH clusters settle at the old vUnits, switch to the new ones (operators and
+    /// DAO follow the deviation) and are liquidated at once if that makes them liquidatable
+    /// (bounty to the caller); a liquidated cluster or a legacy one only records the new vUnits.
+    function updateClusterBalance(
+        uint64 blockNum,
+        address clusterOwner,
+        uint64[] calldata operatorIds,
+        Cluster memory cluster,
+        uint32 effectiveBalance,
+        bytes32[] calldata merkleProof
+    ) external onlyV2 nonReentrant {
+        (bytes32 key, bool isEth) = _validateHashedCluster(cluster, clusterOwner, operatorIds);
+        _verifyEB(key, blockNum, effectiveBalance, merkleProof, cluster.validatorCount);
+
+        uint64 newVUnits = _ebToVUnits(effectiveBalance);
+        if (isEth) {
+            uint64 oldVUnits = _vUnits(key, cluster.validatorCount);
+            uint64 burnRate;
+            if (cluster.active) {
+                uint64 clusterIndex;
+                (clusterIndex, burnRate) = _updateOperatorsEth(operatorIds, false, 0);
+                _settleEthUnits(cluster, oldVUnits, clusterIndex, _currentNetworkFeeIndexEth());
+                if (newVUnits != oldVUnits) {
+                    bool up = newVUnits > oldVUnits;
+                    uint64 delta = up ? newVUnits - oldVUnits : oldVUnits - newVUnits;
+                    _addOperatorDeviation(operatorIds, delta, up);
+                    _sp.ethDaoBalance = _networkEarningsEth();
+                    _sp.ethDaoIndexBlockNumber = uint32(block.number);
+                    if (up) _sp.daoTotalEthVUnits += delta;
+                    else _sp.daoTotalEthVUnits -= delta;
+                }
+            }
+            _recordEB(key, blockNum, newVUnits);
+            if (cluster.active && cluster.validatorCount != 0 && _isLiquidatableEth(cluster, key, burnRate)) {
+                for (uint256 i; i < operatorIds.length; ++i) {
+                    Operator storage op = _operators[operatorIds[i]];
+                    if (op.ethSnapshot.block != 0) op.ethValidatorCount -= cluster.validatorCount;
+                }
+                _executeLiquidationEth(clusterOwner, key, operatorIds, cluster);
+            } else if (cluster.active) {
+                _ethClusters[key] = _hashCluster(cluster);
+            }
+        } else {
+            _recordEB(key, blockNum, newVUnits);
+        }
+        emit ClusterBalanceUpdated(clusterOwner, operatorIds, blockNum, effectiveBalance, cluster);
+    }
+
+    /// Root exists, not older than the cluster's last one, OpenZeppelin-style proof of the leaf
+    /// keccak256(keccak256(abi.encode(clusterId, effectiveBalance))), 32..2048 ETH per validator.
+    function _verifyEB(
+        bytes32 key,
+        uint64 blockNum,
+        uint32 effectiveBalance,
+        bytes32[] calldata proof,
+        uint32 validatorCount
+    ) private view {
+        bytes32 root = _ebRoots[blockNum];
+        if (root == bytes32(0)) revert RootNotFound();
+        uint64 lastRoot = _clusterEB[key].lastRootBlockNum;
+        if (lastRoot != 0 && blockNum <= lastRoot) revert StaleUpdate();
+        bytes32 computed = keccak256(abi.encodePacked(keccak256(abi.encode(key, effectiveBalance))));
+        for (uint256 i; i < proof.length; ++i) {
+            bytes32 p = proof[i];
+            computed = computed < p
+                ? keccak256(abi.encodePacked(computed, p))
+                : keccak256(abi.encodePacked(p, computed));
+        }
+        if (computed != root) revert InvalidProof();
+        if (effectiveBalance > uint256(validatorCount) * MAX_EB_PER_VALIDATOR) revert EBExceedsMaximum();
+        if (effectiveBalance < uint256(validatorCount) * DEFAULT_EB_PER_VALIDATOR) revert EBBelowMinimum();
+    }
+
+    function _recordEB(bytes32 key, uint64 blockNum, uint64 vUnits) private {
+        ClusterEB storage eb = _clusterEB[key];
+        eb.vUnits = vUnits;
+        eb.lastRootBlockNum = blockNum;
+        eb.lastUpdateBlock = uint64(block.number);
     }
 
     // =============================================================================================
@@ -634,11 +833,32 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
         if (!cluster.active) revert ClusterIsLiquidated();
 
         (uint64 clusterIndex, uint64 burnRate) = _updateOperatorsEth(operatorIds, false, cluster.validatorCount);
-        _settleEth(cluster, clusterIndex, _currentNetworkFeeIndexEth());
+        _settleEth(cluster, key, clusterIndex, _currentNetworkFeeIndexEth());
 
-        if (clusterOwner != msg.sender && !_isLiquidatableEth(cluster, burnRate)) revert ClusterNotLiquidatable();
+        if (clusterOwner != msg.sender && !_isLiquidatableEth(cluster, key, burnRate)) revert ClusterNotLiquidatable();
 
+        _executeLiquidationEth(clusterOwner, key, operatorIds, cluster);
+    }
+
+    /// DAO count down, the EB deviation out of the DAO and operator vUnits (the cluster keeps its
+    /// stored vUnits), balance to the caller, cluster {count, 0, 0, false, 0}.
+    function _executeLiquidationEth(
+        address clusterOwner,
+        bytes32 key,
+        uint64[] memory operatorIds,
+        Cluster memory cluster
+    ) private {
         _updateDaoEth(false, cluster.validatorCount);
+
+        uint64 stored = _clusterEB[key].vUnits;
+        uint64 baseline = uint64(cluster.validatorCount) * uint64(VUNITS);
+        if (stored > 0 && stored != baseline) {
+            bool above = stored > baseline;
+            uint64 deviation = above ? stored - baseline : baseline - stored;
+            if (above) _sp.daoTotalEthVUnits -= deviation;
+            else _sp.daoTotalEthVUnits += deviation;
+            _addOperatorDeviation(operatorIds, deviation, !above);
+        }
 
         uint256 bounty = cluster.balance;
         cluster.balance = 0;
@@ -650,6 +870,13 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
         if (bounty > 0) _pushEth(msg.sender, bounty);
 
         emit ClusterLiquidated(clusterOwner, operatorIds, cluster);
+    }
+
+    function _addOperatorDeviation(uint64[] memory operatorIds, uint64 deviation, bool add) private {
+        for (uint256 i; i < operatorIds.length; ++i) {
+            if (add) _operatorEthVUnits[operatorIds[i]] += deviation;
+            else _operatorEthVUnits[operatorIds[i]] -= deviation;
+        }
     }
 
     /// v1: SSV cluster (reverts ClusterIsLiquidated when inactive), token payout;
@@ -671,14 +898,14 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
                 _settleSSV(cluster, clusterIndex, _currentNetworkFeeIndexSSV());
             } else {
                 (clusterIndex, burnRate) = _clusterIndexEth(operatorIds);
-                _settleEth(cluster, clusterIndex, _currentNetworkFeeIndexEth());
+                _settleEth(cluster, key, clusterIndex, _currentNetworkFeeIndexEth());
             }
         }
         if (cluster.balance < amount) revert InsufficientBalance();
         cluster.balance -= amount;
 
         if (cluster.active && cluster.validatorCount != 0) {
-            bool liquidatable = v1 ? _isLiquidatableSSV(cluster, burnRate) : _isLiquidatableEth(cluster, burnRate);
+            bool liquidatable = v1 ? _isLiquidatableSSV(cluster, burnRate) : _isLiquidatableEth(cluster, key, burnRate);
             if (liquidatable) revert InsufficientBalance();
         }
 
@@ -713,13 +940,15 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
         cluster.balance += msg.value;
 
         (uint64 clusterIndex, uint64 burnRate) = _operatorsOnRegistrationEth(operatorIds, count);
-        _settleEth(cluster, clusterIndex, _currentNetworkFeeIndexEth());
+        _settleEth(cluster, key, clusterIndex, _currentNetworkFeeIndexEth());
         _updateDaoEth(true, count);
         cluster.validatorCount += count;
 
-        if (_isLiquidatableEth(cluster, burnRate)) revert InsufficientBalance();
+        // As the real code: the check sees the stored vUnits before the new validators' baseline.
+        if (_isLiquidatableEth(cluster, key, burnRate)) revert InsufficientBalance();
 
         _ethClusters[key] = _hashCluster(cluster);
+        if (_clusterEB[key].vUnits > 0) _clusterEB[key].vUnits += uint64(count) * uint64(VUNITS);
 
         for (uint256 i; i < count; ++i) {
             emit ValidatorAdded(msg.sender, operatorIds, publicKeys[i], sharesData[i], cluster);
@@ -827,10 +1056,11 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
         if (isEth) {
             if (cluster.active) {
                 (uint64 clusterIndex, ) = _updateOperatorsEth(operatorIds, false, removed);
-                _settleEth(cluster, clusterIndex, _currentNetworkFeeIndexEth());
+                _settleEth(cluster, key, clusterIndex, _currentNetworkFeeIndexEth());
                 _updateDaoEth(false, removed);
             }
             cluster.validatorCount -= removed;
+            _removeEBBaseline(key, operatorIds, removed, cluster);
             _ethClusters[key] = _hashCluster(cluster);
         } else {
             if (cluster.active) {
@@ -921,9 +1151,47 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
     // Money math (ssv-contracts notes §4)
     // ---------------------------------------------------------------------------------------------
 
-    /// ETH cluster settlement with implicit EB: vUnits = validatorCount * 10_000.
-    function _settleEth(Cluster memory c, uint64 newIndex, uint64 networkFeeIndex) private pure {
-        uint256 vUnits = uint256(c.validatorCount) * VUNITS;
+    /// An oracle-set cluster loses the baseline of removed validators; once empty, its remaining
+    /// deviation leaves the operators and the DAO (skipped when liquidated: already done there).
+    function _removeEBBaseline(bytes32 key, uint64[] memory operatorIds, uint32 removed, Cluster memory cluster) private {
+        ClusterEB storage eb = _clusterEB[key];
+        if (eb.vUnits == 0) return;
+        eb.vUnits -= uint64(removed) * uint64(VUNITS);
+        if (cluster.validatorCount != 0) return;
+        uint64 remaining = eb.vUnits;
+        if (remaining > 0 && cluster.active) {
+            _addOperatorDeviation(operatorIds, remaining, false);
+            _sp.ethDaoBalance = _networkEarningsEth();
+            _sp.ethDaoIndexBlockNumber = uint32(block.number);
+            _sp.daoTotalEthVUnits -= remaining;
+        }
+        eb.vUnits = 0;
+    }
+
+    /// The cluster's vUnits: oracle-set, else the implicit validatorCount * 10_000.
+    function _vUnits(bytes32 key, uint32 validatorCount) private view returns (uint64) {
+        uint64 stored = _clusterEB[key].vUnits;
+        return stored > 0 ? stored : uint64(validatorCount) * uint64(VUNITS);
+    }
+
+    /// ceil(EB * 10_000 / 32), EB in whole ETH.
+    function _ebToVUnits(uint32 effectiveBalance) private pure returns (uint64) {
+        uint256 v = uint256(effectiveBalance) * VUNITS;
+        return uint64(v == 0 ? 0 : (v - 1) / DEFAULT_EB_PER_VALIDATOR + 1);
+    }
+
+    /// floor(vUnits * 32 / 10_000).
+    function _vUnitsToEB(uint64 vUnits) private pure returns (uint32) {
+        return uint32((uint256(vUnits) * DEFAULT_EB_PER_VALIDATOR) / VUNITS);
+    }
+
+    /// ETH cluster settlement with the cluster's vUnits (oracle-set or implicit).
+    function _settleEth(Cluster memory c, bytes32 key, uint64 newIndex, uint64 networkFeeIndex) private view {
+        _settleEthUnits(c, _vUnits(key, c.validatorCount), newIndex, networkFeeIndex);
+    }
+
+    function _settleEthUnits(Cluster memory c, uint64 vUnits_, uint64 newIndex, uint64 networkFeeIndex) private pure {
+        uint256 vUnits = vUnits_;
         uint256 networkUnits = (uint256(networkFeeIndex - c.networkFeeIndex) * vUnits) / VUNITS;
         uint256 operatorUnits = (uint256(newIndex - c.index) * vUnits) / VUNITS;
         uint256 usage = (networkUnits + operatorUnits) * ETH_DIGITS;
@@ -945,10 +1213,14 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
     }
 
     /// balance < MLC, or balance < LTP * (Σ operator fee + network fee) * vUnits / 10_000 (packed ETH).
-    function _isLiquidatableEth(Cluster memory c, uint64 burnRate) private view returns (bool) {
+    function _isLiquidatableEth(Cluster memory c, bytes32 key, uint64 burnRate) private view returns (bool) {
+        return _isLiquidatableEthUnits(c, _vUnits(key, c.validatorCount), burnRate);
+    }
+
+    function _isLiquidatableEthUnits(Cluster memory c, uint64 vUnits_, uint64 burnRate) private view returns (bool) {
         if (c.validatorCount == 0) return false;
         if (c.balance < uint256(_sp.ethMinimumLiquidationCollateral) * ETH_DIGITS) return true;
-        uint256 vUnits = uint256(c.validatorCount) * VUNITS;
+        uint256 vUnits = vUnits_;
         uint256 thresholdUnits = (uint256(_sp.ethLiquidationThresholdPeriod) *
             (uint256(burnRate) + _sp.ethNetworkFee) *
             vUnits) / VUNITS;
@@ -1008,12 +1280,17 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
     // Operator snapshots and per-cluster operator walks
     // ---------------------------------------------------------------------------------------------
 
-    function _updateSnapshotEth(Operator storage op) private {
+    /// Effective vUnits = ethValidatorCount * 10_000 + the EB deviation of its clusters.
+    function _updateSnapshotEth(Operator storage op, uint64 operatorId) private {
         uint64 blockDiffFee = uint64(uint32(block.number) - op.ethSnapshot.block) * op.ethFee;
         op.ethSnapshot.index += blockDiffFee;
-        // implicit EB: effective vUnits = ethValidatorCount * 10_000, so the earning is exact
-        op.ethSnapshot.balance += uint64((uint256(blockDiffFee) * (uint256(op.ethValidatorCount) * VUNITS)) / VUNITS);
+        op.ethSnapshot.balance += _ethEarned(op, operatorId, blockDiffFee);
         op.ethSnapshot.block = uint32(block.number);
+    }
+
+    function _ethEarned(Operator storage op, uint64 operatorId, uint64 blockDiffFee) private view returns (uint64) {
+        uint256 vUnits = uint256(_operatorEthVUnits[operatorId]) + uint256(op.ethValidatorCount) * VUNITS;
+        return uint64((uint256(blockDiffFee) * vUnits) / VUNITS);
     }
 
     function _updateSnapshotSSV(Operator storage op) private {
@@ -1025,13 +1302,13 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
 
     /// A legacy (v1) operator is given its ETH side the first time it is used by an ETH action:
     /// snapshot starts now and, if it charged an SSV fee, its ETH fee becomes the default 1.77 gwei.
-    function _ensureEthDefaults(Operator storage op, uint64 operatorId) private {
+    /// No event, as in the real OperatorLib.ensureETHDefaults.
+    function _ensureEthDefaults(Operator storage op) private {
         if (op.ethSnapshot.block == 0) {
             op.ethSnapshot.block = uint32(block.number);
             op.ethSnapshot.balance = 0;
             if (op.ethFee == 0 && op.fee != 0) {
                 op.ethFee = uint64(DEFAULT_OPERATOR_ETH_FEE / ETH_DIGITS);
-                emit OperatorFeeExecuted(op.owner, operatorId, block.number, DEFAULT_OPERATOR_ETH_FEE);
             }
         }
     }
@@ -1055,9 +1332,9 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
             if (op.owner == address(0) || (op.snapshot.block == 0 && op.ethSnapshot.block == 0)) {
                 revert OperatorDoesNotExist();
             }
-            _ensureEthDefaults(op, id);
+            _ensureEthDefaults(op);
             if (op.whitelisted) _checkWhitelisted(id, msg.sender);
-            _updateSnapshotEth(op);
+            _updateSnapshotEth(op, id);
             op.ethValidatorCount += delta;
             if (op.ethValidatorCount > _sp.validatorsPerOperatorLimit) revert ExceedValidatorLimitWithData(id);
             burnRate += op.ethFee;
@@ -1096,7 +1373,7 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
             uint64 id = operatorIds[i];
             Operator storage op = _operators[id];
             if (op.ethSnapshot.block != 0) {
-                _updateSnapshotEth(op);
+                _updateSnapshotEth(op, id);
                 if (increase) {
                     op.ethValidatorCount += delta;
                     if (op.ethValidatorCount > _sp.validatorsPerOperatorLimit) revert ExceedValidatorLimitWithData(id);
@@ -1154,9 +1431,9 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
             if (!wasLiquidated) op.validatorCount -= validatorCount;
 
             if (op.ethSnapshot.block == 0) {
-                _ensureEthDefaults(op, id); // fresh ETH side: index 0
+                _ensureEthDefaults(op); // fresh ETH side: index 0
             } else {
-                _updateSnapshotEth(op);
+                _updateSnapshotEth(op, id);
             }
             indexETH += op.ethSnapshot.index;
 
@@ -1294,7 +1571,7 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
         if (_version == V1) {
             _updateSnapshotSSV(op);
         } else {
-            _updateSnapshotEth(op);
+            _updateSnapshotEth(op, operatorId);
             _updateSnapshotSSV(op);
             ethEarnings = uint256(op.ethSnapshot.balance) * ETH_DIGITS;
         }
@@ -1340,7 +1617,7 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
         } else {
             if (fee != 0 && fee < uint256(_sp.minimumOperatorEthFee) * ETH_DIGITS) revert FeeTooLow();
             if (fee > uint256(_sp.ethOperatorMaxFee) * ETH_DIGITS) revert FeeTooHigh();
-            _ensureEthDefaults(op, operatorId);
+            _ensureEthDefaults(op);
             current = op.ethFee;
             packed = _packETH(fee);
             if (packed == current) revert SameFeeChangeNotAllowed();
@@ -1376,7 +1653,7 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
         } else {
             if (request.fee > _sp.ethOperatorMaxFee) revert FeeTooHigh();
             feeWei = uint256(request.fee) * ETH_DIGITS;
-            _updateSnapshotEth(op);
+            _updateSnapshotEth(op, operatorId);
             op.ethFee = request.fee;
         }
         delete _feeRequests[operatorId];
@@ -1405,7 +1682,7 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
             if (fee != 0 && fee < uint256(_sp.minimumOperatorEthFee) * ETH_DIGITS) revert FeeTooLow();
             uint64 packed = _packETH(fee);
             if (packed >= op.ethFee) revert FeeIncreaseNotAllowed();
-            _updateSnapshotEth(op);
+            _updateSnapshotEth(op, operatorId);
             op.ethFee = packed;
         }
         delete _feeRequests[operatorId];
@@ -1437,7 +1714,7 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
         _checkOperatorOwner(op);
         // Deviation: the real code also rolls an uninitialised ETH side forward here, which marks a
         // legacy operator "ETH active" with a 0 ETH fee; the double leaves that side untouched.
-        if (op.ethSnapshot.block != 0) _updateSnapshotEth(op);
+        if (op.ethSnapshot.block != 0) _updateSnapshotEth(op, operatorId);
         _updateSnapshotSSV(op);
         uint256 ethEarnings = uint256(op.ethSnapshot.balance) * ETH_DIGITS;
         uint256 ssvEarnings = uint256(op.snapshot.balance) * SSV_DIGITS;
@@ -1457,7 +1734,7 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
         Operator storage op = _operators[operatorId];
         _checkOperatorOwner(op);
         uint64 packedAmount = _packETH(amount);
-        _updateSnapshotEth(op);
+        _updateSnapshotEth(op, operatorId);
         uint64 balance = op.ethSnapshot.balance;
         uint64 withdrawn;
         if (amount == 0) {
@@ -1828,8 +2105,9 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
         if (!isEth) revert IncorrectClusterVersion();
         if (!cluster.active) return false;
         (uint64 clusterIndex, uint64 burnRate) = _clusterIndexEth(operatorIds);
-        _settleEth(cluster, clusterIndex, _currentNetworkFeeIndexEth());
-        return _isLiquidatableEth(cluster, burnRate);
+        bytes32 key = _clusterKey(clusterOwner, operatorIds);
+        _settleEth(cluster, key, clusterIndex, _currentNetworkFeeIndexEth());
+        return _isLiquidatableEth(cluster, key, burnRate);
     }
 
     function isLiquidatableSSV(
@@ -1872,7 +2150,7 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
             Operator storage op = _operators[operatorIds[i]];
             if (op.owner != address(0)) fees += op.ethFee;
         }
-        uint256 vUnits = uint256(cluster.validatorCount) * VUNITS;
+        uint256 vUnits = _vUnits(_clusterKey(clusterOwner, operatorIds), cluster.validatorCount);
         return (fees * ETH_DIGITS * vUnits) / VUNITS;
     }
 
@@ -1899,8 +2177,8 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
     function getOperatorEarnings(uint64 id) external view initialized returns (uint256) {
         Operator storage op = _operators[id];
         if (_version == V1) return _operatorEarningsSSV(op);
-        uint256 blockDiffFee = uint256(uint32(block.number) - op.ethSnapshot.block) * op.ethFee;
-        return (uint256(op.ethSnapshot.balance) + blockDiffFee * op.ethValidatorCount) * ETH_DIGITS;
+        uint64 blockDiffFee = uint64(uint32(block.number) - op.ethSnapshot.block) * op.ethFee;
+        return (uint256(op.ethSnapshot.balance) + _ethEarned(op, id, blockDiffFee)) * ETH_DIGITS;
     }
 
     function getOperatorEarningsSSV(uint64 id) external view onlyV2 returns (uint256) {
@@ -1924,7 +2202,7 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
         if (!isEth) return 0;
         if (!cluster.active) revert ClusterIsLiquidated();
         (uint64 clusterIndex, ) = _clusterIndexEth(operatorIds);
-        _settleEth(cluster, clusterIndex, _currentNetworkFeeIndexEth());
+        _settleEth(cluster, _clusterKey(clusterOwner, operatorIds), clusterIndex, _currentNetworkFeeIndexEth());
         return cluster.balance;
     }
 
@@ -1945,15 +2223,27 @@ contract SSVNetwork is ISSVNetworkCore, ISSVViewsTypes {
         return cluster.balance;
     }
 
-    /// Whole ETH: implicit 32 per validator (no oracle in the double).
+    /// Whole ETH: floor(vUnits * 32 / 10_000), oracle-set or implicit 32 per validator.
     function getEffectiveBalance(
         address clusterOwner,
         uint64[] calldata operatorIds,
         Cluster memory cluster
     ) external view onlyV2 returns (uint32 effectiveBalance) {
-        _validateHashedCluster(cluster, clusterOwner, operatorIds);
+        (bytes32 key, ) = _validateHashedCluster(cluster, clusterOwner, operatorIds);
         if (!cluster.active) revert ClusterIsLiquidated();
-        return uint32((uint256(cluster.validatorCount) * VUNITS * 32) / VUNITS);
+        return _vUnitsToEB(_vUnits(key, cluster.validatorCount));
+    }
+
+    function getCommittedRoot(uint64 blockNum) external view onlyV2 returns (bytes32) {
+        return _ebRoots[blockNum];
+    }
+
+    function getOracle(uint32 oracleId) external view onlyV2 returns (address) {
+        return _oracles[oracleId];
+    }
+
+    function getQuorumBps() external view onlyV2 returns (uint16) {
+        return QUORUM_BPS;
     }
 
     /// 1 = ETH cluster, 0 = legacy SSV cluster; ClusterDoesNotExist if neither.

@@ -24,6 +24,9 @@ interface ISSVNetworkViewsSource is ISSVNetworkCore, ISSVViewsTypes {
     function getBalance(address clusterOwner, uint64[] calldata operatorIds, Cluster memory cluster) external view returns (uint256);
     function getBalanceSSV(address clusterOwner, uint64[] calldata operatorIds, Cluster memory cluster) external view returns (uint256);
     function getEffectiveBalance(address clusterOwner, uint64[] calldata operatorIds, Cluster memory cluster) external view returns (uint32);
+    function getCommittedRoot(uint64 blockNum) external view returns (bytes32);
+    function getOracle(uint32 oracleId) external view returns (address);
+    function getQuorumBps() external view returns (uint16);
     function getClusterAssetType(address clusterOwner, uint64[] calldata operatorIds) external view returns (uint8);
     function getNetworkFee() external view returns (uint256);
     function getNetworkFeeSSV() external view returns (uint256);
@@ -208,6 +211,18 @@ contract SSVNetworkViews is ISSVNetworkCore, ISSVViewsTypes {
 
     function getClusterAssetType(address clusterOwner, uint64[] calldata operatorIds) external view returns (uint8) {
         return _network.getClusterAssetType(clusterOwner, operatorIds);
+    }
+
+    function getCommittedRoot(uint64 blockNum) external view returns (bytes32) {
+        return _network.getCommittedRoot(blockNum);
+    }
+
+    function getOracle(uint32 oracleId) external view returns (address) {
+        return _network.getOracle(oracleId);
+    }
+
+    function getQuorumBps() external view returns (uint16) {
+        return _network.getQuorumBps();
     }
 
     function getNetworkFee() external view returns (uint256) {

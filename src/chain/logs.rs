@@ -14,7 +14,7 @@ use alloy::{
     rpc::types::{Filter, Log},
 };
 
-use super::ChainError;
+use super::{Cause, ChainError, SensitiveUrl};
 
 /// Scans logs in block ranges.
 #[derive(Debug, Clone)]
@@ -26,6 +26,7 @@ pub struct LogScanner {
     max_chunk: u64,
     retries: u32,
     calls: Arc<AtomicU64>,
+    url: Option<SensitiveUrl>,
 }
 
 /// What a scan callback wants next.
@@ -53,7 +54,14 @@ impl LogScanner {
             max_chunk: chunk,
             retries: 5,
             calls,
+            url: None,
         }
+    }
+
+    /// Scrubs this endpoint's secrets from error texts.
+    pub fn with_url(mut self, url: SensitiveUrl) -> Self {
+        self.url = Some(url);
+        self
     }
 
     /// `eth_getLogs` calls made so far (for benchmarks and tests).
@@ -142,7 +150,7 @@ impl LogScanner {
                 Err(e) => {
                     return Err(ChainError::Rpc {
                         what: format!("eth_getLogs {from}..={to}"),
-                        message: e.to_string(),
+                        source: Cause::scrubbed(&e, self.url.as_ref()),
                     });
                 }
             }

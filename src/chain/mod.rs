@@ -1,152 +1,201 @@
-//! The chain layer: provider and signer, contract bindings, chunked log scanning, typed reads and
-//! journaled sending.
+//! The chain layer: provider and sender, contract bindings, chunked log scanning, typed reads and
+//! the one journaled send path.
 
 pub mod contracts;
-pub mod impersonate;
+pub mod error;
 pub mod logs;
 pub mod reads;
 pub mod scan_cache;
 pub mod send;
 pub mod signer;
+pub mod url;
 
-use std::path::PathBuf;
+use std::{
+    path::PathBuf,
+    sync::{Arc, atomic::AtomicU64},
+    time::Duration,
+};
 
 use alloy::{
     primitives::Address,
     providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::client::ClientBuilder,
     signers::local::PrivateKeySigner,
+    transports::layers::RetryBackoffLayer,
 };
 
-use crate::network::NetworkProfile;
+pub use error::{Cause, ChainError, Revert};
+pub use send::{FeeCaps, TxPolicy};
+pub use url::{SensitiveUrl, redact_url};
 
-/// A chain-layer failure, always saying which call or which input.
-#[derive(Debug, thiserror::Error)]
-pub enum ChainError {
-    /// The endpoint could not be reached at all.
-    #[error("cannot reach the RPC endpoint {url}: {message}")]
-    Unreachable {
-        /// The URL with any credentials removed.
-        url: String,
-        /// The transport error.
-        message: String,
-    },
-    /// The endpoint serves another chain than the profile's.
-    #[error(
-        "the RPC endpoint {url} is on chain id {actual}, but the `{profile}` profile expects chain id {expected}; point rpc.url at a {profile} node or choose the matching network"
-    )]
-    WrongChain {
-        /// The URL with any credentials removed.
-        url: String,
-        /// Profile name.
-        profile: String,
-        /// Profile chain id.
-        expected: u64,
-        /// What the node said.
-        actual: u64,
-    },
-    /// A JSON-RPC call failed.
-    #[error("{what} failed: {message}")]
-    Rpc {
-        /// Which call.
-        what: String,
-        /// The error text from the node or transport.
-        message: String,
-    },
-    /// A contract call reverted; `reason` is the decoded custom error when known.
-    #[error("{what} reverted: {reason}")]
-    Revert {
-        /// Which call.
-        what: String,
-        /// Decoded error name, or the raw data.
-        reason: String,
-    },
-    /// A sending call was made on a read-only connection.
-    #[error("{0} needs a signer, but none is configured")]
-    NoSigner(&'static str),
-    /// A recorded transaction cannot be resumed safely.
-    #[error("{0}")]
-    Resume(String),
-    /// A state-file problem while journaling a transaction.
-    #[error(transparent)]
-    Journal(#[from] crate::journal::JournalError),
-    /// The scan cache could not be written.
-    #[error("scan cache {path}: {message}")]
-    Cache {
-        /// The cache file.
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
-    },
+use crate::{config::Config, network::NetworkProfile};
+
+/// Who signs what the chain layer sends.
+#[derive(Debug, Clone)]
+pub enum Sender {
+    /// Reads only; any send is refused.
+    ReadOnly,
+    /// A local key: real transactions, signed here and journaled before broadcast.
+    Local(PrivateKeySigner),
+    /// An account unlocked on an anvil fork (`--dry-run`); refused on any node that is not anvil.
+    Impersonated(Address),
 }
 
-/// A provider checked against a network profile, with an optional signer.
+impl Sender {
+    /// The sending address, if any.
+    pub fn address(&self) -> Option<Address> {
+        match self {
+            Self::ReadOnly => None,
+            Self::Local(s) => Some(s.address()),
+            Self::Impersonated(a) => Some(*a),
+        }
+    }
+}
+
+/// How to talk to the execution layer: every command builds its [`Chain`] from one of these.
+#[derive(Debug, Clone)]
+pub struct ChainConfig {
+    /// The JSON-RPC endpoint (HTTP(S) or WS(S)).
+    pub url: SensitiveUrl,
+    /// Blocks per `eth_getLogs` request (halved when the provider refuses a range).
+    pub log_chunk: u64,
+    /// Where scanned log heights are cached between runs.
+    pub scan_cache: Option<PathBuf>,
+    /// The state root: the account outbox lives in `<state_dir>/accounts/`.
+    pub state_dir: Option<PathBuf>,
+    /// Confirmations after inclusion.
+    pub confirmations: u64,
+    /// Longest wait for one JSON-RPC answer.
+    pub request_timeout: Duration,
+    /// Fee caps, waits, rebroadcast and replacement.
+    pub tx: TxPolicy,
+}
+
+impl ChainConfig {
+    /// Defaults for `url`: 50 000-block log ranges, 1 confirmation, 30 s requests.
+    pub fn new(url: &str) -> Self {
+        Self {
+            url: SensitiveUrl::new(url),
+            log_chunk: 50_000,
+            scan_cache: None,
+            state_dir: None,
+            confirmations: 1,
+            request_timeout: Duration::from_secs(30),
+            tx: TxPolicy::default(),
+        }
+    }
+
+    /// The settings the config file gives.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            url: SensitiveUrl::new(&config.rpc.url),
+            log_chunk: config.rpc.log_chunk_blocks,
+            scan_cache: config.rpc.log_cache_dir.clone(),
+            state_dir: Some(config.validators.output_dir.clone()),
+            confirmations: config.deposit.confirmations,
+            request_timeout: Duration::from_secs(config.rpc.request_timeout_secs.max(1)),
+            tx: TxPolicy::from_config(config),
+        }
+    }
+}
+
+/// A provider checked against a network profile, with its sender and settings.
 #[derive(Debug, Clone)]
 pub struct Chain {
     provider: DynProvider,
+    /// The same endpoint behind alloy's rate-limit retry layer, for log scans: it must not carry
+    /// batches, whose per-call reverts the layer would turn into a failure of the whole batch.
+    scan_provider: DynProvider,
     profile: NetworkProfile,
-    signer: Option<PrivateKeySigner>,
-    log_chunk: u64,
-    cache_dir: Option<PathBuf>,
-    confirmations: u64,
-    log_calls: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    sender: Sender,
+    config: ChainConfig,
+    log_calls: Arc<AtomicU64>,
+    sent: send::SentLog,
 }
 
 impl Chain {
-    /// Connects over HTTP(S) or WS(S), and refuses an endpoint on another chain than the profile's.
-    pub async fn connect(
-        url: &str,
+    /// Connects, and refuses an endpoint on another chain than the profile's.
+    pub async fn open(
+        config: ChainConfig,
         profile: &NetworkProfile,
-        signer: Option<PrivateKeySigner>,
+        sender: Sender,
     ) -> Result<Self, ChainError> {
-        let shown = redact_url(url);
-        let builder = ProviderBuilder::new();
+        let provider = build_provider(&config, false).await?;
+        let scan_provider = build_provider(&config, true).await?;
         let unreachable = |e: alloy::transports::TransportError| ChainError::Unreachable {
-            url: shown.clone(),
-            message: e.to_string(),
+            url: config.url.to_string(),
+            source: Cause::scrubbed(&e, Some(&config.url)),
         };
-        // No wallet filler: `send` signs locally so the raw bytes can be journaled before broadcast.
-        let provider = builder.connect(url).await.map_err(unreachable)?.erased();
-        let actual = provider
-            .get_chain_id()
-            .await
-            .map_err(|e| ChainError::Unreachable {
-                url: shown.clone(),
-                message: e.to_string(),
-            })?;
+        let actual = provider.get_chain_id().await.map_err(unreachable)?;
         if actual != profile.chain_id {
             return Err(ChainError::WrongChain {
-                url: shown,
+                url: config.url.to_string(),
                 profile: profile.name.clone(),
                 expected: profile.chain_id,
                 actual,
             });
         }
-        Ok(Self {
+        let chain = Self {
             provider,
+            scan_provider,
             profile: profile.clone(),
-            signer,
-            log_chunk: 50_000,
-            cache_dir: None,
-            confirmations: 1,
+            sender,
+            config,
             log_calls: Default::default(),
-        })
+            sent: Default::default(),
+        };
+        if let Sender::Impersonated(who) = chain.sender {
+            send::impersonate(&chain, who).await?;
+        }
+        Ok(chain)
+    }
+
+    /// [`Chain::open`] from the config file's settings.
+    pub async fn from_config(config: &Config, sender: Sender) -> Result<Self, ChainError> {
+        let profile = config.profile().map_err(|e| ChainError::Unexpected {
+            what: "network profile".into(),
+            detail: e.to_string(),
+        })?;
+        Self::open(ChainConfig::from_config(config), &profile, sender).await
+    }
+
+    /// Connects with default settings and a local key, if given (tests, examples).
+    pub async fn connect(
+        url: &str,
+        profile: &NetworkProfile,
+        signer: Option<PrivateKeySigner>,
+    ) -> Result<Self, ChainError> {
+        let sender = signer.map_or(Sender::ReadOnly, Sender::Local);
+        Self::open(ChainConfig::new(url), profile, sender).await
     }
 
     /// Sets the `eth_getLogs` range size.
     pub fn with_log_chunk(mut self, blocks: u64) -> Self {
-        self.log_chunk = blocks.max(1);
+        self.config.log_chunk = blocks.max(1);
         self
     }
 
     /// Caches scanned heights (owner nonce, cluster snapshots) in this folder between runs.
     pub fn with_scan_cache(mut self, dir: Option<PathBuf>) -> Self {
-        self.cache_dir = dir;
+        self.config.scan_cache = dir;
+        self
+    }
+
+    /// Keeps the account outbox under this state root.
+    pub fn with_state_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.config.state_dir = dir;
         self
     }
 
     /// Confirmations to wait for after inclusion.
     pub fn with_confirmations(mut self, n: u64) -> Self {
-        self.confirmations = n.max(1);
+        self.config.confirmations = n.max(1);
+        self
+    }
+
+    /// Replaces the transaction policy (caps, waits, replacement).
+    pub fn with_tx_policy(mut self, policy: TxPolicy) -> Self {
+        self.config.tx = policy;
         self
     }
 
@@ -160,23 +209,34 @@ impl Chain {
         &self.profile
     }
 
-    /// The signer's address, if a signer is loaded.
+    /// Who sends.
+    pub fn sender(&self) -> &Sender {
+        &self.sender
+    }
+
+    /// The sender's address, if it can send.
     pub fn signer_address(&self) -> Option<Address> {
-        self.signer.as_ref().map(|s| s.address())
+        self.sender.address()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ChainConfig {
+        &self.config
     }
 
     /// The configured confirmations.
     pub fn confirmations(&self) -> u64 {
-        self.confirmations
+        self.config.confirmations.max(1)
     }
 
     /// A fresh log scanner with the configured chunk size.
     pub fn log_scanner(&self) -> logs::LogScanner {
         logs::LogScanner::with_counter(
-            self.provider.clone(),
-            self.log_chunk,
+            self.scan_provider.clone(),
+            self.config.log_chunk,
             self.log_calls.clone(),
         )
+        .with_url(self.config.url.clone())
     }
 
     /// `eth_getLogs` requests made through this chain so far (benchmarks, tests).
@@ -184,53 +244,69 @@ impl Chain {
         self.log_calls.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    pub(crate) fn signer(&self) -> Option<&PrivateKeySigner> {
-        self.signer.as_ref()
+    pub(crate) fn sent_log(&self) -> &send::SentLog {
+        &self.sent
     }
 
     pub(crate) fn cache_dir(&self) -> Option<&PathBuf> {
-        self.cache_dir.as_ref()
+        self.config.scan_cache.as_ref()
     }
 
-    pub(crate) fn rpc_err(
-        what: impl Into<String>,
-    ) -> impl FnOnce(alloy::transports::TransportError) -> ChainError {
+    /// Maps a transport error of `what` to [`ChainError::Rpc`], scrubbed of the URL's secrets.
+    pub fn rpc_err<W: Into<String>>(
+        &self,
+        what: W,
+    ) -> impl FnOnce(alloy::transports::TransportError) -> ChainError + use<W> {
         let what = what.into();
+        let url = self.config.url.clone();
         move |e| ChainError::Rpc {
             what,
-            message: e.to_string(),
+            source: Cause::scrubbed(&e, Some(&url)),
         }
     }
 }
 
-/// Removes user info and query strings (API keys) from a URL for messages and logs.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
-            u.set_query(None);
-            // Path segments of hosted RPCs often are the API key; keep only the host.
-            if u.path().len() > 1 {
-                u.set_path("/...");
-            }
-            u.to_string()
+/// HTTP with a request timeout (WS as is); with `retry`, behind alloy's rate-limit retry layer
+/// (429 and the providers' equivalents, backing off as they ask).
+async fn build_provider(config: &ChainConfig, retry: bool) -> Result<DynProvider, ChainError> {
+    let unreachable = |source: Cause| ChainError::Unreachable {
+        url: config.url.to_string(),
+        source,
+    };
+    let raw = config.url.expose();
+    // 10 retries starting at 200 ms; no compute-unit budget (unknown for a generic provider).
+    let layer = RetryBackoffLayer::new(10, 200, u64::MAX);
+    let client = if raw.starts_with("ws://") || raw.starts_with("wss://") {
+        let ws = alloy::providers::WsConnect::new(raw);
+        let scrub = |e: alloy::transports::TransportError| {
+            unreachable(Cause::scrubbed(&e, Some(&config.url)))
+        };
+        if retry {
+            ClientBuilder::default()
+                .layer(layer)
+                .ws(ws)
+                .await
+                .map_err(scrub)?
+        } else {
+            ClientBuilder::default().ws(ws).await.map_err(scrub)?
         }
-        Err(_) => "<invalid url>".into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn redaction_hides_keys() {
-        assert_eq!(
-            super::redact_url("https://u:p@eth.example/v3/SECRET?key=x"),
-            "https://eth.example/..."
-        );
-        assert_eq!(
-            super::redact_url("http://127.0.0.1:8545"),
-            "http://127.0.0.1:8545/"
-        );
-    }
+    } else {
+        let url: reqwest::Url = raw
+            .parse()
+            .map_err(|e: ::url::ParseError| unreachable(Cause::message(e.to_string())))?;
+        let http = reqwest::Client::builder()
+            .timeout(config.request_timeout)
+            .connect_timeout(config.request_timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| unreachable(Cause::scrubbed(&e, Some(&config.url))))?;
+        if retry {
+            ClientBuilder::default()
+                .layer(layer)
+                .http_with_client(http, url)
+        } else {
+            ClientBuilder::default().http_with_client(http, url)
+        }
+    };
+    // No wallet filler: `send` signs locally so the raw bytes can be journaled before broadcast.
+    Ok(ProviderBuilder::new().connect_client(client).erased())
 }

@@ -2,15 +2,16 @@
 //! and cluster snapshots reconstructed from events, validator existence and balances.
 
 use alloy::{
+    eips::BlockId,
     primitives::{Address, B256, Bytes, U256, keccak256},
     providers::Provider,
-    rpc::types::{Filter, Log},
+    rpc::types::{Filter, Log, TransactionRequest},
     sol_types::{SolEvent, SolValue},
 };
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Chain, ChainError,
+    Cause, Chain, ChainError, Revert,
     contracts::{Cluster, SSVNetwork, SSVNetworkViews, SSVToken},
     logs::Flow,
     scan_cache,
@@ -25,6 +26,22 @@ pub enum SsvVersion {
     V2,
 }
 
+impl SsvVersion {
+    /// From `getVersion()` ("v2.0.0"); an unknown major version is an error, never a guess.
+    pub fn parse(v: &str) -> Result<Self, ChainError> {
+        match v.trim_start_matches('v').split('.').next() {
+            Some("1") => Ok(Self::V1),
+            Some("2") => Ok(Self::V2),
+            _ => Err(ChainError::Unexpected {
+                what: "SSVNetwork.getVersion".into(),
+                detail: format!(
+                    "unsupported SSVNetwork version {v:?} (this agent knows v1.x and v2.x)"
+                ),
+            }),
+        }
+    }
+}
+
 /// How a cluster pays, from `getClusterAssetType` (v2) or implied (v1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Billing {
@@ -32,32 +49,6 @@ pub enum Billing {
     Ssv,
     /// Native ETH billing.
     Eth,
-}
-
-/// An operator as the views report it, with its registered public key from `OperatorAdded`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OperatorInfo {
-    /// Operator id.
-    pub id: u64,
-    /// Owner; zero when removed.
-    pub owner: Address,
-    /// Fee per block in wei (ETH on v2, SSV on v1).
-    pub fee: U256,
-    /// Validators the operator runs.
-    pub validator_count: u32,
-    /// Legacy single whitelisted address (zero when none).
-    pub whitelisted: Address,
-    /// Private operators only take whitelisted owners.
-    pub is_private: bool,
-    /// Whether the operator is active.
-    pub is_active: bool,
-}
-
-impl OperatorInfo {
-    /// An operator that was never registered or was removed.
-    pub fn exists(&self) -> bool {
-        self.owner != Address::ZERO
-    }
 }
 
 /// Topics of every SSVNetwork event that carries the latest `Cluster` of an owner.
@@ -166,7 +157,7 @@ impl Chain {
         self.provider()
             .get_block_number()
             .await
-            .map_err(Self::rpc_err("eth_blockNumber"))
+            .map_err(self.rpc_err("eth_blockNumber"))
     }
 
     /// `getVersion()` of SSVNetwork, e.g. "v2.0.0".
@@ -175,22 +166,12 @@ impl Chain {
             .getVersion()
             .call()
             .await
-            .map_err(|e| call_err("SSVNetwork.getVersion", e))
+            .map_err(self.call_err("SSVNetwork.getVersion"))
     }
 
     /// The SSVNetwork generation (v1 or v2), never guessed: an unknown major version is an error.
     pub async fn ssv_version(&self) -> Result<SsvVersion, ChainError> {
-        let v = self.ssv_version_string().await?;
-        match v.trim_start_matches('v').split('.').next() {
-            Some("1") => Ok(SsvVersion::V1),
-            Some("2") => Ok(SsvVersion::V2),
-            _ => Err(ChainError::Rpc {
-                what: "SSVNetwork.getVersion".into(),
-                message: format!(
-                    "unsupported SSVNetwork version {v:?} (this agent knows v1.x and v2.x)"
-                ),
-            }),
-        }
+        SsvVersion::parse(&self.ssv_version_string().await?)
     }
 
     /// `getClusterAssetType`: ETH or SSV billing of an existing cluster (`None` if none exists).
@@ -211,34 +192,15 @@ impl Chain {
         {
             Ok(1) => Ok(Some(Billing::Eth)),
             Ok(0) => Ok(Some(Billing::Ssv)),
-            Ok(other) => Err(ChainError::Rpc {
+            Ok(other) => Err(ChainError::Unexpected {
                 what: "getClusterAssetType".into(),
-                message: format!("unknown asset type {other}"),
+                detail: format!("unknown asset type {other}"),
             }),
-            Err(e) => match revert_name(&e).as_deref() {
-                Some("ClusterDoesNotExist") => Ok(None),
-                _ => Err(call_err("SSVNetworkViews.getClusterAssetType", e)),
+            Err(e) => match self.call_err("SSVNetworkViews.getClusterAssetType")(e) {
+                ChainError::Revert { revert, .. } if revert.is_cluster_missing() => Ok(None),
+                other => Err(other),
             },
         }
-    }
-
-    /// Operator by id from the views (public key not included: see [`Chain::operator_public_key`]).
-    pub async fn operator(&self, id: u64) -> Result<OperatorInfo, ChainError> {
-        let r = self
-            .views()
-            .getOperatorById(id)
-            .call()
-            .await
-            .map_err(|e| call_err(&format!("getOperatorById({id})"), e))?;
-        Ok(OperatorInfo {
-            id,
-            owner: r.owner,
-            fee: r.fee,
-            validator_count: r.validatorCount,
-            whitelisted: r.whitelistedAddress,
-            is_private: r.isPrivate,
-            is_active: r.isActive,
-        })
     }
 
     /// Whether `owner` may use each of the (private) operators: the ids the views say whitelist it.
@@ -251,7 +213,7 @@ impl Chain {
             .getWhitelistedOperators(ids.to_vec(), owner)
             .call()
             .await
-            .map_err(|e| call_err("getWhitelistedOperators", e))
+            .map_err(self.call_err("getWhitelistedOperators"))
     }
 
     /// The public key bytes an operator registered with (`OperatorAdded`), as the chain stores
@@ -278,55 +240,13 @@ impl Chain {
         Ok(found.map(|e| decode_operator_key(&e.data.publicKey)))
     }
 
-    /// ETH network fee per block per 32 ETH (v2) or SSV network fee per validator (v1).
-    pub async fn network_fee(&self, billing: Billing) -> Result<U256, ChainError> {
-        let v = self.views();
-        match billing {
-            Billing::Eth => v.getNetworkFee().call().await,
-            Billing::Ssv if self.ssv_version().await? == SsvVersion::V1 => {
-                v.getNetworkFee().call().await
-            }
-            Billing::Ssv => v.getNetworkFeeSSV().call().await,
-        }
-        .map_err(|e| call_err("getNetworkFee", e))
-    }
-
-    /// Liquidation threshold period in blocks for the billing kind.
-    pub async fn liquidation_threshold_period(&self, billing: Billing) -> Result<u64, ChainError> {
-        let v = self.views();
-        match billing {
-            Billing::Eth => v.getLiquidationThresholdPeriod().call().await,
-            Billing::Ssv if self.ssv_version().await? == SsvVersion::V1 => {
-                v.getLiquidationThresholdPeriod().call().await
-            }
-            Billing::Ssv => v.getLiquidationThresholdPeriodSSV().call().await,
-        }
-        .map_err(|e| call_err("getLiquidationThresholdPeriod", e))
-    }
-
-    /// Minimum liquidation collateral in wei (ETH) or SSV wei.
-    pub async fn minimum_liquidation_collateral(
-        &self,
-        billing: Billing,
-    ) -> Result<U256, ChainError> {
-        let v = self.views();
-        match billing {
-            Billing::Eth => v.getMinimumLiquidationCollateral().call().await,
-            Billing::Ssv if self.ssv_version().await? == SsvVersion::V1 => {
-                v.getMinimumLiquidationCollateral().call().await
-            }
-            Billing::Ssv => v.getMinimumLiquidationCollateralSSV().call().await,
-        }
-        .map_err(|e| call_err("getMinimumLiquidationCollateral", e))
-    }
-
     /// `getValidatorsPerOperatorLimit()`.
     pub async fn validators_per_operator_limit(&self) -> Result<u32, ChainError> {
         self.views()
             .getValidatorsPerOperatorLimit()
             .call()
             .await
-            .map_err(|e| call_err("getValidatorsPerOperatorLimit", e))
+            .map_err(self.call_err("getValidatorsPerOperatorLimit"))
     }
 
     /// Whether `owner` registered `pubkey` (`getValidator`).
@@ -339,7 +259,7 @@ impl Chain {
             .getValidator(owner, Bytes::copy_from_slice(pubkey))
             .call()
             .await
-            .map_err(|e| call_err("getValidator", e))
+            .map_err(self.call_err("getValidator"))
     }
 
     /// ETH balance of an address.
@@ -347,7 +267,7 @@ impl Chain {
         self.provider()
             .get_balance(who)
             .await
-            .map_err(Self::rpc_err("eth_getBalance"))
+            .map_err(self.rpc_err("eth_getBalance"))
     }
 
     /// SSV token balance of an address.
@@ -356,7 +276,7 @@ impl Chain {
             .balanceOf(who)
             .call()
             .await
-            .map_err(|e| call_err("SSVToken.balanceOf", e))
+            .map_err(self.call_err("SSVToken.balanceOf"))
     }
 
     /// The owner nonce: every `ValidatorAdded` ever emitted for `owner` (removed validators
@@ -413,9 +333,19 @@ impl Chain {
         owner: Address,
         operator_ids: &[u64],
     ) -> Result<Option<Cluster>, ChainError> {
+        let head = self.head().await?;
+        self.cluster_snapshot_at(owner, operator_ids, head).await
+    }
+
+    /// [`Chain::cluster_snapshot`] as of block `head`.
+    pub async fn cluster_snapshot_at(
+        &self,
+        owner: Address,
+        operator_ids: &[u64],
+        head: u64,
+    ) -> Result<Option<Cluster>, ChainError> {
         let mut ids = operator_ids.to_vec();
         ids.sort_unstable();
-        let head = self.head().await?;
         let key = format!(
             "cluster:{}:{}:{owner}:{}",
             self.profile().chain_id,
@@ -479,55 +409,79 @@ pub fn decode_operator_key(bytes: &[u8]) -> String {
     String::abi_decode(bytes).unwrap_or_else(|_| String::from_utf8_lossy(bytes).into_owned())
 }
 
-/// The custom error name of a reverted call, if the revert data decodes as an SSVNetwork error.
-pub fn revert_name(e: &alloy::contract::Error) -> Option<String> {
-    decode_revert(&e.as_revert_data()?)
-}
-
-/// Names an SSVNetwork (v2 or v1) custom error or a `require` string from raw revert data.
-pub fn decode_revert(data: &[u8]) -> Option<String> {
-    use alloy::sol_types::{SolInterface, decode_revert_reason};
-    if let Ok(err) = SSVNetwork::SSVNetworkErrors::abi_decode(data) {
-        return Some(error_name(&err));
-    }
-    if let Ok(err) = super::contracts::SSVNetworkV1::SSVNetworkV1Errors::abi_decode(data) {
-        return Some(
-            format!("{err:?}")
-                .split(['(', ' ', '{'])
-                .next()
-                .unwrap_or_default()
-                .to_string(),
-        );
-    }
-    decode_revert_reason(data)
-}
-
-fn error_name(err: &SSVNetwork::SSVNetworkErrors) -> String {
-    // The Debug form starts with the variant name, which is the Solidity error name.
-    format!("{err:?}")
-        .split(['(', ' ', '{'])
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// Maps a contract-call error to a [`ChainError`], decoding SSV custom errors by name.
-pub fn call_err(what: &str, e: alloy::contract::Error) -> ChainError {
-    match revert_name(&e) {
-        Some(reason) => ChainError::Revert {
-            what: what.to_string(),
-            reason,
-        },
-        None if e.as_revert_data().is_some() => ChainError::Revert {
-            what: what.to_string(),
-            reason: format!("revert data {}", e.as_revert_data().unwrap_or_default()),
-        },
-        None => ChainError::Rpc {
-            what: what.to_string(),
-            message: e.to_string(),
-        },
+impl Chain {
+    /// Maps a contract-call error to a [`ChainError`]: a decoded [`Revert`], or the transport
+    /// error scrubbed of the endpoint's secrets.
+    pub fn call_err(
+        &self,
+        what: &str,
+    ) -> impl FnOnce(alloy::contract::Error) -> ChainError + use<> {
+        let what = what.to_string();
+        let url = self.config().url.clone();
+        move |e| match e.as_revert_data() {
+            Some(data) => ChainError::Revert {
+                what,
+                revert: Revert::from_data(&data),
+            },
+            None => ChainError::Rpc {
+                what,
+                source: Cause::scrubbed(&e, Some(&url)),
+            },
+        }
     }
 }
+
+/// Runs `calls` (to, calldata) at `block` in JSON-RPC batches; each result is the return data,
+/// or the call's own error (reverts decoded). Returns the results and the round trips used.
+pub async fn eth_call_batch(
+    chain: &Chain,
+    calls: &[(Address, Vec<u8>)],
+    block: u64,
+) -> Result<(Vec<Result<Bytes, ChainError>>, u64), ChainError> {
+    let client = chain.provider().client();
+    let url = chain.config().url.clone();
+    let mut out = Vec::with_capacity(calls.len());
+    let mut trips = 0;
+    for chunk in calls.chunks(CALLS_PER_BATCH) {
+        let mut batch = alloy::rpc::client::BatchRequest::new(client);
+        let mut waiters = Vec::with_capacity(chunk.len());
+        for (to, data) in chunk {
+            let tx = TransactionRequest::default()
+                .to(*to)
+                .input(Bytes::from(data.clone()).into());
+            let w = batch
+                .add_call::<_, Bytes>("eth_call", &(tx, BlockId::number(block)))
+                .map_err(|e| ChainError::Unexpected {
+                    what: "building an eth_call batch".into(),
+                    detail: e.to_string(),
+                })?;
+            waiters.push(w);
+        }
+        batch
+            .send()
+            .await
+            .map_err(chain.rpc_err("batched eth_call"))?;
+        trips += 1;
+        for w in waiters {
+            out.push(w.await.map_err(
+                |e| match e.as_error_resp().and_then(|r| r.as_revert_data()) {
+                    Some(d) => ChainError::Revert {
+                        what: "eth_call".into(),
+                        revert: Revert::from_data(&d),
+                    },
+                    None => ChainError::Rpc {
+                        what: "eth_call".into(),
+                        source: Cause::scrubbed(&e, Some(&url)),
+                    },
+                },
+            ));
+        }
+    }
+    Ok((out, trips))
+}
+
+/// Calls per JSON-RPC batch: large enough to keep round trips low, small enough for node limits.
+pub const CALLS_PER_BATCH: usize = 1_000;
 
 #[cfg(test)]
 mod tests {

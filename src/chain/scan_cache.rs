@@ -28,18 +28,17 @@ pub fn store<T: Serialize>(
     value: &T,
 ) -> Result<(), ChainError> {
     let path = dir.join(FILE);
-    let err = |message: String| ChainError::Cache {
-        path: path.clone(),
-        message,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    std::fs::create_dir_all(dir).map_err(|source| ChainError::Cache {
+        path: dir.to_owned(),
+        source,
+    })?;
     let mut map: BTreeMap<String, serde_json::Value> = std::fs::read(&path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     map.insert(key.to_string(), serde_json::json!([height, value]));
-    let bytes = serde_json::to_vec_pretty(&map).map_err(|e| err(e.to_string()))?;
-    write_atomic(&path, &bytes, 0o644).map_err(|e| err(e.to_string()))
+    let bytes = serde_json::to_vec_pretty(&map).expect("JSON values serialise");
+    Ok(write_atomic(&path, &bytes, 0o644)?)
 }
 
 #[cfg(test)]

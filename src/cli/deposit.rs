@@ -5,15 +5,18 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::GlobalOpts;
+use super::{
+    GlobalOpts,
+    opts::{ChainArgs, Mode, connect},
+};
 use crate::{
     beacon::client::BeaconClient,
-    chain::{Chain, send::FeeCaps, signer::load_signer},
     deposit::{
         checks::Allowances,
         json::read_deposit_file,
-        send::{DepositJob, DepositRequest, Outcome, SendOptions, deposit_all, state_dir_for},
+        send::{DepositJob, DepositRequest, SendOptions, deposit_all},
     },
+    journal::validator_dir,
 };
 
 /// `deposit` options.
@@ -22,7 +25,8 @@ pub struct DepositArgs {
     /// deposit_data.json files (per-validator or aggregate); each entry is one validator.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Print the transactions and send nothing.
+    /// Rehearse on an anvil fork of the RPC with the sender impersonated: every check and the
+    /// transactions themselves run there; nothing reaches the real chain or the real journals.
     #[arg(long)]
     pub dry_run: bool,
     /// Do not ask the beacon node (neither its network identity nor whether the validator exists).
@@ -34,29 +38,28 @@ pub struct DepositArgs {
     /// Accept 0x01 credentials with more than 32 ETH (the excess is swept back, not staked).
     #[arg(long)]
     pub allow_excess_amount: bool,
-    /// Folder for state files of entries not inside an ssv-dkg `<nonce>-0x<pubkey>` folder
-    /// (default: validators.output_dir of the config).
+    /// Root of the state files (default: validators.output_dir). Each validator's journal is the
+    /// one folder of its pubkey under it, whatever file names the deposit.
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
+    /// Chain and signer.
+    #[command(flatten)]
+    pub chain: ChainArgs,
 }
 
 impl DepositArgs {
     /// Runs the command.
     pub async fn run(self, global: &GlobalOpts) -> eyre::Result<()> {
-        let config = global.load_config()?;
-        let profile = config.profile()?;
+        let config = global.load_config_with(&self.chain)?;
         let withdrawal_address = config.validators.withdrawal_address.ok_or_else(|| {
             eyre::eyre!("validators.withdrawal_address is not set: the deposit credentials are checked against it")
         })?;
-        let signer = if self.dry_run {
-            load_signer(&config.signer, |k| std::env::var(k).ok()).ok()
+        let mode = if self.dry_run {
+            Mode::DryRun
         } else {
-            Some(load_signer(&config.signer, |k| std::env::var(k).ok())?)
+            Mode::Send
         };
-        let chain = Chain::connect(&config.rpc.url, &profile, signer)
-            .await?
-            .with_log_chunk(config.rpc.log_chunk_blocks)
-            .with_confirmations(config.deposit.confirmations);
+        let connected = connect(&config, mode, None).await?;
         let beacon = if self.no_beacon {
             None
         } else {
@@ -65,39 +68,48 @@ impl DepositArgs {
                 Duration::from_secs(15),
             )?)
         };
-        let base = self
+        let root = self
             .state_dir
             .clone()
             .unwrap_or_else(|| config.validators.output_dir.clone());
-        let mut jobs = Vec::new();
+        let mut jobs: Vec<DepositJob> = Vec::new();
         for file in &self.files {
             for entry in read_deposit_file(file)? {
-                let state_dir = state_dir_for(file, &entry, &base);
+                // The aggregate file and the per-validator files name the same deposits: one job,
+                // one journal per pubkey.
+                if let Some(seen) = jobs.iter().find(|j| j.entry.pubkey == entry.pubkey) {
+                    if seen.entry != entry {
+                        eyre::bail!(
+                            "{} holds a deposit for {} that differs from the one in an earlier file; check which file is right before depositing",
+                            file.display(),
+                            entry.pubkey_hex()
+                        );
+                    }
+                    continue;
+                }
+                let state_dir = validator_dir(&root, &entry.pubkey_hex())?;
                 jobs.push(DepositJob { entry, state_dir });
             }
         }
-        // The aggregate file and the per-validator files name the same deposits: one job each.
-        jobs.sort_by_key(|j| j.entry.pubkey);
-        jobs.dedup_by(|a, b| a.entry == b.entry);
         let req = DepositRequest {
             jobs,
             withdrawal_address,
             compounding: Some(config.validators.compounding),
             amount_gwei: Some(config.validators.amount_gwei),
             opts: SendOptions {
-                dry_run: self.dry_run,
-                caps: FeeCaps::from_gwei(
-                    config.deposit.max_fee_per_gas_gwei,
-                    config.deposit.max_priority_fee_per_gas_gwei,
-                ),
                 allow: Allowances {
                     network_name: self.allow_network_name,
                     excess_amount: self.allow_excess_amount,
                 },
             },
+            scratch: connected
+                .rehearsal
+                .as_ref()
+                .map(|r| r.scratch().join("state")),
         };
         let json = global.json;
-        let outcomes = deposit_all(&chain, beacon.as_ref(), &req, |line| {
+        let chain = &connected.chain;
+        deposit_all(chain, beacon.as_ref(), &req, |line| {
             if json {
                 println!(
                     "{}",
@@ -108,10 +120,8 @@ impl DepositArgs {
             }
         })
         .await?;
-        for o in outcomes {
-            if let Outcome::DryRun(text) = o {
-                println!("{text}");
-            }
+        if connected.rehearsal.is_some() {
+            super::print_rehearsal(chain, json);
         }
         Ok(())
     }

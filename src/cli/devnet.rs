@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 
 use super::GlobalOpts;
 use crate::{
-    devnet::{self, Devnet, DevnetOptions, SsvMode},
+    devnet::{self, Contracts, Devnet, DevnetOptions, SsvMode},
     network::NetworkProfile,
 };
 
@@ -38,6 +38,10 @@ pub struct UpArgs {
     /// Run SSVNetwork as v1.2.0 (SSV billing) instead of v2.0.0.
     #[arg(long)]
     v1: bool,
+    /// Run the real SSV Network code (built by scripts/build-real-contracts.sh) instead of the
+    /// project's doubles.
+    #[arg(long)]
+    real_contracts: bool,
     /// Also start a real Lodestar beacon node (needs scripts/install-lodestar.sh).
     #[arg(long)]
     beacon: bool,
@@ -77,6 +81,11 @@ async fn up(a: UpArgs, global: &GlobalOpts) -> eyre::Result<()> {
     let opts = DevnetOptions {
         profile: NetworkProfile::by_name(&a.network)?,
         mode: if a.v1 { SsvMode::V1 } else { SsvMode::V2 },
+        contracts: if a.real_contracts {
+            Contracts::Real
+        } else {
+            Contracts::Doubles
+        },
         dir: Some(a.dir.dir.clone()),
         port: Some(a.port),
         block_time: a.block_time,
@@ -89,10 +98,14 @@ async fn up(a: UpArgs, global: &GlobalOpts) -> eyre::Result<()> {
         println!("{}", serde_json::to_string(&info)?);
     } else {
         println!(
-            "devnet up: {} (chain id {}), SSVNetwork {} at {}",
+            "devnet up: {} (chain id {}), SSVNetwork {} ({}) at {}",
             info.rpc_url,
             info.profile.chain_id,
             if a.v1 { "v1.2.0" } else { "v2.0.0" },
+            match info.contracts {
+                Contracts::Doubles => "test double",
+                Contracts::Real => "real code",
+            },
             info.profile.ssv_network
         );
         if let Some(b) = &info.beacon_url {

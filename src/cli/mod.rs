@@ -6,6 +6,7 @@ pub mod demo;
 pub mod deposit;
 pub mod devnet;
 pub mod dkg;
+pub mod opts;
 pub mod register;
 pub mod run;
 pub mod status;
@@ -44,6 +45,13 @@ pub struct GlobalOpts {
 }
 
 impl GlobalOpts {
+    /// The config with a command's chain and signer flags over it.
+    pub fn load_config_with(&self, chain: &opts::ChainArgs) -> eyre::Result<Config> {
+        let mut config = self.load_config()?;
+        chain.apply(&mut config);
+        Ok(config)
+    }
+
     /// The config file if given, else defaults (hoodi).
     pub fn load_config(&self) -> eyre::Result<Config> {
         match &self.config {
@@ -55,6 +63,32 @@ impl GlobalOpts {
             }
         }
     }
+}
+
+/// Prints what a dry run executed on its fork (every transaction it would send).
+pub fn print_rehearsal(chain: &crate::chain::Chain, json: bool) {
+    let sent = chain.sent();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "event": "dry_run", "transactions": sent })
+        );
+        return;
+    }
+    for t in &sent {
+        println!(
+            "dry run: would send {} to {} with {} ETH, gas {} (executed on the fork: {})",
+            t.kind,
+            t.to,
+            crate::ui::fmt_eth(t.value),
+            t.gas_used,
+            t.hash
+        );
+    }
+    println!(
+        "dry run: {} transaction(s) rehearsed on a fork; nothing was sent to the real chain",
+        sent.len()
+    );
 }
 
 /// The commands.

@@ -7,10 +7,12 @@ use alloy::primitives::U256;
 use clap::Args;
 use eyre::WrapErr;
 
-use super::GlobalOpts;
+use super::{
+    GlobalOpts,
+    opts::{ChainArgs, Mode, connect},
+};
 use crate::{
-    chain::{Chain, send::FeeCaps, signer::load_signer},
-    journal::StateFile,
+    journal::{StateFile, validator_dir},
     ssv::{
         amount::parse_amount,
         keyshares::load_and_validate,
@@ -40,50 +42,46 @@ pub struct RegisterArgs {
     /// Send exactly this amount instead of the runway policy's (still checked against the minimum).
     #[arg(long, value_parser = parse_amount)]
     pub amount: Option<U256>,
-    /// Check and plan only; send nothing.
+    /// Rehearse on an anvil fork of the RPC with the owner impersonated: every check and every
+    /// transaction (approve, migrate, register) runs there; nothing reaches the real chain.
     #[arg(long)]
     pub dry_run: bool,
-    /// Folder of the state file (default: the keyshares file's ceremony folder
-    /// `<nonce>-0x<pubkey>`, else `<validators.output_dir>/0x<first pubkey>`).
+    /// Root of the state files (default: validators.output_dir); the journal is the folder of the
+    /// file's first validator under it.
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
+    /// Chain and signer.
+    #[command(flatten)]
+    pub chain: ChainArgs,
 }
 
 impl RegisterArgs {
     /// Runs the command.
     pub async fn run(self, global: &GlobalOpts) -> eyre::Result<()> {
-        let config = global.load_config()?;
-        let profile = config.profile()?;
+        let config = global.load_config_with(&self.chain)?;
         // Every keyshares check that needs no chain runs before connecting.
         let ks = load_and_validate(&self.keyshares)?;
         let first = ks
             .shares
             .first()
             .ok_or_else(|| eyre::eyre!("{} holds no validators", self.keyshares.display()))?;
-        let pk = format!("0x{}", hex::encode(first.public_key));
-        let state_dir = match &self.state_dir {
-            Some(d) => d.clone(),
-            None => match self.keyshares.parent() {
-                Some(p)
-                    if p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().ends_with(&format!("-{pk}"))) =>
-                {
-                    p.to_owned()
-                }
-                _ => config.validators.output_dir.join(&pk),
-            },
+        let root = self
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| config.validators.output_dir.clone());
+        let state_dir = validator_dir(&root, &first.public_key_hex())?;
+        let mode = if self.dry_run {
+            Mode::DryRun
+        } else {
+            Mode::Send
         };
-        let signer = load_signer(&config.signer, |k| std::env::var(k).ok()).wrap_err(
-            "registration signs as the cluster owner: configure [signer] (key file, env var or keystore)",
-        )?;
-        let chain = Chain::connect(&config.rpc.url, &profile, Some(signer))
-            .await
-            .wrap_err_with(|| format!("cannot use the RPC endpoint for network {}; check rpc.url and that the node is up", profile.name))?
-            .with_log_chunk(config.rpc.log_chunk_blocks)
-            .with_scan_cache(config.rpc.log_cache_dir.clone())
-            .with_confirmations(config.deposit.confirmations);
-        let mut state = StateFile::open(&state_dir)
-            .wrap_err_with(|| format!("opening the state file in {}", state_dir.display()))?;
+        let connected = connect(&config, mode, None).await?;
+        let chain = &connected.chain;
+        let mut state = match &connected.rehearsal {
+            Some(r) => r.open_state(&state_dir),
+            None => StateFile::open(&state_dir),
+        }
+        .wrap_err_with(|| format!("opening the state file in {}", state_dir.display()))?;
         let opts = RegisterOptions {
             runway_days: self.runway_days.unwrap_or(config.funding.runway_days),
             min_runway_days: self
@@ -92,13 +90,8 @@ impl RegisterArgs {
             allow_migration: self.allow_migration || config.funding.allow_migration,
             max_deposit: self.max_deposit,
             amount: self.amount,
-            fee_caps: FeeCaps::from_gwei(
-                config.deposit.max_fee_per_gas_gwei,
-                config.deposit.max_priority_fee_per_gas_gwei,
-            ),
-            dry_run: self.dry_run,
         };
-        let report = register(&chain, &ks, &mut state, &opts)
+        let report = register(chain, &ks, &mut state, &opts)
             .await
             .wrap_err_with(|| {
                 format!(
@@ -154,8 +147,10 @@ fn describe(r: &RegisterReport, blocks_per_day: u64) -> String {
                 .unwrap_or_default()
         ));
     }
-    if r.dry_run {
-        s.push_str("dry run: nothing was sent\n");
+    if r.rehearsal {
+        s.push_str(
+            "dry run: every transaction above ran on a fork; nothing was sent to the real chain\n",
+        );
     }
     s
 }

@@ -13,7 +13,8 @@ use crate::{
     ui::{OutputMode, Reporter},
 };
 
-/// Test-only: SIGKILL the run at a stage boundary (see `pipeline::KILL_POINTS`).
+/// Test builds (`test-hooks` feature) only: SIGKILL the run at this point (`pipeline::KillPoint`:
+/// a stage name, or `deposit.signed`). Release builds ignore it.
 pub const KILL_AT_ENV: &str = "SSV_AGENT_TEST_KILL_AT";
 
 /// `run` options.
@@ -35,6 +36,9 @@ pub struct RunArgs {
     /// Seconds between beacon polls while waiting for activation.
     #[arg(long, default_value_t = 12)]
     pub poll_secs: u64,
+    /// Chain and signer.
+    #[command(flatten)]
+    pub chain: super::opts::ChainArgs,
 }
 
 impl RunArgs {
@@ -57,7 +61,7 @@ impl RunArgs {
                 poll: Duration::from_secs(self.poll_secs.max(1)),
                 ..FollowOptions::default()
             },
-            kill_at: std::env::var(KILL_AT_ENV).ok().filter(|s| !s.is_empty()),
+            kill_at: kill_at()?,
             ..RunOptions::default()
         })
     }
@@ -69,15 +73,11 @@ impl RunArgs {
                 "`run` needs --config <file> (start from config.toml.example); it moves real ETH and will not guess settings"
             );
         }
-        let config = global.load_config()?;
+        let config = global.load_config_with(&self.chain)?;
         let opts = self.options()?;
         let ui = Reporter::new(OutputMode::detect(global.json));
         let started = std::time::Instant::now();
-        let summary = if self.dry_run {
-            pipeline::dry_run(&config, &opts, &ui).await?
-        } else {
-            pipeline::run(&config, &opts, &ui).await?
-        };
+        let summary = pipeline::run(&config, &opts, &ui).await?;
         ui.info(format!(
             "{} in {}",
             if summary.dry_run {
@@ -88,5 +88,16 @@ impl RunArgs {
             crate::ui::fmt_duration(started.elapsed().as_secs())
         ));
         Ok(())
+    }
+}
+
+/// The crash point from `SSV_AGENT_TEST_KILL_AT`, in test builds only.
+fn kill_at() -> eyre::Result<Option<pipeline::KillPoint>> {
+    if !cfg!(feature = "test-hooks") {
+        return Ok(None);
+    }
+    match std::env::var(KILL_AT_ENV) {
+        Ok(v) if !v.is_empty() => Ok(Some(v.parse().map_err(|e: String| eyre::eyre!(e))?)),
+        _ => Ok(None),
     }
 }

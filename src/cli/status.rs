@@ -7,9 +7,12 @@ use alloy::primitives::Address;
 use clap::Args;
 use eyre::WrapErr;
 
-use super::GlobalOpts;
+use super::{
+    GlobalOpts,
+    opts::{ChainArgs, Mode, connect},
+};
 use crate::{
-    chain::{Chain, signer::load_signer},
+    chain::signer::load_signer,
     config::Config,
     journal::now_secs,
     ssv::status::{discover_clusters, render_table, status},
@@ -53,6 +56,9 @@ pub struct StatusArgs {
     /// Default: every cluster the owner has events for, plus `watch.clusters` of the config.
     #[arg(long = "cluster", value_name = "IDS")]
     pub clusters: Vec<OperatorSet>,
+    /// Chain and signer.
+    #[command(flatten)]
+    pub chain: ChainArgs,
 }
 
 /// The owner from the flag, else from the configured signer; says what to do when neither is set.
@@ -65,34 +71,22 @@ pub fn owner_or_signer(owner: Option<Address>, config: &Config) -> eyre::Result<
         .wrap_err("no --owner given and the configured signer cannot be loaded; pass --owner 0x… or configure [signer]")
 }
 
-/// Connects read-only to the configured RPC endpoint with a message that says what to check.
-pub async fn connect_read_only(config: &Config) -> eyre::Result<Chain> {
-    let profile = config.profile()?;
-    let chain = Chain::connect(&config.rpc.url, &profile, None)
-        .await
-        .wrap_err_with(|| {
-            format!(
-                "cannot use the RPC endpoint for network {}; check rpc.url (or {}) and that the node is up",
-                profile.name,
-                crate::config::ENV_RPC_URL
-            )
-        })?;
-    Ok(chain
-        .with_log_chunk(config.rpc.log_chunk_blocks)
-        .with_scan_cache(config.rpc.log_cache_dir.clone()))
-}
-
 impl StatusArgs {
     /// Runs the command.
     pub async fn run(self, global: &GlobalOpts) -> eyre::Result<()> {
-        let config = global.load_config()?;
+        let config = global.load_config_with(&self.chain)?;
         let owner = owner_or_signer(self.owner, &config)?;
-        let chain = connect_read_only(&config).await?;
-        let sets: Vec<Vec<u64>> = if self.clusters.is_empty() {
-            let mut all: BTreeSet<Vec<u64>> = discover_clusters(&chain, owner)
+        let chain = connect(&config, Mode::Read, None).await?.chain;
+        // Empty = every cluster of the owner, plus the config's extra ones.
+        let sets: Vec<Vec<u64>> = if self.clusters.is_empty() && config.watch.clusters.is_empty() {
+            Vec::new()
+        } else if self.clusters.is_empty() {
+            let head = chain.head().await?;
+            let mut all: BTreeSet<Vec<u64>> = discover_clusters(&chain, owner, head)
                 .await
                 .wrap_err_with(|| format!("finding the clusters of {owner} from events"))?
                 .into_iter()
+                .map(|k| k.operator_ids)
                 .collect();
             all.extend(config.watch.clusters.iter().map(|ids| {
                 let mut ids = ids.clone();

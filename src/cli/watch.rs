@@ -15,9 +15,13 @@ use eyre::WrapErr;
 use tracing::instrument::WithSubscriber;
 use tracing_subscriber::EnvFilter;
 
-use super::{GlobalOpts, status::OperatorSet};
+use super::{
+    GlobalOpts,
+    opts::{ChainArgs, Mode, connect},
+    status::OperatorSet,
+};
 use crate::{
-    chain::{Chain, send::FeeCaps, signer::load_signer},
+    chain::Chain,
     config::Config,
     ssv::{
         amount::parse_amount,
@@ -75,6 +79,9 @@ pub struct WatchArgs {
     /// Run one tick, print its report and exit (for cron jobs and checks).
     #[arg(long)]
     pub once: bool,
+    /// Chain and signer.
+    #[command(flatten)]
+    pub chain: ChainArgs,
 }
 
 /// The policy from flags over config.
@@ -100,10 +107,6 @@ fn policy(args: &WatchArgs, config: &Config) -> eyre::Result<WatchPolicy> {
             "max_topup_per_day",
         )?,
         reactivate: args.reactivate || w.reactivate,
-        fee_caps: FeeCaps::from_gwei(
-            config.deposit.max_fee_per_gas_gwei,
-            config.deposit.max_priority_fee_per_gas_gwei,
-        ),
     };
     if p.target_days <= p.floor_days {
         eyre::bail!(
@@ -140,10 +143,12 @@ async fn clusters(
     args: &WatchArgs,
     config: &Config,
 ) -> eyre::Result<Vec<(Address, Vec<u64>)>> {
-    let mut sets: BTreeSet<Vec<u64>> = discover_clusters(chain, owner)
+    let head = chain.head().await?;
+    let mut sets: BTreeSet<Vec<u64>> = discover_clusters(chain, owner, head)
         .await
         .wrap_err_with(|| format!("finding the clusters of {owner} from events"))?
         .into_iter()
+        .map(|k| k.operator_ids)
         .collect();
     for ids in config
         .watch
@@ -183,24 +188,14 @@ impl WatchArgs {
         self.serve(global, config).with_subscriber(dispatch).await
     }
 
-    async fn serve(self, global: &GlobalOpts, config: Config) -> eyre::Result<()> {
+    async fn serve(self, global: &GlobalOpts, mut config: Config) -> eyre::Result<()> {
+        self.chain.apply(&mut config);
         let profile = config.profile()?;
         let policy = policy(&self, &config)?;
-        let signer = load_signer(&config.signer, |k| std::env::var(k).ok()).wrap_err(
-            "watch signs top-ups as the cluster owner: configure [signer] (key file, env var or keystore)",
-        )?;
-        let owner = signer.address();
-        let chain = Chain::connect(&config.rpc.url, &profile, Some(signer))
-            .await
-            .wrap_err_with(|| {
-                format!(
-                    "cannot use the RPC endpoint for network {}; check rpc.url and that the node is up",
-                    profile.name
-                )
-            })?
-            .with_log_chunk(config.rpc.log_chunk_blocks)
-            .with_scan_cache(config.rpc.log_cache_dir.clone())
-            .with_confirmations(config.deposit.confirmations);
+        let chain = connect(&config, Mode::Send, None).await?.chain;
+        let owner = chain
+            .signer_address()
+            .expect("a sending chain has a signer");
         let watched = clusters(&chain, owner, &self, &config).await?;
         if watched.is_empty() {
             eyre::bail!(
@@ -212,9 +207,12 @@ impl WatchArgs {
             .state_dir
             .clone()
             .unwrap_or_else(|| config.validators.output_dir.join("watch"));
-        std::fs::create_dir_all(&dir)
-            .wrap_err_with(|| format!("creating the watch state folder {}", dir.display()))?;
-        let ledger = Ledger::open(&dir)?;
+        let ledger = Ledger::open(&dir).wrap_err_with(|| {
+            format!(
+                "the watch state folder {}: another watcher (service or --once) may be running",
+                dir.display()
+            )
+        })?;
         let metrics = Arc::new(Mutex::new(Metrics::default()));
         let addr = self
             .metrics_addr

@@ -1,10 +1,13 @@
-//! Sending deposits exactly once. Before anything moves: every check of `checks.rs`, the contract
-//! code exists, the wallet can pay for all of them. Per validator: a journaled transaction is
-//! resumed (never re-signed); a pubkey already in the contract's `DepositEvent` logs or on the
-//! beacon node is reported and skipped; otherwise the deposit is simulated, signed, journaled
-//! (hash and raw bytes) before broadcast, and journaled again once confirmed.
+//! Sending deposits exactly once: the one deposit path, used by `ssv-agent deposit` and by the
+//! pipeline's deposit stage, for real runs and (on a fork) dry runs alike. Before anything moves:
+//! every check of `checks.rs`, the contract code exists, the wallet can pay for all of them. Per
+//! validator: a journaled transaction is resumed (never re-signed); a pubkey already in the
+//! contract's `DepositEvent` logs, on the beacon node or in its pending deposits is reported and
+//! skipped; otherwise the deposit is simulated, signed, journaled (hash and raw bytes) before
+//! broadcast, and journaled again once confirmed. A validator's journal is found by its pubkey
+//! (`journal::validator_dir`), whatever deposit file names it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use alloy::{
     primitives::{Address, B256, Bytes, FixedBytes, U256},
@@ -20,7 +23,7 @@ use crate::chain::{
     Chain, ChainError,
     contracts::DepositContract,
     logs::Flow,
-    send::{FeeCaps, resume, send_journaled},
+    send::{resume, send},
 };
 use crate::journal::{JournalError, Stage, StateFile, TxStatus};
 
@@ -81,10 +84,6 @@ pub enum DepositSendError {
 /// How to send.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SendOptions {
-    /// Print the transactions, send nothing.
-    pub dry_run: bool,
-    /// Fee limits.
-    pub caps: FeeCaps,
     /// Waived checks.
     pub allow: Allowances,
 }
@@ -122,8 +121,6 @@ pub enum Existing {
 pub enum Outcome {
     /// Already deposited; nothing sent.
     AlreadyDeposited(Existing),
-    /// `--dry-run`: the transaction that would be sent.
-    DryRun(String),
     /// Sent (or a journaled transaction resumed) and confirmed.
     Confirmed {
         /// Tx hash.
@@ -133,6 +130,16 @@ pub enum Outcome {
         /// It was a resumed transaction from an earlier run.
         resumed: bool,
     },
+}
+
+/// What `deposit_one` reports as it goes.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// A line for people.
+    Line(String),
+    /// The deposit transaction was journaled or changed status (first as `Signed`, before its
+    /// broadcast).
+    Tx(&'a crate::journal::TxRecord),
 }
 
 /// One validator to deposit: its entry and its state folder.
@@ -204,16 +211,16 @@ pub async fn check_all(
     amount_gwei: Option<u64>,
     allow: Allowances,
 ) -> Result<(), DepositSendError> {
-    let mut node =
-        NodeFacts {
-            el_chain_id: Some(chain.provider().get_chain_id().await.map_err(|e| {
-                ChainError::Rpc {
-                    what: "eth_chainId".into(),
-                    message: e.to_string(),
-                }
-            })?),
-            ..Default::default()
-        };
+    let mut node = NodeFacts {
+        el_chain_id: Some(
+            chain
+                .provider()
+                .get_chain_id()
+                .await
+                .map_err(chain.rpc_err("eth_chainId"))?,
+        ),
+        ..Default::default()
+    };
     if let Some(b) = beacon {
         let dc = b.deposit_contract().await?;
         node.beacon_deposit_contract = Some((dc.chain_id, dc.address));
@@ -232,10 +239,7 @@ pub async fn check_all(
         .provider()
         .get_code_at(chain.profile().deposit_contract)
         .await
-        .map_err(|e| ChainError::Rpc {
-            what: "eth_getCode (deposit contract)".into(),
-            message: e.to_string(),
-        })?;
+        .map_err(chain.rpc_err("eth_getCode (deposit contract)"))?;
     if code.is_empty() {
         return Err(DepositSendError::NoContract(
             chain.profile().deposit_contract,
@@ -248,19 +252,15 @@ pub async fn check_all(
 pub async fn check_balance(
     chain: &Chain,
     entries: &[DepositDataJson],
-    caps: FeeCaps,
 ) -> Result<(), DepositSendError> {
     let wallet = chain.signer_address().ok_or(DepositSendError::NoSigner)?;
-    let fee = match caps.max_fee_per_gas {
+    let fee = match chain.config().tx.caps.max_fee_per_gas {
         Some(cap) => cap,
         None => chain
             .provider()
             .get_gas_price()
             .await
-            .map_err(|e| ChainError::Rpc {
-                what: "eth_gasPrice".into(),
-                message: e.to_string(),
-            })?,
+            .map_err(chain.rpc_err("eth_gasPrice"))?,
     };
     let gas = U256::from(DEPOSIT_GAS_BUDGET) * U256::from(fee);
     let need = entries
@@ -278,147 +278,53 @@ pub async fn check_balance(
     Ok(())
 }
 
-/// Deposits one validator (checks must already have passed); `say` receives progress lines.
+/// Deposits one validator (checks must already have passed) with its journal `state`; `say`
+/// receives progress lines.
 pub async fn deposit_one(
     chain: &Chain,
     beacon: Option<&BeaconClient>,
-    job: &DepositJob,
-    opts: &SendOptions,
-    say: &mut impl FnMut(String),
+    entry: &DepositDataJson,
+    state: &mut StateFile,
+    report: &mut impl FnMut(Progress<'_>),
 ) -> Result<Outcome, DepositSendError> {
-    let entry = &job.entry;
     let pubkey = entry.pubkey_hex();
-    let mut state = StateFile::open(&job.state_dir)?;
     if let Some(recorded) = state.get().pubkey.as_deref()
         && !recorded.eq_ignore_ascii_case(&pubkey)
     {
-        return Err(mismatch(&state, recorded, &pubkey));
+        return Err(mismatch(state, recorded, &pubkey));
     }
-
     // 1. A journaled transaction is resumed, whatever its status: never sign a second one.
     if let Some(record) = state.get().deposit.clone() {
-        if record.chain_id != chain.profile().chain_id {
-            return Err(mismatch(
-                &state,
-                &format!("chain id {}", record.chain_id),
-                &pubkey,
-            ));
-        }
-        if record.status == TxStatus::Confirmed {
-            // A crash between journaling the receipt and advancing the stage leaves this gap.
-            if state.get().stage < Stage::Deposited && !opts.dry_run {
-                state.update(|s| s.advance(Stage::Deposited))?;
-            }
-            say(format!(
-                "{pubkey}: deposit {} already confirmed in block {:?}",
-                record.tx_hash, record.block
-            ));
-            return Ok(Outcome::AlreadyDeposited(Existing::Journal {
-                tx_hash: record.tx_hash,
-                block: record.block,
-            }));
-        }
-        if opts.dry_run {
-            return Ok(Outcome::DryRun(format!(
-                "{pubkey}: a deposit {} is recorded as {:?}; a real run would resume it, never send another",
-                record.tx_hash, record.status
-            )));
-        }
-        say(format!(
-            "{pubkey}: resuming recorded deposit {} ({:?})",
-            record.tx_hash, record.status
-        ));
-        let receipt = resume(chain, &record, |r| state_update(&mut state, r)).await?;
-        let block = receipt.block_number.unwrap_or_default();
-        state.update(|s| {
-            s.advance(Stage::Deposited);
-            s.note(format!(
-                "deposit {} confirmed in block {block} (resumed)",
-                record.tx_hash
-            ));
-        })?;
-        return Ok(Outcome::Confirmed {
-            tx_hash: record.tx_hash,
-            block,
-            resumed: true,
-        });
+        return finish_recorded(chain, &pubkey, record, state, report).await;
     }
-
-    // 2. Already deposited by anyone (another tool, an earlier lost state file)?
-    if let Some((tx_hash, block)) = find_deposit_event(chain, &entry.pubkey).await? {
-        say(format!(
-            "{pubkey}: DepositEvent already on chain (tx {tx_hash}, block {block}); nothing sent"
-        ));
-        if !opts.dry_run {
-            state.update(|s| {
-                s.pubkey.get_or_insert_with(|| pubkey.clone());
-                s.advance(Stage::Deposited);
-                s.note(format!(
-                    "deposit found on chain: tx {tx_hash} block {block}; nothing sent"
-                ));
-            })?;
-        }
-        return Ok(Outcome::AlreadyDeposited(Existing::Logs { tx_hash, block }));
-    }
-    if let Some(b) = beacon
-        && let Some(v) = b.validator("head", &pubkey).await?
-    {
-        say(format!(
-            "{pubkey}: beacon node knows this validator (index {}, {}); nothing sent",
-            v.index, v.status
-        ));
-        if !opts.dry_run {
-            state.update(|s| {
-                s.pubkey.get_or_insert_with(|| pubkey.clone());
-                s.advance(Stage::Deposited);
-                s.note(format!(
-                    "validator already on the beacon chain (index {}); nothing sent",
-                    v.index
-                ));
-            })?;
-        }
-        return Ok(Outcome::AlreadyDeposited(Existing::Beacon {
-            status: v.status,
-            index: v.index,
-        }));
-    }
-    // Electra: a deposit request waits in the pending-deposit queue before the validator exists.
-    if let Some(b) = beacon
-        && let Some(pending) = b.pending_deposits("head").await?
-        && pending
-            .iter()
-            .any(|p| p.pubkey.eq_ignore_ascii_case(&pubkey))
-    {
-        say(format!(
-            "{pubkey}: a deposit for this pubkey is in the beacon node's pending deposits; nothing sent"
-        ));
-        return Ok(Outcome::AlreadyDeposited(Existing::PendingOnBeacon));
-    }
-
-    let tx = deposit_tx(chain.profile().deposit_contract, entry);
-    if opts.dry_run {
-        let input = tx.input.input().cloned().unwrap_or_default();
-        return Ok(Outcome::DryRun(format!(
-            "{pubkey}: would send to {} value {} wei ({} gwei), deposit_data_root 0x{}, calldata {input}",
-            chain.profile().deposit_contract,
-            gwei_to_wei(entry.amount),
-            entry.amount,
-            hex::encode(entry.deposit_data_root),
+    // 2. Already deposited by anyone (another tool, another host, a lost state file)?
+    if let Some(existing) = find_existing(chain, beacon, entry).await? {
+        report(Progress::Line(format!(
+            "{pubkey}: {}; nothing sent",
+            describe(&existing)
         )));
+        state.update(|s| {
+            s.pubkey.get_or_insert_with(|| pubkey.clone());
+            s.advance(Stage::Deposited);
+            s.note(format!("{}; nothing sent", describe(&existing)));
+        })?;
+        return Ok(Outcome::AlreadyDeposited(existing));
     }
-
     // 3. Send: the record (hash + raw bytes) is in state.json before the broadcast.
     state.update(|s| {
         s.pubkey.get_or_insert_with(|| pubkey.clone());
         s.note("deposit: signing and sending");
     })?;
-    say(format!(
+    report(Progress::Line(format!(
         "{pubkey}: sending deposit of {} gwei to {}",
         entry.amount,
         chain.profile().deposit_contract
-    ));
-    let (record, receipt) = send_journaled(chain, "deposit", tx, opts.caps, |r| {
-        state_update(&mut state, r)
+    )));
+    let tx = deposit_tx(chain.profile().deposit_contract, entry);
+    let (record, receipt) = send(chain, "deposit", tx, |r| {
+        state_update(state, r)?;
+        report(Progress::Tx(r));
+        Ok(())
     })
     .await?;
     let block = receipt.block_number.unwrap_or_default();
@@ -429,15 +335,113 @@ pub async fn deposit_one(
             record.tx_hash
         ));
     })?;
-    say(format!(
+    report(Progress::Line(format!(
         "{pubkey}: deposit {} confirmed in block {block}",
         record.tx_hash
-    ));
+    )));
     Ok(Outcome::Confirmed {
         tx_hash: record.tx_hash,
         block,
         resumed: false,
     })
+}
+
+/// A deposit the journal already holds: reported when confirmed, otherwise resumed.
+async fn finish_recorded(
+    chain: &Chain,
+    pubkey: &str,
+    record: crate::journal::TxRecord,
+    state: &mut StateFile,
+    report: &mut impl FnMut(Progress<'_>),
+) -> Result<Outcome, DepositSendError> {
+    if record.status == TxStatus::Confirmed {
+        // A crash between journaling the receipt and advancing the stage leaves this gap.
+        if state.get().stage < Stage::Deposited {
+            state.update(|s| s.advance(Stage::Deposited))?;
+        }
+        report(Progress::Line(format!(
+            "{pubkey}: deposit {} already confirmed in block {:?}",
+            record.tx_hash, record.block
+        )));
+        return Ok(Outcome::AlreadyDeposited(Existing::Journal {
+            tx_hash: record.tx_hash,
+            block: record.block,
+        }));
+    }
+    report(Progress::Line(format!(
+        "{pubkey}: resuming recorded deposit {} ({:?})",
+        record.tx_hash, record.status
+    )));
+    let receipt = resume(chain, &record, |r| {
+        state_update(state, r)?;
+        report(Progress::Tx(r));
+        Ok(())
+    })
+    .await?;
+    let block = receipt.block_number.unwrap_or_default();
+    state.update(|s| {
+        s.advance(Stage::Deposited);
+        s.note(format!(
+            "deposit {} confirmed in block {block} (resumed)",
+            receipt.transaction_hash
+        ));
+    })?;
+    Ok(Outcome::Confirmed {
+        tx_hash: receipt.transaction_hash,
+        block,
+        resumed: true,
+    })
+}
+
+/// Whether anyone already deposited for the entry's pubkey: the deposit contract's logs, the
+/// beacon node's validators, its pending deposits (several sources, as the launchpad learnt).
+pub async fn find_existing(
+    chain: &Chain,
+    beacon: Option<&BeaconClient>,
+    entry: &DepositDataJson,
+) -> Result<Option<Existing>, DepositSendError> {
+    if let Some((tx_hash, block)) = find_deposit_event(chain, &entry.pubkey).await? {
+        return Ok(Some(Existing::Logs { tx_hash, block }));
+    }
+    let Some(b) = beacon else {
+        return Ok(None);
+    };
+    let pubkey = entry.pubkey_hex();
+    if let Some(v) = b.validator("head", &pubkey).await? {
+        return Ok(Some(Existing::Beacon {
+            status: v.status,
+            index: v.index,
+        }));
+    }
+    // Electra: a deposit request waits in the pending-deposit queue before the validator exists.
+    if let Some(pending) = b.pending_deposits("head").await?
+        && pending
+            .iter()
+            .any(|p| p.pubkey.eq_ignore_ascii_case(&pubkey))
+    {
+        return Ok(Some(Existing::PendingOnBeacon));
+    }
+    Ok(None)
+}
+
+/// A sentence naming an existing deposit.
+pub fn describe(e: &Existing) -> String {
+    match e {
+        Existing::Journal { tx_hash, block } => {
+            format!("deposit {tx_hash} already confirmed in block {block:?}")
+        }
+        Existing::Logs { tx_hash, block } => {
+            format!(
+                "a DepositEvent for this pubkey is already on chain (tx {tx_hash}, block {block})"
+            )
+        }
+        Existing::PendingOnBeacon => {
+            "a deposit for this pubkey waits in the beacon node's pending deposits".into()
+        }
+        Existing::Beacon { status, index } => {
+            format!("the beacon node knows this validator (index {index}, {status})")
+        }
+    }
 }
 
 fn state_update(state: &mut StateFile, r: &crate::journal::TxRecord) -> Result<(), JournalError> {
@@ -466,6 +470,20 @@ pub struct DepositRequest {
     pub amount_gwei: Option<u64>,
     /// Send options.
     pub opts: SendOptions,
+    /// Dry run: open scratch copies of the state files in this folder, never the real ones.
+    pub scratch: Option<PathBuf>,
+}
+
+impl DepositRequest {
+    fn open_state(&self, job: &DepositJob) -> Result<StateFile, JournalError> {
+        match &self.scratch {
+            None => StateFile::open(&job.state_dir),
+            Some(root) => {
+                let name = job.state_dir.file_name().unwrap_or_default();
+                StateFile::open_scratch(&job.state_dir, &root.join(name))
+            }
+        }
+    }
 }
 
 /// Bulk deposit: all checks and the balance first, then one transaction per validator in order.
@@ -486,35 +504,29 @@ pub async fn deposit_all(
         req.opts.allow,
     )
     .await?;
-    if !req.opts.dry_run {
-        // Only deposits not yet journaled will cost anything; the balance must cover all of them.
-        let mut unsent = Vec::new();
-        for job in &req.jobs {
-            if StateFile::open(&job.state_dir)?.get().deposit.is_none() {
-                unsent.push(job.entry.clone());
-            }
-        }
-        if !unsent.is_empty() {
-            check_balance(chain, &unsent, req.opts.caps).await?;
-        }
+    // Only deposits not yet journaled will cost anything; the balance must cover all of them.
+    let mut states = Vec::with_capacity(req.jobs.len());
+    for job in &req.jobs {
+        states.push(req.open_state(job)?);
+    }
+    let unsent: Vec<DepositDataJson> = req
+        .jobs
+        .iter()
+        .zip(&states)
+        .filter(|(_, s)| s.get().deposit.is_none())
+        .map(|(j, _)| j.entry.clone())
+        .collect();
+    if !unsent.is_empty() {
+        check_balance(chain, &unsent).await?;
     }
     let mut out = Vec::with_capacity(req.jobs.len());
-    for job in &req.jobs {
-        out.push(deposit_one(chain, beacon, job, &req.opts, &mut say).await?);
+    for (job, state) in req.jobs.iter().zip(&mut states) {
+        let mut report = |p: Progress<'_>| {
+            if let Progress::Line(l) = p {
+                say(l)
+            }
+        };
+        out.push(deposit_one(chain, beacon, &job.entry, state, &mut report).await?);
     }
     Ok(out)
-}
-
-/// The state folder ssv-dkg's layout gives a deposit file: the file's own folder when it is a
-/// per-validator folder (`<nonce>-0x<pubkey>`), else `<base>/0x<pubkey>`.
-pub fn state_dir_for(deposit_file: &Path, entry: &DepositDataJson, base: &Path) -> PathBuf {
-    let pk = hex::encode(entry.pubkey);
-    if let Some(parent) = deposit_file.parent()
-        && parent
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().ends_with(&format!("-0x{pk}")))
-    {
-        return parent.to_owned();
-    }
-    base.join(format!("0x{pk}"))
 }

@@ -131,6 +131,19 @@ pub(super) async fn send<P: Provider, D: CallDecoder>(
     }
 }
 
+/// Places the deposit contract double (needs no initialiser).
+pub(super) async fn place_deposit_contract(
+    p: &DynProvider,
+    profile: &NetworkProfile,
+) -> Result<(), DevnetError> {
+    set_code(
+        p,
+        profile.deposit_contract,
+        runtime_code(DEPOSIT, "DepositContract")?,
+    )
+    .await
+}
+
 /// Places the four contracts at the profile's addresses and initialises them.
 pub(super) async fn place_and_initialise(
     p: &DynProvider,
@@ -151,12 +164,7 @@ pub(super) async fn place_and_initialise(
     )
     .await?;
     set_code(p, profile.ssv_token, runtime_code(SSV_TOKEN, "SSVToken")?).await?;
-    set_code(
-        p,
-        profile.deposit_contract,
-        runtime_code(DEPOSIT, "DepositContract")?,
-    )
-    .await?;
+    place_deposit_contract(p, profile).await?;
     let dao = dev_account(DAO_ACCOUNT).address();
     let net = DevnetSSVNetwork::new(profile.ssv_network, p);
     send(
@@ -165,10 +173,11 @@ pub(super) async fn place_and_initialise(
             profile.ssv_token,
             mode as u8,
             params.validators_per_operator_limit,
-            params.network_fee,
+            // Network fees start at 0 and are set at the aligned block (see `Devnet::set_network_fees`).
+            U256::ZERO,
             params.liquidation_threshold_period,
             params.minimum_liquidation_collateral,
-            params.network_fee_ssv,
+            U256::ZERO,
             params.liquidation_threshold_period_ssv,
             params.minimum_liquidation_collateral_ssv,
             params.maximum_operator_fee,

@@ -1,12 +1,16 @@
-//! The local devnet: the pinned anvil with the project's contract doubles placed at a profile's
-//! real addresses (Hoodi by default, or a mainnet look-alike), 13 registered SSV operators whose
-//! keys are written as SSV operator keystores, and optionally a real Lodestar beacon node.
+//! The local devnet: the pinned anvil with SSVNetwork placed at a profile's real addresses
+//! (Hoodi by default, or a mainnet look-alike) — the project's contract doubles by default, or
+//! the real SSV Network code ([`Contracts::Real`], see [`real`]) — 13 registered SSV operators
+//! whose keys are written as SSV operator keystores, and optionally a real Lodestar beacon node.
 //! `ssv-agent devnet up|down` wraps it for people; tests start one per test on a free port.
 
 pub mod anvil;
 mod contracts;
+pub mod effective_balance;
 pub mod lodestar;
 pub mod operators;
+pub mod real;
+mod tx;
 
 use std::{
     path::{Path, PathBuf},
@@ -18,12 +22,14 @@ use alloy::{
     primitives::{Address, Bytes, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English},
-    sol_types::SolValue,
+    sol_types::{SolCall, SolValue},
 };
 use serde::{Deserialize, Serialize};
 
 pub use contracts::{DevnetParams, DevnetSSVNetwork, SsvMode};
+pub use effective_balance::{EffectiveBalanceUpdate, oracle_accounts};
 pub use operators::DevnetOperator;
+pub use tx::{TxError, call_tx, transact};
 
 use crate::{chain::contracts::SSVNetwork, network::NetworkProfile};
 
@@ -37,6 +43,26 @@ pub const STAKER_ACCOUNT: u32 = 5;
 pub const WHITELISTED_ACCOUNT: u32 = 9;
 /// Operators registered as private (whitelisting [`WHITELISTED_ACCOUNT`] only).
 pub const PRIVATE_OPERATORS: [u64; 2] = [12, 13];
+/// Blocks after genesis by which contract placement is done: the network fees are set in the
+/// next block and the operators registered after it, whatever code runs. Doubles and real code
+/// need different numbers of setup transactions; aligning here gives both the same timeline
+/// from then on, so their fee indices (and events) can be compared value for value.
+pub const SETUP_BLOCKS: u64 = 128;
+/// Blocks `upgrade_to_v2` takes, for the same reason (the ETH network fee is set after them).
+pub const UPGRADE_BLOCKS: u64 = 64;
+
+mod fee_abi {
+    #![allow(missing_docs)]
+    alloy::sol! {
+        /// The DAO's network-fee setters (same selectors on the doubles and the real code; in
+        /// v1.2.0 `updateNetworkFee` sets the SSV fee).
+        interface NetworkFees {
+            function updateNetworkFee(uint256 fee) external;
+            function updateNetworkFeeSSV(uint256 fee) external;
+        }
+    }
+}
+use fee_abi::NetworkFees;
 
 /// A devnet failure.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +107,48 @@ pub enum DevnetError {
     /// `devnet down` found nothing to stop.
     #[error("no devnet is recorded in {0}")]
     NotRunning(PathBuf),
+    /// The real-contract tier failed (artifacts missing, deployment, upgrade).
+    #[error(transparent)]
+    Real(#[from] real::RealError),
+    /// A setup transaction or RPC call failed.
+    #[error(transparent)]
+    Tx(#[from] TxError),
+    /// `set_effective_balance` found no cluster.
+    #[error("no cluster of {owner} on operators {operator_ids:?}")]
+    NoCluster {
+        /// Cluster owner.
+        owner: Address,
+        /// Its operators (sorted).
+        operator_ids: Vec<u64>,
+    },
+    /// All four oracles voted and the root still did not reach quorum.
+    #[error("the effective-balance root for block {block} did not reach the oracle quorum")]
+    RootNotCommitted {
+        /// The root's block.
+        block: u64,
+    },
+    /// `upgrade_to_v2` on a devnet that already runs v2.0.0.
+    #[error("the devnet already runs SSVNetwork v2.0.0")]
+    AlreadyV2,
+    /// Setup took more blocks than the alignment budget.
+    #[error("devnet setup reached block {head}, past the aligned block {target}")]
+    AlignmentOverrun {
+        /// Head after setup.
+        head: u64,
+        /// The block setup had to stay below.
+        target: u64,
+    },
+}
+
+/// Which SSVNetwork code the devnet runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Contracts {
+    /// The project's Solidity doubles (`anvil/contracts`, compiled into the binary).
+    #[default]
+    Doubles,
+    /// The real SSV Network code, built by `scripts/build-real-contracts.sh` (see [`real`]).
+    Real,
 }
 
 /// What to start.
@@ -88,7 +156,9 @@ pub enum DevnetError {
 pub struct DevnetOptions {
     /// Whose addresses and chain id to copy (`hoodi` or `mainnet`).
     pub profile: NetworkProfile,
-    /// SSVNetwork behaviour (v2.0.0 by default).
+    /// The doubles (default) or the real SSVNetwork code.
+    pub contracts: Contracts,
+    /// SSVNetwork generation (v2.0.0 by default).
     pub mode: SsvMode,
     /// Protocol parameters.
     pub params: DevnetParams,
@@ -108,6 +178,7 @@ impl Default for DevnetOptions {
     fn default() -> Self {
         Self {
             profile: NetworkProfile::hoodi(),
+            contracts: Contracts::Doubles,
             mode: SsvMode::V2,
             params: DevnetParams::default(),
             operators: 13,
@@ -128,6 +199,9 @@ pub struct DevnetInfo {
     pub beacon_url: Option<String>,
     /// Network profile it imitates.
     pub profile: NetworkProfile,
+    /// Which SSVNetwork code runs (doubles or real).
+    #[serde(default)]
+    pub contracts: Contracts,
     /// anvil's process id.
     pub anvil_pid: u32,
     /// Lodestar's process id, when started.
@@ -147,6 +221,10 @@ pub struct Devnet {
     dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     provider: DynProvider,
+    mode: SsvMode,
+    params: DevnetParams,
+    real: Option<real::RealDeployment>,
+    genesis: u64,
 }
 
 /// The dev account `index` of [`DEV_MNEMONIC`].
@@ -162,6 +240,11 @@ impl Devnet {
     /// Starts anvil, places and initialises the contracts, registers the operators, and (if asked)
     /// seeds the interop deposits and starts Lodestar.
     pub async fn start(opts: DevnetOptions) -> Result<Self, DevnetError> {
+        // Missing real artifacts fail before anything is started.
+        let artifacts = match opts.contracts {
+            Contracts::Doubles => None,
+            Contracts::Real => Some(real::RealArtifacts::load()?),
+        };
         let (dir, tmp) = match &opts.dir {
             Some(d) => {
                 std::fs::create_dir_all(d)
@@ -214,6 +297,7 @@ impl Devnet {
                 rpc_url,
                 beacon_url: None,
                 profile: opts.profile.clone(),
+                contracts: opts.contracts,
                 anvil_pid: 0,
                 beacon_pid: None,
                 operators: Vec::new(),
@@ -222,13 +306,18 @@ impl Devnet {
             dir,
             _tmp: tmp,
             provider,
+            mode: opts.mode,
+            params: opts.params.clone(),
+            real: None,
+            genesis: spec.genesis_number,
         };
         devnet.info.anvil_pid = devnet.anvil.as_ref().map(Child::id).unwrap_or_default();
         // Genesis is block `registry_sync_offset`, whose parent does not exist; alloy's block
         // watcher asks for a head's parent, so give it one before anything watches a receipt.
         devnet.mine(1).await?;
-        contracts::place_and_initialise(&devnet.provider, &opts.profile, opts.mode, &opts.params)
-            .await?;
+        devnet.place_contracts(artifacts).await?;
+        devnet.align_to(devnet.genesis + SETUP_BLOCKS).await?;
+        devnet.set_network_fees(devnet.mode, true).await?;
         let keys = keys.await.map_err(|e| DevnetError::Keys(e.to_string()))??;
         devnet.info.operators = devnet.register_operators(keys, opts.mode).await?;
         if opts.beacon {
@@ -236,6 +325,164 @@ impl Devnet {
         }
         devnet.write_info()?;
         Ok(devnet)
+    }
+
+    /// The doubles, or the real token + SSVNetwork of `mode`; then the oracles (v2).
+    async fn place_contracts(
+        &mut self,
+        artifacts: Option<real::RealArtifacts>,
+    ) -> Result<(), DevnetError> {
+        let (p, profile) = (&self.provider, &self.info.profile);
+        match artifacts {
+            None => contracts::place_and_initialise(p, profile, self.mode, &self.params).await?,
+            Some(a) => {
+                // The deposit contract stays the double: it is not what this tier is about.
+                contracts::place_deposit_contract(p, profile).await?;
+                real::place_real_token(p, &a, profile, &self.params).await?;
+                self.real = Some(
+                    real::RealDeployment::deploy(p, a, profile, self.mode, &self.params).await?,
+                );
+            }
+        }
+        if self.mode == SsvMode::V2 {
+            self.configure_oracles().await?;
+        }
+        Ok(())
+    }
+
+    async fn configure_oracles(&self) -> Result<(), DevnetError> {
+        effective_balance::configure_oracles(&self.provider, &self.info.profile).await?;
+        if self.real.is_some() {
+            real::stake_for_oracle_weight(&self.provider, &self.info.profile, real::ORACLE_STAKE)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Which SSVNetwork code runs.
+    pub fn contracts(&self) -> Contracts {
+        self.info.contracts
+    }
+
+    /// The SSVNetwork generation currently running (as set by `start` and `upgrade_to_v2`; a
+    /// direct `devnetSetVersion` call on the double is not seen here).
+    pub fn mode(&self) -> SsvMode {
+        self.mode
+    }
+
+    /// The real deployment (implementations, modules, cSSV), for [`Contracts::Real`].
+    pub fn real_deployment(&self) -> Option<&real::RealDeployment> {
+        self.real.as_ref()
+    }
+
+    /// Moves the devnet from SSVNetwork v1.2.0 to v2.0.0: the double's `devnetSetVersion(2)`, or
+    /// the real upgrade (see [`real`]); then registers the oracles.
+    pub async fn upgrade_to_v2(&mut self) -> Result<(), DevnetError> {
+        if self.mode == SsvMode::V2 {
+            return Err(DevnetError::AlreadyV2);
+        }
+        let start = self.head().await?;
+        let (p, profile) = (&self.provider, &self.info.profile);
+        match &mut self.real {
+            None => {
+                let dao = dev_account(DAO_ACCOUNT).address();
+                contracts::send(
+                    DevnetSSVNetwork::new(profile.ssv_network, p)
+                        .devnetSetVersion(2)
+                        .from(dao),
+                    "SSVNetwork.devnetSetVersion",
+                )
+                .await?;
+            }
+            Some(r) => r.upgrade_to_v2(p, profile, &self.params).await?,
+        }
+        self.mode = SsvMode::V2;
+        self.configure_oracles().await?;
+        self.align_to(start + UPGRADE_BLOCKS).await?;
+        self.set_network_fees(SsvMode::V2, false).await
+    }
+
+    async fn head(&self) -> Result<u64, DevnetError> {
+        Ok(self
+            .provider
+            .get_block_number()
+            .await
+            .map_err(|source| TxError::Rpc {
+                what: "reading the head block".into(),
+                source,
+            })?)
+    }
+
+    /// Mines up to `target` (the next transaction lands in `target + 1`).
+    async fn align_to(&self, target: u64) -> Result<(), DevnetError> {
+        let head = self.head().await?;
+        if head > target {
+            return Err(DevnetError::AlignmentOverrun { head, target });
+        }
+        if head < target {
+            self.mine(target - head).await?;
+        }
+        Ok(())
+    }
+
+    /// The network fees of `mode` (v1: the SSV fee; v2: the ETH fee, and the SSV fee when
+    /// `with_ssv`, i.e. on a fresh v2).
+    async fn set_network_fees(&self, mode: SsvMode, with_ssv: bool) -> Result<(), DevnetError> {
+        let dao = dev_account(DAO_ACCOUNT).address();
+        let net = self.info.profile.ssv_network;
+        let mut calls = Vec::new();
+        match mode {
+            SsvMode::V1 => calls.push(
+                NetworkFees::updateNetworkFeeCall {
+                    fee: self.params.network_fee_ssv,
+                }
+                .abi_encode(),
+            ),
+            SsvMode::V2 => {
+                calls.push(
+                    NetworkFees::updateNetworkFeeCall {
+                        fee: self.params.network_fee,
+                    }
+                    .abi_encode(),
+                );
+                if with_ssv {
+                    calls.push(
+                        NetworkFees::updateNetworkFeeSSVCall {
+                            fee: self.params.network_fee_ssv,
+                        }
+                        .abi_encode(),
+                    );
+                }
+            }
+        }
+        for data in calls {
+            tx::transact(
+                &self.provider,
+                "SSVNetwork.updateNetworkFee",
+                tx::call_tx(dao, net, data),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Sets the effective balance (whole ETH, 32..=2048 per validator) of `owner`'s cluster on
+    /// `operator_ids` the way the network does: the oracles commit a Merkle root for the head
+    /// block, then `updateClusterBalance` proves the cluster's leaf (see [`effective_balance`]).
+    pub async fn set_effective_balance(
+        &self,
+        owner: Address,
+        operator_ids: &[u64],
+        effective_balance_eth: u32,
+    ) -> Result<EffectiveBalanceUpdate, DevnetError> {
+        effective_balance::set_effective_balance(
+            &self.provider,
+            &self.info.profile,
+            owner,
+            operator_ids,
+            effective_balance_eth,
+        )
+        .await
     }
 
     async fn register_operators(

@@ -24,20 +24,25 @@ pub const PROOFS_FILE: &str = "proofs.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("cannot create directory {path}: {source}")]
+    #[error("cannot create directory {path}")]
     CreateDir {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
-    #[error("cannot write {path}: {message}")]
-    Write { path: PathBuf, message: String },
-    #[error("cannot serialise {file}: {message}")]
-    Serialise { file: &'static str, message: String },
-    #[error("cannot move finished ceremony folder {from} to {to}: {source}")]
-    Rename {
-        from: PathBuf,
-        to: PathBuf,
-        source: std::io::Error,
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: crate::journal::JournalError,
+    },
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
+    #[error("cannot serialise {file}")]
+    Serialise {
+        file: &'static str,
+        #[source]
+        source: serde_json::Error,
     },
     #[error("no validators to write")]
     Empty,
@@ -248,18 +253,18 @@ fn civil_utc(t: SystemTime) -> (String, String, u32) {
 
 /// Compact JSON plus newline, as Go's `json.NewEncoder(f).Encode(v)` writes it.
 pub fn to_go_json<T: Serialize>(v: &T, file: &'static str) -> Result<String, OutputError> {
-    let mut s = serde_json::to_string(v).map_err(|e| OutputError::Serialise {
-        file,
-        message: e.to_string(),
-    })?;
+    let mut s =
+        serde_json::to_string(v).map_err(|source| OutputError::Serialise { file, source })?;
     s.push('\n');
     Ok(s)
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), OutputError> {
-    crate::journal::write_atomic(path, text.as_bytes(), 0o600).map_err(|e| OutputError::Write {
-        path: path.to_owned(),
-        message: e.to_string(),
+    crate::journal::write_atomic(path, text.as_bytes(), 0o600).map_err(|source| {
+        OutputError::Write {
+            path: path.to_owned(),
+            source,
+        }
     })
 }
 
@@ -301,13 +306,29 @@ pub fn write_validator_dir(parent: &Path, v: &ValidatorFiles) -> Result<PathBuf,
     check_single(v)?;
     let dir = parent.join(validator_dir_name(v.nonce, &v.pubkey));
     create_dir(&dir)?;
+    write_validator_files(&dir, v)?;
+    Ok(dir)
+}
+
+/// Creates `parent/<nonce>-0x<pubkey>/` with the three files whole or not at all
+/// (`journal::write_dir_atomic`). Returns the folder.
+pub fn write_validator_dir_atomic(
+    parent: &Path,
+    v: &ValidatorFiles,
+) -> Result<PathBuf, OutputError> {
+    check_single(v)?;
+    let dir = parent.join(validator_dir_name(v.nonce, &v.pubkey));
+    crate::journal::write_dir_atomic(&dir, |tmp| write_validator_files(tmp, v))?;
+    Ok(dir)
+}
+
+fn write_validator_files(dir: &Path, v: &ValidatorFiles) -> Result<(), OutputError> {
     write_file(&dir.join(DEPOSIT_FILE), &to_deposit_json(&v.deposit))?;
     write_file(
         &dir.join(KEYSHARES_FILE),
         &to_go_json(&v.keyshares, KEYSHARES_FILE)?,
     )?;
-    write_file(&dir.join(PROOFS_FILE), &to_go_json(&v.proofs, PROOFS_FILE)?)?;
-    Ok(dir)
+    write_file(&dir.join(PROOFS_FILE), &to_go_json(&v.proofs, PROOFS_FILE)?)
 }
 
 /// The three aggregate files' contents for a bulk ceremony (validators in the given order).
@@ -369,35 +390,18 @@ pub fn write_ceremony_named(
     }
     create_dir(output_path)?;
     let final_dir = output_path.join(name);
-    let tmp_dir = output_path.join(format!(".{name}.partial"));
-    if tmp_dir.exists() {
-        let _ = std::fs::remove_dir_all(&tmp_dir);
-    }
-    create_dir(&tmp_dir)?;
-    let result = (|| {
+    crate::journal::write_dir_atomic(&final_dir, |tmp| {
         for v in &sorted {
-            write_validator_dir(&tmp_dir, v)?;
+            write_validator_dir(tmp, v)?;
         }
         if sorted.len() > 1 {
             let owned: Vec<ValidatorFiles> = sorted.iter().map(|v| (*v).clone()).collect();
             let (d, k, p) = aggregates(&owned, aggregate_created_at);
-            write_file(&tmp_dir.join(DEPOSIT_FILE), &to_deposit_json(&d))?;
-            write_file(
-                &tmp_dir.join(KEYSHARES_FILE),
-                &to_go_json(&k, KEYSHARES_FILE)?,
-            )?;
-            write_file(&tmp_dir.join(PROOFS_FILE), &to_go_json(&p, PROOFS_FILE)?)?;
+            write_file(&tmp.join(DEPOSIT_FILE), &to_deposit_json(&d))?;
+            write_file(&tmp.join(KEYSHARES_FILE), &to_go_json(&k, KEYSHARES_FILE)?)?;
+            write_file(&tmp.join(PROOFS_FILE), &to_go_json(&p, PROOFS_FILE)?)?;
         }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&tmp_dir);
-        return Err(e);
-    }
-    std::fs::rename(&tmp_dir, &final_dir).map_err(|source| OutputError::Rename {
-        from: tmp_dir.clone(),
-        to: final_dir.clone(),
-        source,
+        Ok::<(), OutputError>(())
     })?;
     Ok(final_dir)
 }

@@ -8,12 +8,13 @@ use alloy::primitives::Address;
 use super::{PipelineError, RunOptions, plan::RunPlan};
 use crate::{
     beacon::client::BeaconClient,
-    chain::{Chain, impersonate::ForkTx, send::FeeCaps},
+    chain::Chain,
     config::Config,
     deposit::checks::NodeFacts,
     dkg::initiator::Initiator,
     journal::{StateFile, ValidatorState},
     network::NetworkProfile,
+    rehearsal::Rehearsal,
     ui::{Reporter, validator_label},
 };
 
@@ -35,20 +36,14 @@ pub struct Ctx {
     pub initiator: Arc<Initiator>,
     /// What this output folder is for.
     pub plan: RunPlan,
-    /// Ceremony outputs.
+    /// Ceremony outputs and their state files.
     pub output_dir: PathBuf,
-    /// Where state files live (= `output_dir`, or a throw-away folder in a dry run).
-    pub state_root: PathBuf,
-    /// Kept alive so a temporary dry-run state folder lasts the run.
-    pub _state_tmp: Option<tempfile::TempDir>,
-    /// Gas caps for every transaction.
-    pub caps: FeeCaps,
+    /// The dry run's fork and scratch folder (state files are copies there).
+    pub rehearsal: Option<Arc<Rehearsal>>,
     /// Options.
     pub opts: RunOptions,
     /// Progress output.
     pub ui: Reporter,
-    /// Transactions executed on the fork (dry run).
-    pub fork_txs: Vec<ForkTx>,
 }
 
 /// One validator of the run, with its state file held open (and locked) while the run lasts.
@@ -73,7 +68,7 @@ impl std::fmt::Debug for Ctx {
             .field("owner", &self.owner)
             .field("plan", &self.plan)
             .field("output_dir", &self.output_dir)
-            .field("dry_run", &self.opts.dry_run)
+            .field("dry_run", &self.rehearsal.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -85,8 +80,8 @@ impl Ctx {
         let mut out = Vec::new();
         for nonce in self.plan.nonces() {
             let (pubkey, dir) = super::plan::folder_for(&folders, nonce)?.ok_or_else(|| {
-                PipelineError::stage(
-                    "dkg",
+                PipelineError::stage_reason(
+                    super::StageId::Dkg,
                     format!("#{nonce}"),
                     "no ceremony output on disk after the ceremony stage",
                 )
@@ -103,35 +98,23 @@ impl Ctx {
         Ok(out)
     }
 
-    /// The state file of a ceremony folder (under `state_root` in a dry run).
+    /// The state file of a ceremony folder (its scratch copy in a dry run).
     pub fn open_state(&self, ceremony_dir: &std::path::Path) -> Result<StateFile, PipelineError> {
-        let dir = match ceremony_dir.file_name() {
-            Some(name) if self.state_root != self.output_dir => self.state_root.join(name),
-            _ => ceremony_dir.to_owned(),
-        };
-        Ok(StateFile::open(&dir)?)
+        Ok(match &self.rehearsal {
+            Some(r) => r.open_state(ceremony_dir)?,
+            None => StateFile::open(ceremony_dir)?,
+        })
     }
 
-    /// Reads a ceremony folder's state without locking (for estimates only).
+    /// Reads a ceremony folder's state without locking (for estimates only). A dry run's copy
+    /// starts as the real one, so the real file is what counts.
     pub fn peek_state(&self, ceremony_dir: &std::path::Path) -> Option<ValidatorState> {
-        let dir = match ceremony_dir.file_name() {
-            Some(name) if self.state_root != self.output_dir => self.state_root.join(name),
-            _ => ceremony_dir.to_owned(),
-        };
-        let bytes = std::fs::read(dir.join(crate::journal::STATE_FILE)).ok()?;
+        let bytes = std::fs::read(ceremony_dir.join(crate::journal::STATE_FILE)).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
-    /// Test-only crash point: SIGKILL ourselves when the run was told to die here.
-    pub fn maybe_kill(&self, point: &str) {
-        if self.opts.kill_at.as_deref() == Some(point) {
-            self.ui
-                .warn(format!("test hook: killing the process at {point}"));
-            #[cfg(unix)]
-            // SAFETY: kill(2) on our own pid; SIGKILL is what the crash tests simulate.
-            unsafe {
-                libc::kill(libc::getpid(), libc::SIGKILL);
-            }
-        }
+    /// Whether this run is a rehearsal on a fork.
+    pub fn is_dry_run(&self) -> bool {
+        self.rehearsal.is_some()
     }
 }

@@ -1,60 +1,52 @@
 //! `ssv-agent run`: the resumable pipeline
 //! preflight -> dkg -> verify -> deposit -> activation -> register -> fund, for 1..=100 validators.
 //!
-//! Every stage follows one rule: read the validator's state file, skip what is done, do the work,
-//! persist before moving on. Transactions are journaled (hash and raw bytes) before broadcast by
-//! `chain::send`, so a rerun after any crash resumes the recorded transaction and never sends a
-//! second deposit or registration. Each ceremony's output is written the moment it exists.
+//! Every stage follows one rule (`stage::StageRun`): read the validator's state file, skip what is
+//! done, do the work, persist before moving on. Each stage calls the stage library's own function
+//! (`deposit::send::deposit_one`, `ssv::register::register`, `ssv::cluster_tx`), so the pipeline
+//! checks and sends exactly as the single commands do. Transactions are journaled (hash and raw
+//! bytes) before broadcast by `chain::send`, so a rerun after any crash resumes the recorded
+//! transaction and never sends a second deposit or registration. Each ceremony's output is written
+//! the moment it exists.
 //!
-//! `--dry-run` runs the same stages against an anvil fork with the owner impersonated
-//! (`chain::impersonate`): its state files live in a temporary folder, so the real run later starts
-//! from the real chain's state; ceremony outputs (real keys held by real operators) are kept.
+//! `--dry-run` runs the same stages on an anvil fork with the owner impersonated (`rehearsal`):
+//! state files are scratch copies, so the real run later starts from the real state; ceremony
+//! outputs (real keys held by real operators) are kept.
 
+mod activation;
+mod ceremony;
 mod context;
+mod deposit;
 mod error;
-pub mod fork;
+mod fund;
 pub mod local;
 mod operators;
 pub mod plan;
 mod preflight;
-mod stages;
+mod register;
+pub mod stage;
 mod summary;
+mod verify;
 
-use std::path::PathBuf;
+use std::sync::Arc;
 
 use alloy::primitives::Address;
 
 pub use context::Ctx;
-pub use error::PipelineError;
+pub use error::{PipelineError, Reason};
 pub use operators::{SUPPORTED_DKG_VERSIONS, load_operators_info};
+pub use stage::{KillPoint, StageId};
 pub use summary::{ClusterSummary, RunSummary, ValidatorSummary};
 
 use crate::{
-    beacon::activation::FollowOptions, config::Config, dkg::initiator::ClientTls, ui::Reporter,
+    beacon::activation::FollowOptions,
+    chain::SensitiveUrl,
+    config::Config,
+    dkg::initiator::ClientTls,
+    journal::TxRecord,
+    rehearsal::Rehearsal,
+    ui::{Event, Reporter},
 };
-
-/// The stages, in order, as shown in the stage list.
-pub const STAGES: [&str; 7] = [
-    "preflight",
-    "dkg",
-    "verify",
-    "deposit",
-    "activation",
-    "register",
-    "fund",
-];
-
-/// Test-only crash points (`SSV_AGENT_TEST_KILL_AT`): after a stage's state is persisted, and right
-/// after a deposit is journaled as signed but before it is broadcast.
-pub const KILL_POINTS: [&str; 7] = [
-    "dkg",
-    "verify",
-    "deposit.signed",
-    "deposit",
-    "activation",
-    "register",
-    "fund",
-];
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -69,10 +61,8 @@ pub struct RunOptions {
     pub follow: FollowOptions,
     /// Ceremonies run at once.
     pub ceremony_concurrency: usize,
-    /// Where a dry run keeps its throw-away state files (a temporary folder when `None`).
-    pub dry_run_state_dir: Option<PathBuf>,
-    /// Test-only: SIGKILL this process at the named point (one of [`KILL_POINTS`]).
-    pub kill_at: Option<String>,
+    /// Test builds (`test-hooks` feature) only: SIGKILL this process at this point.
+    pub kill_at: Option<KillPoint>,
 }
 
 impl Default for RunOptions {
@@ -83,81 +73,113 @@ impl Default for RunOptions {
             tls: ClientTls::default(),
             follow: FollowOptions::default(),
             ceremony_concurrency: 4,
-            dry_run_state_dir: None,
             kill_at: None,
         }
     }
 }
 
 /// Runs the whole pipeline for the configured validators and returns what stands at the end.
+/// With `opts.dry_run` it forks the configured chain with anvil and runs the very same stages
+/// there, with the owner impersonated and the state files copied to a scratch folder: the real
+/// chain only serves reads and no real journal is written.
 pub async fn run(
     config: &Config,
     opts: &RunOptions,
     ui: &Reporter,
 ) -> Result<RunSummary, PipelineError> {
-    ui.plan(&STAGES, config.validators.count as usize, opts.dry_run);
-    let result = run_stages(config, opts, ui).await;
-    if let Err(e) = &result {
-        let stage = match e {
-            PipelineError::Preflight { .. }
-            | PipelineError::Config(_)
-            | PipelineError::Setting(_)
-            | PipelineError::Signer(_)
-            | PipelineError::Plan { .. } => "preflight",
-            PipelineError::Stage { stage, .. } | PipelineError::NotAvailable { stage, .. } => stage,
-            _ => "run",
+    let names = StageId::ALL.map(StageId::name);
+    ui.plan(&names, config.validators.count as usize, opts.dry_run);
+    let result = async {
+        let rehearsal = if opts.dry_run {
+            let url = SensitiveUrl::new(&config.rpc.url);
+            let r = Rehearsal::start(&url).await?;
+            ui.info(format!(
+                "dry run: forked {url} into a local anvil at {}; every transaction goes there",
+                r.url()
+            ));
+            Some(Arc::new(r))
+        } else {
+            None
         };
-        ui.stage_failed(stage, None, e.to_string());
+        run_stages(config, opts, ui, rehearsal).await
+    }
+    .await;
+    if let Err(e) = &result {
+        let stage = e.stage_id().map_or("run", StageId::name);
+        ui.stage_failed(stage, None, error_chain(e));
     }
     result
 }
 
-/// `--dry-run`: forks the configured chain with anvil, runs the pipeline against the fork with the
-/// owner impersonated, and returns what would be sent. The real chain only serves reads.
-pub async fn dry_run(
-    config: &Config,
-    opts: &RunOptions,
-    ui: &Reporter,
-) -> Result<RunSummary, PipelineError> {
-    let fork = fork::Fork::start(&config.rpc.url).await?;
-    ui.info(format!(
-        "dry run: forked {} into a local anvil at {}; every transaction goes there",
-        crate::chain::redact_url(&config.rpc.url),
-        fork.url()
-    ));
-    let mut c = config.clone();
-    c.rpc.url = fork.url().to_string();
-    // Scan caches are keyed by chain id: the fork must not write its own state into them.
-    c.rpc.log_cache_dir = None;
-    let o = RunOptions {
-        dry_run: true,
-        ..opts.clone()
-    };
-    let summary = run(&c, &o, ui).await;
-    drop(fork);
-    summary
+/// The error and its causes on one line, for the stage list.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
 }
 
 async fn run_stages(
     config: &Config,
     opts: &RunOptions,
     ui: &Reporter,
+    rehearsal: Option<Arc<Rehearsal>>,
 ) -> Result<RunSummary, PipelineError> {
-    let mut ctx = preflight::preflight(config, opts, ui).await?;
-    stages::ceremonies(&ctx).await?;
+    let ctx = preflight::preflight(config, opts, ui, rehearsal).await?;
+    ceremony::ceremonies(&ctx).await?;
     let mut validators = ctx.open_validators()?;
     for v in &mut validators {
-        stages::verify(&ctx, v).await?;
+        verify::verify(&ctx, v).await?;
     }
     for v in &mut validators {
-        stages::deposit(&mut ctx, v).await?;
+        deposit::deposit(&ctx, v).await?;
     }
     for v in &mut validators {
-        stages::activation(&ctx, v).await?;
+        activation::activation(&ctx, v).await?;
     }
     for v in &mut validators {
-        stages::register(&mut ctx, v).await?;
+        register::register(&ctx, v).await?;
     }
-    stages::fund(&mut ctx, &mut validators).await?;
+    fund::fund(&ctx, &mut validators).await?;
     summary::summarise(&ctx, &validators).await
+}
+
+/// Reports a transaction the moment it is journaled as signed (real runs only: it is about to be
+/// broadcast).
+fn signed_event(ctx: &Ctx, validator: Option<&str>, r: &TxRecord) {
+    if ctx.is_dry_run() {
+        return;
+    }
+    ctx.ui.emit(Event::Transaction {
+        kind: r.kind.clone(),
+        validator: validator.map(Into::into),
+        status: "signed".into(),
+        hash: r.tx_hash.to_string(),
+        gas: None,
+        eth_wei: r.value.to_string(),
+        ssv_wei: "0".into(),
+    });
+}
+
+/// Reports every transaction the chain sent (or executed on the fork) since `since` entries.
+fn sent_events(ctx: &Ctx, since: usize, validator: Option<&str>) {
+    for t in ctx.chain.sent().into_iter().skip(since) {
+        ctx.ui.emit(Event::Transaction {
+            kind: t.kind.clone(),
+            validator: validator.map(Into::into),
+            status: if t.rehearsal {
+                "executed on the fork".into()
+            } else {
+                "confirmed".into()
+            },
+            hash: t.hash.to_string(),
+            gas: Some(t.gas_used),
+            eth_wei: t.value.to_string(),
+            ssv_wei: "0".into(),
+        });
+    }
 }

@@ -10,7 +10,10 @@ use crate::{
     chain::Chain,
     crypto::rsa_keys::OperatorPublicKey,
     dkg::initiator::{Initiator, OperatorInfo, PingInfo},
-    ssv::keyshares::operator_key_der,
+    ssv::{
+        keyshares::operator_key_der,
+        views::{FeeViews, read_operators},
+    },
 };
 
 /// ssv-dkg wire generations this agent speaks (the Pong's version string starts with one).
@@ -65,10 +68,13 @@ pub async fn check_keys_on_chain(
     chain: &Chain,
     operators: &[OperatorInfo],
 ) -> Result<(), PipelineError> {
-    for op in operators {
-        let info = chain.operator(op.id).await?;
-        if !info.exists() {
-            return Err(PipelineError::preflight(
+    let head = chain.head().await?;
+    let views = FeeViews::for_cluster(chain.ssv_version().await?, None);
+    let ids: Vec<u64> = operators.iter().map(|o| o.id).collect();
+    let onchain = read_operators(chain, views, &ids, head).await?;
+    for (op, info) in operators.iter().zip(&onchain) {
+        if !info.exists {
+            return Err(PipelineError::preflight_reason(
                 "operators",
                 format!(
                     "operator {} is not registered (or was removed) on this network; choose another operator",
@@ -77,7 +83,7 @@ pub async fn check_keys_on_chain(
             ));
         }
         let onchain = chain.operator_public_key(op.id).await?.ok_or_else(|| {
-            PipelineError::preflight(
+            PipelineError::preflight_reason(
                 "operators",
                 format!("no OperatorAdded event found for operator {}", op.id),
             )
@@ -86,7 +92,7 @@ pub async fn check_keys_on_chain(
         match (operator_key_der(&onchain), listed) {
             (Ok(a), Ok(b)) if a == b => {}
             _ => {
-                return Err(PipelineError::preflight(
+                return Err(PipelineError::preflight_reason(
                     "operators",
                     format!(
                         "the public key listed for operator {} differs from the one registered on chain; fix the operators info file",
@@ -121,6 +127,9 @@ pub async fn ping_all(initiator: &Initiator) -> Result<Vec<PingInfo>, PipelineEr
     if problems.is_empty() {
         Ok(out)
     } else {
-        Err(PipelineError::preflight("operators", problems.join("; ")))
+        Err(PipelineError::preflight_reason(
+            "operators",
+            problems.join("; "),
+        ))
     }
 }

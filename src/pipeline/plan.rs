@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use alloy::primitives::Address;
 use serde::{Deserialize, Serialize};
 
-use super::PipelineError;
+use super::{PipelineError, Reason, StageId};
 use crate::{dkg::verify::parse_validator_dir_name, journal::write_atomic};
 
 /// File name of the run file in the output folder.
@@ -47,9 +47,9 @@ impl RunPlan {
                     .map(Some)
                     .map_err(|e| PipelineError::Plan {
                         path,
-                        message: format!(
-                            "does not parse ({e}); restore it or use a new output folder"
-                        ),
+                        source: Reason(format!(
+                            "it does not parse ({e}); restore it or use a new output folder"
+                        )),
                     })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -68,10 +68,7 @@ impl RunPlan {
             path: dir.to_owned(),
             source,
         })?;
-        let json = serde_json::to_vec_pretty(self).map_err(|e| PipelineError::Plan {
-            path: dir.join(RUN_FILE),
-            message: e.to_string(),
-        })?;
+        let json = serde_json::to_vec_pretty(self).expect("a run plan serialises");
         write_atomic(&dir.join(RUN_FILE), &json, 0o644)?;
         Ok(())
     }
@@ -81,10 +78,10 @@ impl RunPlan {
     pub fn check_matches(&self, wanted: &Self, path: &Path) -> Result<(), PipelineError> {
         let mismatch = |what: &str, stored: String, now: String| PipelineError::Plan {
             path: path.join(RUN_FILE),
-            message: format!(
+            source: Reason(format!(
                 "this output folder belongs to a run with {what} {stored}, but the config now says {now}; \
                  restore the old setting to resume it, or point validators.output_dir at a new folder"
-            ),
+            )),
         };
         if self.chain_id != wanted.chain_id || self.network != wanted.network {
             return Err(mismatch(
@@ -158,15 +155,15 @@ pub fn folder_for(
     let mut hits = folders.iter().filter(|(n, _, _)| *n == nonce);
     let first = hits.next();
     if let Some((_, _, second)) = hits.next() {
-        return Err(PipelineError::Stage {
-            stage: "dkg",
-            validator: format!("#{nonce}"),
-            message: format!(
+        return Err(PipelineError::stage_reason(
+            StageId::Dkg,
+            format!("#{nonce}"),
+            format!(
                 "two ceremony folders for owner nonce {nonce} ({} and {}); move the one that must not be deposited out of the output folder",
                 first.map(|f| f.2.display().to_string()).unwrap_or_default(),
                 second.display()
             ),
-        });
+        ));
     }
     Ok(first.map(|(_, pk, p)| (*pk, p.clone())))
 }
@@ -201,10 +198,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut other = plan();
         other.owner = Address::repeat_byte(0x22);
-        let e = plan()
-            .check_matches(&other, dir.path())
-            .unwrap_err()
-            .to_string();
+        let e = plan().check_matches(&other, dir.path()).unwrap_err();
+        let e = format!("{e}: {}", std::error::Error::source(&e).unwrap());
         assert!(e.contains("owner") && e.contains("new folder"), "{e}");
         let mut other = plan();
         other.count = 4;

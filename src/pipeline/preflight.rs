@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use super::stage::StageId;
+
 use alloy::primitives::{Address, U256};
 
 use super::{
@@ -15,11 +17,12 @@ use super::{
 };
 use crate::{
     beacon::{activation, client::BeaconClient},
-    chain::{Chain, impersonate, send::FeeCaps, signer::load_signer},
+    chain::{Chain, Sender, signer::load_signer},
     config::Config,
     deposit::checks::NodeFacts,
     dkg::{initiator::Initiator, transport::threshold_for},
     journal::Stage,
+    rehearsal::Rehearsal,
     ssv::{
         cluster::read_cluster,
         fees::{Billing, plan_funding},
@@ -59,48 +62,42 @@ fn check_settings(config: &Config) -> Result<Address, PipelineError> {
     })
 }
 
-/// Runs every check and returns the context the stages share.
+/// Runs every check and returns the context the stages share. In a dry run (`rehearsal`), the
+/// chain is the fork with the owner impersonated.
 pub async fn preflight(
     config: &Config,
     opts: &RunOptions,
     ui: &Reporter,
+    rehearsal: Option<Arc<Rehearsal>>,
 ) -> Result<Ctx, PipelineError> {
-    ui.stage_started("preflight", None);
+    ui.stage_started(StageId::Preflight.name(), None);
     let profile = config.profile()?;
     check_settings(config)?;
-
-    // The key: loaded for a real run; in a dry run only its address is used (impersonation).
-    let signer = match (opts.dry_run, opts.owner) {
-        (true, Some(_)) => None,
-        _ => Some(
-            load_signer(&config.signer, |k| std::env::var(k).ok())
-                .map_err(|e| PipelineError::Signer(e.to_string()))?,
-        ),
-    };
-    let owner = match (&signer, opts.owner) {
-        (_, Some(o)) if opts.dry_run => o,
-        (Some(s), _) => s.address(),
-        (None, None) => {
-            return Err(PipelineError::Signer(
-                "a dry run needs --owner or a configured signer to know whom to impersonate".into(),
-            ));
+    let load =
+        || load_signer(&config.signer, |k| std::env::var(k).ok()).map_err(PipelineError::Signer);
+    let (owner, chain) = match &rehearsal {
+        // The key is not needed to rehearse: only whose account to impersonate.
+        Some(r) => {
+            let owner = match opts.owner {
+                Some(o) => o,
+                None => load()?.address(),
+            };
+            (owner, r.chain(config, owner).await?)
         }
-        (None, Some(o)) => o,
+        None => {
+            let signer = load()?;
+            let owner = signer.address();
+            (
+                owner,
+                Chain::from_config(config, Sender::Local(signer)).await?,
+            )
+        }
     };
-    let chain_signer = if opts.dry_run { None } else { signer };
-    let chain = Chain::connect(&config.rpc.url, &profile, chain_signer)
-        .await?
-        .with_log_chunk(config.rpc.log_chunk_blocks)
-        .with_scan_cache(config.rpc.log_cache_dir.clone())
-        .with_confirmations(config.deposit.confirmations);
-    if opts.dry_run {
-        impersonate::impersonate(&chain, owner).await?;
-    }
     let el_chain_id = Some(profile.chain_id);
 
     // Beacon node on the same network and synced.
     let beacon = BeaconClient::new(&config.beacon.url, crate::beacon::client::DEFAULT_TIMEOUT)
-        .map_err(|e| PipelineError::preflight("beacon", e.to_string()))?;
+        .map_err(|e| PipelineError::preflight("beacon", e))?;
     let mut node_facts = NodeFacts {
         el_chain_id,
         ..NodeFacts::default()
@@ -111,13 +108,13 @@ pub async fn preflight(
             node_facts.beacon_deposit_contract = Some((profile.chain_id, profile.deposit_contract));
             Some(beacon)
         }
-        Err(e) if opts.dry_run => {
+        Err(e) if rehearsal.is_some() => {
             ui.warn(format!(
                 "beacon node not usable ({e}); a dry run goes on without it (activation is skipped anyway)"
             ));
             None
         }
-        Err(e) => return Err(PipelineError::preflight("beacon", e.to_string())),
+        Err(e) => return Err(PipelineError::preflight("beacon", e)),
     };
 
     // Operators: listed keys == registered keys, signed pongs, supported versions.
@@ -125,7 +122,7 @@ pub async fn preflight(
     ids.sort_unstable();
     let info_file = config.validators.operators_info_file.as_ref().ok_or_else(|| {
         PipelineError::NotAvailable {
-            stage: "preflight",
+            stage: StageId::Preflight,
             what: "fetching operator endpoints from the SSV API; set validators.operators_info_file to an ssv-dkg operators_info.json".into(),
         }
     })?;
@@ -133,7 +130,7 @@ pub async fn preflight(
     check_keys_on_chain(&chain, &operators).await?;
     let initiator = Arc::new(
         Initiator::new(operators, &opts.tls)
-            .map_err(|e| PipelineError::preflight("operators", e.to_string()))?,
+            .map_err(|e| PipelineError::preflight("operators", e))?,
     );
     let pings = ping_all(&initiator).await?;
 
@@ -154,32 +151,13 @@ pub async fn preflight(
             stored
         }
         None => {
-            if !opts.dry_run {
+            if rehearsal.is_none() {
                 wanted.write(&output_dir)?;
             }
             wanted
         }
     };
 
-    let (state_root, state_tmp) = match (&opts.dry_run_state_dir, opts.dry_run) {
-        (_, false) => (output_dir.clone(), None),
-        (Some(d), true) => (d.clone(), None),
-        (None, true) => {
-            let t = tempfile::Builder::new()
-                .prefix("ssv-agent-dry-run-")
-                .tempdir()
-                .map_err(|source| PipelineError::Io {
-                    action: "cannot create a temporary folder",
-                    path: std::env::temp_dir(),
-                    source,
-                })?;
-            (t.path().to_owned(), Some(t))
-        }
-    };
-    let caps = FeeCaps::from_gwei(
-        config.deposit.max_fee_per_gas_gwei,
-        config.deposit.max_priority_fee_per_gas_gwei,
-    );
     let ctx = Ctx {
         config: config.clone(),
         profile,
@@ -190,16 +168,13 @@ pub async fn preflight(
         initiator,
         plan,
         output_dir,
-        state_root,
-        _state_tmp: state_tmp,
-        caps,
+        rehearsal,
         opts: opts.clone(),
         ui: ui.clone(),
-        fork_txs: Vec::new(),
     };
     let need = check_balance(&ctx).await?;
     ui.stage_done(
-        "preflight",
+        StageId::Preflight.name(),
         None,
         format!(
             "chain {} ok, beacon {}, operators {:?} on {}, owner {} nonce {} (run nonces {}..{}), wallet covers {} ETH",
@@ -252,13 +227,13 @@ async fn check_balance(ctx: &Ctx) -> Result<U256, PipelineError> {
             f.min_runway_days,
             ctx.profile.blocks_per_day,
         )
-        .map_err(|e| PipelineError::preflight("funding", e.to_string()))?;
+        .map_err(|e| PipelineError::preflight("funding", e))?;
         match cluster.params.billing {
             Billing::Eth => need += plan.deposit,
             Billing::Ssv => {
                 let ssv = ctx.chain.ssv_balance(ctx.owner).await?;
                 if ssv < plan.deposit {
-                    return Err(PipelineError::preflight(
+                    return Err(PipelineError::preflight_reason(
                         "balance",
                         format!(
                             "the cluster is billed in SSV and needs {} SSV for {} days of runway, but {} holds {} SSV",
@@ -273,11 +248,17 @@ async fn check_balance(ctx: &Ctx) -> Result<U256, PipelineError> {
         }
     }
     let txs = deposits_left + u64::from(registrations_left) + 1;
-    let gas_price = ctx.caps.max_fee_per_gas.unwrap_or(50_000_000_000);
+    let gas_price = ctx
+        .chain
+        .config()
+        .tx
+        .caps
+        .max_fee_per_gas
+        .unwrap_or(50_000_000_000);
     need += U256::from(gas_price) * U256::from(GAS_PER_TX) * U256::from(txs);
     let have = ctx.chain.eth_balance(ctx.owner).await?;
     if have < need {
-        return Err(PipelineError::preflight(
+        return Err(PipelineError::preflight_reason(
             "balance",
             format!(
                 "{} holds {} ETH but the run needs up to {} ETH ({deposits_left} deposit(s) of {} ETH, cluster funding for {registrations_left} validator(s), gas for {txs} transaction(s) at the {} gwei cap); top the wallet up or lower validators.count",

@@ -11,7 +11,7 @@ use super::{
     context::{Ctx, Validator},
 };
 use crate::{
-    chain::impersonate::ForkTx,
+    chain::send::SentTx,
     journal::Stage,
     ssv::cluster::read_cluster,
     ui::{Event, fmt_eth},
@@ -49,30 +49,6 @@ pub struct ClusterSummary {
     pub runway_days: Option<f64>,
 }
 
-/// A transaction of a dry run, for the report.
-#[derive(Debug, Clone, Serialize)]
-pub struct ForkTxSummary {
-    /// Kind.
-    pub kind: String,
-    /// Hash on the fork.
-    pub hash: B256,
-    /// Gas used on the fork.
-    pub gas_used: u64,
-    /// ETH moved (wei).
-    pub value: U256,
-}
-
-impl From<&ForkTx> for ForkTxSummary {
-    fn from(t: &ForkTx) -> Self {
-        Self {
-            kind: t.kind.clone(),
-            hash: t.hash,
-            gas_used: t.gas_used,
-            value: t.value,
-        }
-    }
-}
-
 /// The end of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
@@ -83,7 +59,7 @@ pub struct RunSummary {
     /// The cluster.
     pub cluster: ClusterSummary,
     /// Transactions executed on the fork (dry run only).
-    pub fork_transactions: Vec<ForkTxSummary>,
+    pub fork_transactions: Vec<SentTx>,
 }
 
 pub(super) async fn summarise(
@@ -91,11 +67,9 @@ pub(super) async fn summarise(
     validators: &[Validator],
 ) -> Result<RunSummary, PipelineError> {
     let c = read_cluster(&ctx.chain, ctx.owner, &ctx.plan.operator_ids).await?;
-    let runway_days = c
-        .params
-        .runway_days(c.balance, c.load, ctx.profile.blocks_per_day);
+    let runway_days = c.runway_days(ctx.profile.blocks_per_day);
     let summary = RunSummary {
-        dry_run: ctx.opts.dry_run,
+        dry_run: ctx.is_dry_run(),
         validators: validators
             .iter()
             .map(|v| {
@@ -117,7 +91,11 @@ pub(super) async fn summarise(
             balance: c.balance,
             runway_days,
         },
-        fork_transactions: ctx.fork_txs.iter().map(ForkTxSummary::from).collect(),
+        fork_transactions: if ctx.is_dry_run() {
+            ctx.chain.sent()
+        } else {
+            Vec::new()
+        },
     };
     let mut facts = serde_json::Map::new();
     for v in &summary.validators {

@@ -38,8 +38,9 @@ pub struct FeeParams {
 pub struct Load {
     /// Validators in the cluster.
     pub validator_count: u32,
-    /// Oracle-reported total effective balance in whole ETH, if any; otherwise 32 ETH each.
-    pub effective_balance_eth: Option<u64>,
+    /// vUnits the v2 contract bills (10 000 per 32 ETH of effective balance; the implicit value is
+    /// `validator_count · 10 000`). SSV-billed clusters ignore it.
+    pub v_units: u64,
 }
 
 impl Load {
@@ -47,24 +48,51 @@ impl Load {
     pub const fn validators(validator_count: u32) -> Self {
         Self {
             validator_count,
-            effective_balance_eth: None,
+            v_units: validator_count as u64 * VUNITS_PER_32_ETH,
         }
     }
 
-    /// The same load with `extra` more 32 ETH validators.
+    /// Validators whose oracle-reported total effective balance is `eb_eth` whole ETH
+    /// (`ebToVUnits`: `ceil(EB·10 000/32)`).
+    pub fn with_effective_balance(validator_count: u32, eb_eth: u64) -> Self {
+        Self {
+            validator_count,
+            v_units: (eb_eth * VUNITS_PER_32_ETH).div_ceil(32),
+        }
+    }
+
+    /// The load whose ETH burn rate is `burn` at `unit_fee` per 32 ETH, as the contract's
+    /// `getBurnRate` reports it (`floor(unit_fee·vUnits/10 000)`). The fee is a multiple of 1e5 wei,
+    /// so each vUnit moves the burn by at least 10 wei and `ceil(burn·10 000/unit_fee)` is exact.
+    /// With no fees the vUnits cannot be seen, and do not matter: the implicit value is kept.
+    pub fn from_burn_rate(validator_count: u32, burn: U256, unit_fee: U256) -> Self {
+        if unit_fee.is_zero() {
+            return Self::validators(validator_count);
+        }
+        let scaled = burn * U256::from(VUNITS_PER_32_ETH);
+        let v = scaled.div_ceil(unit_fee);
+        Self {
+            validator_count,
+            v_units: u64::try_from(v).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// The same load with `extra` more validators (each adds 32 ETH of baseline).
     pub fn plus(self, extra: u32) -> Self {
         Self {
             validator_count: self.validator_count.saturating_add(extra),
-            effective_balance_eth: self.effective_balance_eth.map(|eb| eb + 32 * extra as u64),
+            v_units: self.v_units + u64::from(extra) * VUNITS_PER_32_ETH,
         }
     }
 
-    /// vUnits as the v2 contract counts them: `ceil(EB·10 000/32)` or `count·10 000`.
+    /// vUnits as the v2 contract counts them.
     pub fn v_units(&self) -> u64 {
-        match self.effective_balance_eth {
-            Some(eb) => (eb * VUNITS_PER_32_ETH).div_ceil(32),
-            None => self.validator_count as u64 * VUNITS_PER_32_ETH,
-        }
+        self.v_units
+    }
+
+    /// Whole ETH of effective balance the vUnits stand for (`vUnitsToEB`).
+    pub fn effective_balance_eth(&self) -> u64 {
+        self.v_units * 32 / VUNITS_PER_32_ETH
     }
 }
 
@@ -315,22 +343,30 @@ mod tests {
     fn effective_balance_scales_fees() {
         let p = mainnet_like();
         // 64 ETH in one validator = 20 000 vUnits = twice the burn of 32 ETH.
-        let eb64 = Load {
-            validator_count: 1,
-            effective_balance_eth: Some(64),
-        };
+        let eb64 = Load::with_effective_balance(1, 64);
         assert_eq!(eb64.v_units(), 20_000);
         assert_eq!(p.burn_rate(eb64), U256::from(21_261_800_000u64));
         // 33 ETH: ceil(330 000/32) = 10 313 vUnits.
+        assert_eq!(Load::with_effective_balance(1, 33).v_units(), 10_313);
         assert_eq!(
-            Load {
-                validator_count: 1,
-                effective_balance_eth: Some(33)
-            }
-            .v_units(),
-            10_313
+            Load::with_effective_balance(1, 33).effective_balance_eth(),
+            33
         );
         assert_eq!(Load::validators(3).plus(2).v_units(), 50_000);
+    }
+
+    #[test]
+    fn vunits_come_back_exactly_from_the_contracts_burn_rate() {
+        let p = mainnet_like();
+        for eb in [32u64, 33, 64, 100, 2047, 2048, 4000] {
+            let load = Load::with_effective_balance(2, eb);
+            let burn = p.burn_rate(load);
+            assert_eq!(Load::from_burn_rate(2, burn, p.unit_fee()), load, "EB {eb}");
+        }
+        assert_eq!(
+            Load::from_burn_rate(3, U256::ZERO, U256::ZERO),
+            Load::validators(3)
+        );
     }
 
     #[test]
@@ -408,10 +444,7 @@ mod tests {
             U256::from(336_222_144_000_000_000u64)
         );
         // EB is ignored for SSV clusters.
-        let eb = Load {
-            validator_count: 2,
-            effective_balance_eth: Some(4096),
-        };
+        let eb = Load::with_effective_balance(2, 4096);
         assert_eq!(p.burn_rate(eb), p.burn_rate(two));
     }
 

@@ -3,9 +3,11 @@
 
 pub mod amount;
 pub mod cluster;
+pub mod cluster_tx;
 pub mod fees;
 pub mod keyshares;
 pub mod register;
 pub mod revert;
 pub mod status;
+pub mod views;
 pub mod watch;

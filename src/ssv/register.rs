@@ -5,9 +5,10 @@
 //! * v2 with a legacy SSV-billed cluster: `migrateClusterToETH` (carrying the funding), then register
 //!   — only when the user allowed migration.
 //!
-//! Each transaction is simulated, journaled before broadcast and after its receipt (via
-//! `chain::send`); a rerun first resumes what the journal holds, and already-registered validators
-//! are never sent again.
+//! Each transaction goes through the one send path (`chain::send`): simulated, journaled before
+//! broadcast and after its receipt; a rerun first resumes what the journal holds, and
+//! already-registered validators are never sent again. A dry run is this same code on an anvil
+//! fork with the owner impersonated, so it refuses exactly when the real run would.
 
 use alloy::{
     network::TransactionBuilder,
@@ -19,20 +20,20 @@ use serde::Serialize;
 
 use super::{
     cluster::{ClusterState, read_cluster},
-    fees::{Billing, FundingError, FundingPlan, check_minimum, plan_funding},
+    fees::{Billing, FeeParams, FundingError, FundingPlan, check_minimum, plan_funding},
     keyshares::{
         NonceMismatch, ValidatedKeyshares, ValidatedShare, check_nonce_sequence, operator_key_der,
     },
-    revert::explain,
+    views::FeeViews,
 };
 use crate::{
     chain::{
-        Chain, ChainError,
+        Chain, ChainError, Revert, Sender,
         contracts::{Cluster, SSVNetwork, SSVNetworkV1, SSVToken},
         reads::{SsvVersion, decode_cluster_log},
-        send::{FeeCaps, resume, send_journaled},
+        send::{resume, send},
     },
-    journal::{JournalError, StateFile, TxRecord, TxStatus},
+    journal::{JournalError, StateFile, TxRecord},
 };
 
 /// Most keyshares one bulk registration may carry, by cluster size (tx size limits; ssv docs/sdk).
@@ -70,10 +71,6 @@ pub struct RegisterOptions {
     pub max_deposit: Option<U256>,
     /// Send exactly this amount instead of the runway policy's (still checked against the minimum).
     pub amount: Option<U256>,
-    /// Gas price caps.
-    pub fee_caps: FeeCaps,
-    /// Check and plan only; send nothing.
-    pub dry_run: bool,
 }
 
 /// What happened.
@@ -95,8 +92,8 @@ pub struct RegisterReport {
     pub funding: Option<FundingPlan>,
     /// Transactions of this run (including resumed ones).
     pub transactions: Vec<TxRecord>,
-    /// True when nothing was sent because of `dry_run`.
-    pub dry_run: bool,
+    /// True when the transactions ran on an anvil fork (a dry run), not on the real chain.
+    pub rehearsal: bool,
 }
 
 /// Why registration was refused or failed.
@@ -192,12 +189,12 @@ pub enum RegisterError {
         asset: &'static str,
     },
     /// The simulation reverted.
-    #[error("{what} would revert: {reason}; nothing was sent")]
+    #[error("{what} would revert: {revert}; nothing was sent")]
     WouldRevert {
         /// Call.
         what: String,
-        /// Explained custom error.
-        reason: String,
+        /// The contract's reason.
+        revert: Revert,
     },
     /// Chain failure.
     #[error(transparent)]
@@ -210,10 +207,7 @@ pub enum RegisterError {
 impl From<ChainError> for RegisterError {
     fn from(e: ChainError) -> Self {
         match e {
-            ChainError::Revert { what, reason } => Self::WouldRevert {
-                what,
-                reason: explain(&reason),
-            },
+            ChainError::Revert { what, revert } => Self::WouldRevert { what, revert },
             other => Self::Chain(other),
         }
     }
@@ -236,14 +230,16 @@ pub fn choose_path(
     }
 }
 
-/// Records `rec` in the state file's registration list (replacing the entry with the same hash).
+/// Records `rec` in the state file's registration list (replacing its earlier record).
 fn journal_into(state: &mut StateFile, rec: &TxRecord) -> Result<(), JournalError> {
-    state.update(
-        |s| match s.registration.iter_mut().find(|r| r.tx_hash == rec.tx_hash) {
+    // Keyed by (sender, nonce): a replacement with higher fees keeps its slot.
+    state.update(|s| {
+        let same = |r: &TxRecord| r.nonce == rec.nonce && r.from == rec.from;
+        match s.registration.iter_mut().find(|r| same(r)) {
             Some(r) => *r = rec.clone(),
             None => s.registration.push(rec.clone()),
-        },
-    )
+        }
+    })
 }
 
 /// Finishes transactions a previous run signed but did not see confirmed.
@@ -255,7 +251,7 @@ async fn resume_pending(
         .get()
         .registration
         .iter()
-        .filter(|r| matches!(r.status, TxStatus::Signed | TxStatus::Broadcast))
+        .filter(|r| r.is_pending())
         .cloned()
         .collect();
     let mut done = Vec::new();
@@ -282,7 +278,7 @@ async fn check_operators(
     let limit = chain.validators_per_operator_limit().await?;
     let mut private = Vec::new();
     for op in &cluster.operators {
-        if !op.exists() {
+        if !op.exists {
             return Err(RegisterError::OperatorMissing { id: op.id });
         }
         if op.is_private && op.whitelisted != ks.owner {
@@ -319,7 +315,7 @@ async fn check_operators(
     Ok(())
 }
 
-/// Runs the checks and, unless `dry_run`, registers every not-yet-registered validator of `ks`.
+/// Runs the checks, then registers every not-yet-registered validator of `ks`.
 pub async fn register(
     chain: &Chain,
     ks: &ValidatedKeyshares,
@@ -333,11 +329,7 @@ pub async fn register(
             signer,
         });
     }
-    let mut transactions = if opts.dry_run {
-        Vec::new()
-    } else {
-        resume_pending(chain, state).await?
-    };
+    let mut transactions = resume_pending(chain, state).await?;
 
     let mut todo: Vec<&ValidatedShare> = Vec::new();
     let mut already = Vec::new();
@@ -358,7 +350,7 @@ pub async fn register(
         already_registered: already,
         funding: None,
         transactions: transactions.clone(),
-        dry_run: opts.dry_run,
+        rehearsal: matches!(chain.sender(), Sender::Impersonated(_)),
     };
     if todo.is_empty() {
         tracing::info!(
@@ -388,58 +380,7 @@ pub async fn register(
     )?;
     report.path = Some(path);
 
-    let bpd = chain.profile().blocks_per_day;
-    let plan = if path == RegisterPath::MigrateThenRegister {
-        // The migrated cluster starts with an ETH balance of exactly what the migration sends.
-        let eth = super::cluster::fee_params(chain, Billing::Eth, &cluster.operators).await?;
-        plan_funding(
-            &eth,
-            U256::ZERO,
-            cluster.load,
-            todo.len() as u32,
-            opts.runway_days,
-            opts.min_runway_days,
-            bpd,
-        )?
-    } else {
-        plan_funding(
-            &cluster.params,
-            cluster.balance,
-            cluster.load,
-            todo.len() as u32,
-            opts.runway_days,
-            opts.min_runway_days,
-            bpd,
-        )?
-    };
-    let plan = match opts.amount {
-        Some(amount) => {
-            let start = if path == RegisterPath::MigrateThenRegister {
-                U256::ZERO
-            } else {
-                cluster.balance
-            };
-            let params = if path == RegisterPath::MigrateThenRegister {
-                super::cluster::fee_params(chain, Billing::Eth, &cluster.operators).await?
-            } else {
-                cluster.params.clone()
-            };
-            check_minimum(
-                &params,
-                start + amount,
-                plan.load_after,
-                opts.min_runway_days,
-                bpd,
-            )?;
-            FundingPlan {
-                deposit: amount,
-                target_balance: start + amount,
-                runway_blocks_after: params.runway_blocks(start + amount, plan.load_after),
-                ..plan
-            }
-        }
-        None => plan,
-    };
+    let plan = funding_plan(chain, &cluster, path, todo.len() as u32, opts).await?;
     if let Some(cap) = opts.max_deposit
         && plan.deposit > cap
     {
@@ -462,10 +403,6 @@ pub async fn register(
             asset,
         });
     }
-    if opts.dry_run {
-        return Ok(report);
-    }
-
     let net = chain.profile().ssv_network;
     let ids = cluster.operator_ids.clone();
     let mut deposit_left = plan.deposit;
@@ -480,10 +417,7 @@ pub async fn register(
             let tx = TransactionRequest::default()
                 .with_to(chain.profile().ssv_token)
                 .with_input(call.abi_encode());
-            let (rec, _) = send_journaled(chain, "approve", tx, opts.fee_caps, |r| {
-                journal_into(state, r)
-            })
-            .await?;
+            let (rec, _) = send(chain, "approve", tx, |r| journal_into(state, r)).await?;
             transactions.push(rec);
         }
         RegisterPath::MigrateThenRegister => {
@@ -495,10 +429,7 @@ pub async fn register(
                 .with_to(net)
                 .with_input(call.abi_encode())
                 .with_value(deposit_left);
-            let (rec, receipt) = send_journaled(chain, "migrate", tx, opts.fee_caps, |r| {
-                journal_into(state, r)
-            })
-            .await?;
+            let (rec, receipt) = send(chain, "migrate", tx, |r| journal_into(state, r)).await?;
             transactions.push(rec);
             deposit_left = U256::ZERO;
             snapshot = snapshot_from_receipt(&receipt, &ids).unwrap_or(snapshot);
@@ -513,10 +444,7 @@ pub async fn register(
         if cluster.version == SsvVersion::V2 {
             tx = tx.with_value(deposit_left);
         }
-        let (rec, receipt) = send_journaled(chain, "register", tx, opts.fee_caps, |r| {
-            journal_into(state, r)
-        })
-        .await?;
+        let (rec, receipt) = send(chain, "register", tx, |r| journal_into(state, r)).await?;
         transactions.push(rec);
         // The whole deposit rides on the first chunk: it already covers every validator, so each
         // later chunk leaves the cluster at least as well funded as the plan.
@@ -537,6 +465,48 @@ pub async fn register(
     })?;
     report.transactions = transactions;
     Ok(report)
+}
+
+/// The funding the policy asks for (or the fixed `amount`, checked against the minimum). A
+/// migration starts the ETH cluster from zero, with the same operators' ETH fees.
+async fn funding_plan(
+    chain: &Chain,
+    cluster: &ClusterState,
+    path: RegisterPath,
+    adding: u32,
+    opts: &RegisterOptions,
+) -> Result<FundingPlan, RegisterError> {
+    let bpd = chain.profile().blocks_per_day;
+    let (params, start): (FeeParams, U256) = if path == RegisterPath::MigrateThenRegister {
+        (cluster.params_as(chain, FeeViews::V2Eth).await?, U256::ZERO)
+    } else {
+        (cluster.params.clone(), cluster.balance)
+    };
+    let plan = plan_funding(
+        &params,
+        start,
+        cluster.load,
+        adding,
+        opts.runway_days,
+        opts.min_runway_days,
+        bpd,
+    )?;
+    let Some(amount) = opts.amount else {
+        return Ok(plan);
+    };
+    check_minimum(
+        &params,
+        start + amount,
+        plan.load_after,
+        opts.min_runway_days,
+        bpd,
+    )?;
+    Ok(FundingPlan {
+        deposit: amount,
+        target_balance: start + amount,
+        runway_blocks_after: params.runway_blocks(start + amount, plan.load_after),
+        ..plan
+    })
 }
 
 /// Calldata for one (bulk) registration on the given contract generation.

@@ -2,7 +2,7 @@
 //! validators, balance, burn rate, liquidation collateral, runway and the block (and estimated
 //! date) it would become liquidatable — as a table or JSON.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use alloy::{
     primitives::{Address, B256, U256},
@@ -11,11 +11,12 @@ use alloy::{
 use serde::Serialize;
 
 use super::{
-    cluster::{ClusterState, read_cluster},
+    cluster::{ClusterKey, ClusterState, read_clusters},
     fees::Billing,
 };
 use crate::chain::{
     Chain, ChainError,
+    contracts::Cluster,
     logs::Flow,
     reads::{cluster_event_topics, decode_cluster_log},
 };
@@ -38,6 +39,8 @@ pub struct ClusterStatus {
     pub active: bool,
     /// Validators.
     pub validators: u32,
+    /// Effective balance billed, whole ETH (32 per validator unless the oracle reported more).
+    pub effective_balance_eth: u64,
     /// Settled balance (wei or SSV wei).
     pub balance: U256,
     /// Burn per block.
@@ -59,18 +62,14 @@ pub struct ClusterStatus {
 }
 
 impl ClusterStatus {
-    /// Derives the figures from a cluster read; `now_unix` dates the liquidation block.
+    /// Derives the figures from a cluster read (all through `ssv::fees`); `now_unix` dates the
+    /// liquidation block.
     pub fn from_state(c: &ClusterState, blocks_per_day: u64, now_unix: u64) -> Self {
-        let active = c.snapshot.as_ref().is_some_and(|s| s.active);
-        let (runway_days, at_block) = if active {
-            let until = c.params.blocks_until_liquidatable(c.balance, c.load);
-            (
-                c.params.runway_days(c.balance, c.load, blocks_per_day),
-                until.map(|b| c.block + b),
-            )
-        } else {
-            (None, None)
-        };
+        let active = c.is_active();
+        let at_block = active
+            .then(|| c.params.blocks_until_liquidatable(c.balance, c.load))
+            .flatten()
+            .map(|b| c.block + b);
         Self {
             cluster_id: c.cluster_id,
             owner: c.owner,
@@ -78,11 +77,12 @@ impl ClusterStatus {
             billing: c.billing,
             active,
             validators: c.load.validator_count,
+            effective_balance_eth: c.load.effective_balance_eth(),
             balance: c.balance,
             burn_rate_per_block: c.params.burn_rate(c.load),
             liquidation_collateral: c.params.liquidation_collateral(c.load),
             liquidation_threshold_period: c.params.liquidation_threshold_period,
-            runway_days,
+            runway_days: c.runway_days(blocks_per_day),
             liquidatable_at_block: at_block,
             liquidatable_at_unix: at_block
                 .map(|b| now_unix + b.saturating_sub(c.block).saturating_mul(SECONDS_PER_BLOCK)),
@@ -92,14 +92,18 @@ impl ClusterStatus {
     }
 }
 
-/// Every operator set the owner ever had a cluster with, from its cluster-bearing events.
-pub async fn discover_clusters(chain: &Chain, owner: Address) -> Result<Vec<Vec<u64>>, ChainError> {
-    let head = chain.head().await?;
+/// Every cluster the owner ever had, from one scan of its cluster-bearing events up to `head`:
+/// each operator set with its newest snapshot.
+pub async fn discover_clusters(
+    chain: &Chain,
+    owner: Address,
+    head: u64,
+) -> Result<Vec<ClusterKey>, ChainError> {
     let filter = Filter::new()
         .address(chain.profile().ssv_network)
         .event_signature(cluster_event_topics())
         .topic1(owner.into_word());
-    let mut sets = BTreeSet::new();
+    let mut newest: BTreeMap<Vec<u64>, Cluster> = BTreeMap::new();
     chain
         .log_scanner()
         .scan_forward(
@@ -107,40 +111,51 @@ pub async fn discover_clusters(chain: &Chain, owner: Address) -> Result<Vec<Vec<
             chain.profile().registry_sync_offset,
             head,
             |logs| {
-                sets.extend(
-                    logs.iter()
-                        .filter_map(decode_cluster_log)
-                        .map(|(ids, _)| ids),
-                );
+                // Logs come oldest first, so the last one seen per set is its newest.
+                for (ids, c) in logs.iter().filter_map(decode_cluster_log) {
+                    newest.insert(ids, c);
+                }
                 Flow::Continue
             },
         )
         .await?;
-    Ok(sets.into_iter().collect())
+    Ok(newest
+        .into_iter()
+        .map(|(ids, c)| ClusterKey::new(owner, &ids, Some(c)))
+        .collect())
 }
 
-/// Status of the given clusters, or of every cluster of `owner` when `clusters` is empty.
+/// Status of the given clusters, or of every cluster of `owner` when `clusters` is empty; every
+/// figure is read at one block.
 pub async fn status(
     chain: &Chain,
     owner: Address,
     clusters: &[Vec<u64>],
     now_unix: u64,
 ) -> Result<Vec<ClusterStatus>, ChainError> {
-    let sets = if clusters.is_empty() {
-        discover_clusters(chain, owner).await?
+    let head = chain.head().await?;
+    let found = discover_clusters(chain, owner, head).await?;
+    let keys: Vec<ClusterKey> = if clusters.is_empty() {
+        found
     } else {
-        clusters.to_vec()
+        clusters
+            .iter()
+            .map(|ids| {
+                let key = ClusterKey::new(owner, ids, None);
+                found
+                    .iter()
+                    .find(|k| k.operator_ids == key.operator_ids)
+                    .cloned()
+                    .unwrap_or(key)
+            })
+            .collect()
     };
-    let mut out = Vec::with_capacity(sets.len());
-    for ids in sets {
-        let c = read_cluster(chain, owner, &ids).await?;
-        out.push(ClusterStatus::from_state(
-            &c,
-            chain.profile().blocks_per_day,
-            now_unix,
-        ));
-    }
-    Ok(out)
+    let reads = read_clusters(chain, &keys, head).await?;
+    reads
+        .clusters
+        .into_iter()
+        .map(|c| c.map(|c| ClusterStatus::from_state(&c, chain.profile().blocks_per_day, now_unix)))
+        .collect()
 }
 
 /// Formats wei (or SSV wei) as a decimal with 6 fraction digits.

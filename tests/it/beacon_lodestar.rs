@@ -14,7 +14,7 @@ use ssv_agent::{
         client::BeaconClient,
         types::ValidatorStatus,
     },
-    chain::{Chain, send::FeeCaps},
+    chain::Chain,
     crypto::bls::{self, Dst},
     deposit::{
         checks::Allowances,
@@ -85,10 +85,9 @@ async fn deposit_then_follow_to_active_on_lodestar() {
         compounding: Some(false),
         amount_gwei: Some(32_000_000_000),
         opts: SendOptions {
-            dry_run: false,
-            caps: FeeCaps::from_gwei(100.0, 1.0),
             allow: Allowances::default(),
         },
+        scratch: None,
     };
     let mut lines = Vec::new();
     let out = deposit_all(&chain, Some(&beacon), &req, |l| lines.push(l))

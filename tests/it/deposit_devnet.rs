@@ -2,8 +2,8 @@
 //! `DepositEvent` per pubkey whatever moment the agent is SIGKILLed at, a lost state file does not
 //! lead to a second deposit, and bad input is refused with nothing sent.
 //!
-//! The agent runs in a child process (this test binary re-executed on `child_deposit_process`), so
-//! it can be killed with SIGKILL at the moment the state file shows.
+//! The agent runs as the real `ssv-agent deposit` binary in a child process, so it can be killed
+//! with SIGKILL at the moment the state file shows.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -17,7 +17,7 @@ use alloy::{
     sol_types::SolEvent,
 };
 use ssv_agent::{
-    chain::{Chain, contracts::DepositContract, send::FeeCaps},
+    chain::{Chain, SensitiveUrl, contracts::DepositContract},
     crypto::bls::{self, Dst},
     deposit::{
         checks::{Allowances, CheckFailure, DepositCheckError, NetworkMismatch},
@@ -27,11 +27,8 @@ use ssv_agent::{
     },
     devnet::{Devnet, DevnetOptions, STAKER_ACCOUNT, dev_account},
     network::NetworkProfile,
+    rehearsal::Rehearsal,
 };
-
-const ENV_RPC: &str = "SSV_DEPOSIT_CHILD_RPC";
-const ENV_FILE: &str = "SSV_DEPOSIT_CHILD_FILE";
-const ENV_WITHDRAWAL: &str = "SSV_DEPOSIT_CHILD_WITHDRAWAL";
 
 /// A valid hoodi deposit for a fresh key, written as `<dir>/000001-0x<pk>/deposit_data.json`.
 fn make_deposit(dir: &Path, seed: u8, withdrawal: Address) -> (PathBuf, DepositDataJson) {
@@ -66,50 +63,42 @@ fn request(file: &Path, withdrawal: Address) -> DepositRequest {
         compounding: Some(false),
         amount_gwei: Some(32_000_000_000),
         opts: SendOptions {
-            dry_run: false,
-            caps: FeeCaps::from_gwei(100.0, 1.0),
             allow: Allowances::default(),
         },
+        scratch: None,
     }
 }
 
-/// The agent side, run in a child process by the tests below.
-#[tokio::test]
-#[ignore = "helper process of the SIGKILL tests (started by them with the devnet's address)"]
-async fn child_deposit_process() {
-    let rpc =
-        std::env::var(ENV_RPC).expect("started by sigkill_* tests with SSV_DEPOSIT_CHILD_RPC");
-    let file = PathBuf::from(std::env::var(ENV_FILE).unwrap());
-    let withdrawal: Address = std::env::var(ENV_WITHDRAWAL).unwrap().parse().unwrap();
-    let chain = Chain::connect(
-        &rpc,
-        &NetworkProfile::hoodi(),
-        Some(dev_account(STAKER_ACCOUNT)),
+/// A config for the binary: the devnet's RPC, 3 confirmations, state under `root`.
+fn config_file(rpc: &str, root: &Path, withdrawal: Address) -> PathBuf {
+    let path = root.join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "network = \"hoodi\"\n[rpc]\nurl = \"{rpc}\"\nlog_chunk_blocks = 1000\n\
+             [validators]\nwithdrawal_address = \"{withdrawal}\"\noutput_dir = \"{}\"\n\
+             [deposit]\nmax_fee_per_gas_gwei = 100.0\nconfirmations = 3\n",
+            root.display()
+        ),
     )
-    .await
-    .unwrap()
-    .with_log_chunk(1_000)
-    .with_confirmations(3);
-    let out = deposit_all(&chain, None, &request(&file, withdrawal), |l| {
-        println!("{l}")
-    })
-    .await
     .unwrap();
-    println!("OUTCOME {out:?}");
+    path
 }
 
+/// `ssv-agent deposit` on `file`, as a user runs it (state root: the file folder's parent).
 fn spawn_child(rpc: &str, file: &Path, withdrawal: Address) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "deposit_devnet::child_deposit_process",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(ENV_RPC, rpc)
-        .env(ENV_FILE, file)
-        .env(ENV_WITHDRAWAL, withdrawal.to_string())
+    spawn_in(rpc, file.parent().unwrap().parent().unwrap(), file, withdrawal)
+}
+
+/// `ssv-agent deposit` on `file` with the state root `root`.
+fn spawn_in(rpc: &str, root: &Path, file: &Path, withdrawal: Address) -> Child {
+    let key = hex::encode(dev_account(STAKER_ACCOUNT).to_bytes());
+    Command::new(env!("CARGO_BIN_EXE_ssv-agent"))
+        .arg("--config")
+        .arg(config_file(rpc, root, withdrawal))
+        .args(["deposit", "--no-beacon"])
+        .arg(file)
+        .env("SSV_AGENT_PRIVATE_KEY", key)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -160,9 +149,11 @@ fn kill_when(
 }
 
 fn run_child_to_end(rpc: &str, file: &Path, withdrawal: Address) -> String {
-    let out = spawn_child(rpc, file, withdrawal)
-        .wait_with_output()
-        .unwrap();
+    finish(spawn_child(rpc, file, withdrawal))
+}
+
+fn finish(child: Child) -> String {
+    let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -261,9 +252,39 @@ async fn lost_state_file_finds_the_deposit_in_the_logs() {
     run_child_to_end(d.rpc_url(), &file, withdrawal);
     std::fs::remove_file(file.parent().unwrap().join("state.json")).unwrap();
     let out = run_child_to_end(d.rpc_url(), &file, withdrawal);
-    assert!(out.contains("DepositEvent already on chain"), "{out}");
-    assert!(out.contains("Logs"), "{out}");
+    assert!(
+        out.contains("a DepositEvent for this pubkey is already on chain")
+            && out.contains("nothing sent"),
+        "{out}"
+    );
     assert_eq!(deposit_events(&d, &entry.pubkey).await, 1);
+}
+
+#[tokio::test]
+async fn aggregate_and_per_validator_files_share_one_journal() {
+    let d = devnet().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let ceremony = tmp.path().join("ceremony-1");
+    let withdrawal = dev_account(STAKER_ACCOUNT).address();
+    let (one, a) = make_deposit(&ceremony, 61, withdrawal);
+    let (two, b) = make_deposit(&ceremony, 62, withdrawal);
+    let aggregate = ceremony.join("deposit_data.json");
+    write_deposit_file(&aggregate, &[a.clone(), b.clone()]).unwrap();
+    // The aggregate file deposits both; their journals are the per-validator folders.
+    let out = finish(spawn_in(d.rpc_url(), tmp.path(), &aggregate, withdrawal));
+    assert_eq!(out.matches("confirmed in block").count(), 2, "{out}");
+    for f in [&one, &two] {
+        let state = state_json(f.parent().unwrap()).expect("journal in the validator's folder");
+        assert_eq!(state["deposit"]["status"], "confirmed");
+    }
+    // Each per-validator file finds the same journal: nothing is sent again.
+    for f in [&one, &two] {
+        let out = finish(spawn_in(d.rpc_url(), tmp.path(), f, withdrawal));
+        assert!(out.contains("already confirmed"), "{out}");
+    }
+    assert_eq!(deposit_events(&d, &a.pubkey).await, 1);
+    assert_eq!(deposit_events(&d, &b.pubkey).await, 1);
+    assert!(!tmp.path().join(format!("0x{}", hex::encode(a.pubkey))).exists());
 }
 
 #[tokio::test]
@@ -343,14 +364,26 @@ async fn bad_input_is_refused_and_nothing_is_sent() {
     );
     assert!(err.to_string().contains("nothing was sent"));
 
-    // Dry run prints the transaction and sends nothing.
+    // A dry run executes the deposit on a fork of the devnet, and nothing reaches the devnet or
+    // the real state file.
+    let rehearsal = Rehearsal::start(&SensitiveUrl::new(d.rpc_url()))
+        .await
+        .unwrap();
+    let fork = rehearsal
+        .chain_for(d.profile(), staker.address())
+        .await
+        .unwrap()
+        .with_log_chunk(1_000);
     let mut req = request(&file, withdrawal);
-    req.opts.dry_run = true;
-    let out = deposit_all(&chain, None, &req, |_| {}).await.unwrap();
+    req.scratch = Some(rehearsal.scratch().join("state"));
+    let out = deposit_all(&fork, None, &req, |_| {}).await.unwrap();
     assert!(
-        matches!(&out[0], Outcome::DryRun(t) if t.contains("would send") && t.contains("32000000000 gwei")),
+        matches!(&out[0], Outcome::Confirmed { resumed: false, .. }),
         "{out:?}"
     );
+    assert_eq!(fork.sent().len(), 1);
+    assert!(fork.sent()[0].rehearsal && fork.sent()[0].value > U256::ZERO);
+    assert!(!file.parent().unwrap().join("state.json").exists());
 
     assert_eq!(
         deposit_events(&d, &entry.pubkey).await,

@@ -14,10 +14,15 @@ use ssv_agent::{
         Chain, ChainError,
         contracts::{Cluster, SSVNetwork, SSVNetworkV1, SSVNetworkViews, SSVToken},
         reads::{Billing, SsvVersion, decode_cluster_log},
-        send::{FeeCaps, send_journaled, simulate},
+        send::{send, simulate},
     },
     devnet::{Devnet, DevnetOptions, DevnetSSVNetwork, STAKER_ACCOUNT, SsvMode, dev_account},
     network::NetworkProfile,
+    ssv::{
+        cluster::fee_params,
+        fees::FeeParams,
+        views::{FeeViews, read_operator},
+    },
 };
 
 const OPS: [u64; 4] = [1, 2, 3, 4];
@@ -48,7 +53,7 @@ fn pubkey(i: u8) -> Bytes {
 
 /// Sends `data` to `to` with `value` from the chain's signer and returns the cluster carried by
 /// the last cluster event of the receipt.
-async fn send(
+async fn send_tx(
     chain: &Chain,
     what: &str,
     to: Address,
@@ -59,7 +64,7 @@ async fn send(
         .with_to(to)
         .with_input(data)
         .with_value(value);
-    let (_, receipt) = send_journaled(chain, what, tx, FeeCaps::default(), |_| Ok(()))
+    let (_, receipt) = send(chain, what, tx, |_| Ok(()))
         .await
         .unwrap_or_else(|e| panic!("{what}: {e}"));
     receipt
@@ -79,7 +84,7 @@ async fn register_v2(chain: &Chain, i: u8, cluster: Cluster, value: U256) -> Clu
         cluster,
     };
     let net = chain.profile().ssv_network;
-    send(chain, "register", net, call.abi_encode(), value)
+    send_tx(chain, "register", net, call.abi_encode(), value)
         .await
         .unwrap()
 }
@@ -90,11 +95,14 @@ fn eth(milli: u64) -> U256 {
 
 /// Σ operator fees + network fee, wei per block, from the views (one 32 ETH validator = 1 vUnit).
 async fn burn_per_validator(chain: &Chain) -> U256 {
-    let mut sum = chain.network_fee(Billing::Eth).await.unwrap();
-    for id in OPS {
-        sum += chain.operator(id).await.unwrap().fee;
-    }
-    sum
+    eth_params(chain).await.unit_fee()
+}
+
+async fn eth_params(chain: &Chain) -> FeeParams {
+    let head = chain.head().await.unwrap();
+    fee_params(chain, FeeViews::V2Eth, &OPS, head)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -106,8 +114,8 @@ async fn devnet_imitates_hoodi_and_mainnet() {
     assert_eq!(chain.ssv_version().await.unwrap(), SsvVersion::V2);
     assert_eq!(d.operators().len(), 13);
     for op in d.operators() {
-        let on_chain = chain.operator(op.id).await.unwrap();
-        assert!(on_chain.exists());
+        let on_chain = read_operator(&chain, op.id).await.unwrap();
+        assert!(on_chain.exists);
         assert_eq!(on_chain.fee, op.fee);
         assert_eq!(on_chain.is_private, op.private);
         let key = chain.operator_public_key(op.id).await.unwrap().unwrap();
@@ -120,7 +128,7 @@ async fn devnet_imitates_hoodi_and_mainnet() {
         .unwrap();
         assert_eq!(sk.public_key().to_base64_pem(), op.public_key);
     }
-    assert!(!chain.operator(14).await.unwrap().exists());
+    assert!(!read_operator(&chain, 14).await.unwrap().exists);
     drop(d);
 
     let mainnet = Devnet::start(DevnetOptions {
@@ -226,16 +234,9 @@ async fn liquidation_flips_exactly_at_the_threshold() {
     let chain = staker_chain(&d).await;
     let owner = chain.signer_address().unwrap();
     let burn = burn_per_validator(&chain).await;
-    let ltp = U256::from(
-        chain
-            .liquidation_threshold_period(Billing::Eth)
-            .await
-            .unwrap(),
-    );
-    let mlc = chain
-        .minimum_liquidation_collateral(Billing::Eth)
-        .await
-        .unwrap();
+    let params = eth_params(&chain).await;
+    let ltp = U256::from(params.liquidation_threshold_period);
+    let mlc = params.minimum_liquidation_collateral;
     let threshold = (burn * ltp).max(mlc);
     let deposit = threshold + burn * U256::from(300u64);
     let cluster = register_v2(&chain, 1, Cluster::empty(), deposit).await;
@@ -285,7 +286,7 @@ async fn nonce_counts_removed_validators_and_snapshots_follow_every_event() {
         operatorIds: OPS.to_vec(),
         cluster: c,
     };
-    c = send(&chain, "remove", net, remove.abi_encode(), U256::ZERO)
+    c = send_tx(&chain, "remove", net, remove.abi_encode(), U256::ZERO)
         .await
         .unwrap();
     assert_eq!(c.validatorCount, 2);
@@ -302,7 +303,7 @@ async fn nonce_counts_removed_validators_and_snapshots_follow_every_event() {
         operatorIds: OPS.to_vec(),
         cluster: c,
     };
-    c = send(&chain, "deposit", net, dep.abi_encode(), eth(5))
+    c = send_tx(&chain, "deposit", net, dep.abi_encode(), eth(5))
         .await
         .unwrap();
     assert_eq!(
@@ -314,7 +315,7 @@ async fn nonce_counts_removed_validators_and_snapshots_follow_every_event() {
         amount: eth(1),
         cluster: c,
     };
-    c = send(&chain, "withdraw", net, wd.abi_encode(), U256::ZERO)
+    c = send_tx(&chain, "withdraw", net, wd.abi_encode(), U256::ZERO)
         .await
         .unwrap();
     assert_eq!(
@@ -326,7 +327,7 @@ async fn nonce_counts_removed_validators_and_snapshots_follow_every_event() {
         operatorIds: OPS.to_vec(),
         cluster: c,
     };
-    c = send(&chain, "liquidate", net, liq.abi_encode(), U256::ZERO)
+    c = send_tx(&chain, "liquidate", net, liq.abi_encode(), U256::ZERO)
         .await
         .unwrap();
     assert!(!c.active);
@@ -338,7 +339,7 @@ async fn nonce_counts_removed_validators_and_snapshots_follow_every_event() {
         operatorIds: OPS.to_vec(),
         cluster: c,
     };
-    c = send(&chain, "reactivate", net, re.abi_encode(), eth(20))
+    c = send_tx(&chain, "reactivate", net, re.abi_encode(), eth(20))
         .await
         .unwrap();
     assert!(c.active);
@@ -361,7 +362,7 @@ async fn nonce_counts_removed_validators_and_snapshots_follow_every_event() {
         sharesData: Bytes::from(vec![1u8; 96 + 304 * 4]),
         cluster: Cluster::empty(),
     };
-    send(&chain, "register other", net, other.abi_encode(), eth(10)).await;
+    send_tx(&chain, "register other", net, other.abi_encode(), eth(10)).await;
     assert_eq!(chain.cluster_snapshot(owner, &OPS).await.unwrap(), Some(c));
     assert_eq!(chain.owner_nonce(owner).await.unwrap(), 4);
 }
@@ -426,7 +427,7 @@ async fn bad_operator_lists_and_stale_snapshots_revert_like_the_real_contract() 
         .await
         .unwrap_err();
         assert!(
-            matches!(&err, ChainError::Revert { reason, .. } if reason == expected),
+            matches!(&err, ChainError::Revert { revert, .. } if revert.name() == Some(expected)),
             "{ids:?}: {err}"
         );
     }
@@ -449,13 +450,13 @@ async fn bad_operator_lists_and_stale_snapshots_revert_like_the_real_contract() 
     .into();
     let err = simulate(&chain, "register", &call).await.unwrap_err();
     assert!(
-        matches!(&err, ChainError::Revert { reason, .. } if reason == "IncorrectClusterState"),
+        matches!(&err, ChainError::Revert { revert, .. } if revert.name() == Some("IncorrectClusterState")),
         "{err}"
     );
     let dup = try_register(OPS.to_vec(), c);
     let err = simulate(&chain, "register", &dup).await.unwrap_err();
     assert!(
-        matches!(&err, ChainError::Revert { reason, .. } if reason == "ValidatorAlreadyExistsWithData"),
+        matches!(&err, ChainError::Revert { revert, .. } if revert.name() == Some("ValidatorAlreadyExistsWithData")),
         "{err}"
     );
 }
@@ -472,7 +473,7 @@ async fn v1_cluster_refuses_v2_calls_until_migrated() {
         spender: p.ssv_network,
         amount,
     };
-    send(
+    send_tx(
         &chain,
         "approve",
         p.ssv_token,
@@ -487,7 +488,7 @@ async fn v1_cluster_refuses_v2_calls_until_migrated() {
         amount,
         cluster: Cluster::empty(),
     };
-    let c = send(
+    let c = send_tx(
         &chain,
         "register v1",
         p.ssv_network,
@@ -530,7 +531,7 @@ async fn v1_cluster_refuses_v2_calls_until_migrated() {
         .with_value(eth(1));
     let err = simulate(&chain, "deposit", &tx).await.unwrap_err();
     assert!(
-        matches!(&err, ChainError::Revert { reason, .. } if reason == "IncorrectClusterVersion"),
+        matches!(&err, ChainError::Revert { revert, .. } if revert.name() == Some("IncorrectClusterVersion")),
         "{err}"
     );
 
@@ -538,7 +539,7 @@ async fn v1_cluster_refuses_v2_calls_until_migrated() {
         operatorIds: OPS.to_vec(),
         cluster: snap,
     };
-    let migrated = send(&chain, "migrate", p.ssv_network, mig.abi_encode(), eth(20))
+    let migrated = send_tx(&chain, "migrate", p.ssv_network, mig.abi_encode(), eth(20))
         .await
         .unwrap();
     assert_eq!(migrated.balance, eth(20));
@@ -555,7 +556,7 @@ async fn v1_cluster_refuses_v2_calls_until_migrated() {
         operatorIds: OPS.to_vec(),
         cluster: migrated,
     };
-    let after = send(&chain, "deposit", p.ssv_network, dep.abi_encode(), eth(1))
+    let after = send_tx(&chain, "deposit", p.ssv_network, dep.abi_encode(), eth(1))
         .await
         .unwrap();
     assert_eq!(after.balance, eth(21));

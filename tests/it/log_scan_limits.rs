@@ -19,7 +19,7 @@ use ssv_agent::{
         Chain,
         contracts::{Cluster, SSVNetwork},
         reads::decode_cluster_log,
-        send::{FeeCaps, send_journaled},
+        send::send,
     },
     devnet::{Devnet, DevnetOptions, STAKER_ACCOUNT, dev_account},
 };
@@ -130,9 +130,7 @@ async fn scans_survive_range_limits_and_transient_errors() {
             .with_to(d.profile().ssv_network)
             .with_input(call.abi_encode())
             .with_value(U256::from(10u64).pow(U256::from(17)));
-        let (_, r) = send_journaled(&direct, "register", tx, FeeCaps::default(), |_| Ok(()))
-            .await
-            .unwrap();
+        let (_, r) = send(&direct, "register", tx, |_| Ok(())).await.unwrap();
         cluster = r
             .inner
             .logs()
@@ -175,7 +173,13 @@ async fn websocket_endpoints_work_like_http() {
         .await
         .unwrap();
     assert_eq!(chain.ssv_version_string().await.unwrap(), "v2.0.0");
-    assert_eq!(chain.operator(1).await.unwrap().fee, d.operators()[0].fee);
+    assert_eq!(
+        ssv_agent::ssv::views::read_operator(&chain, 1)
+            .await
+            .unwrap()
+            .fee,
+        d.operators()[0].fee
+    );
     // The signer's key never shows in Debug output.
     let shown = format!("{chain:?}");
     let key = alloy::hex::encode(dev_account(STAKER_ACCOUNT).credential().to_bytes());

@@ -23,6 +23,8 @@ mod lodestar_devnet;
 mod log_scan_limits;
 mod pipeline_dry_run;
 mod pipeline_e2e;
+mod real_contracts;
+mod send_safety;
 mod ssv_cli;
 mod ssv_register;
 mod ssv_status;

@@ -16,11 +16,22 @@ use ssv_agent::{
     chain::contracts::{DepositContract, SSVNetwork},
     journal::{STATE_FILE, Stage, ValidatorState},
     pipeline::{
-        KILL_POINTS,
         local::{LocalOptions, LocalSetup},
         plan::validator_folders,
     },
 };
+
+/// Where the run is SIGKILLed, in order (the binary must be built with the `test-hooks` feature:
+/// `cargo test --features test-hooks`, as scripts/test-all.sh does).
+const KILL_POINTS: [&str; 7] = [
+    "dkg",
+    "verify",
+    "deposit.signed",
+    "deposit",
+    "activation",
+    "register",
+    "fund",
+];
 
 fn agent() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ssv-agent"));

@@ -223,14 +223,15 @@ async fn register_through_the_binary_dry_run_real_rerun_and_refusal() {
     std::fs::write(&file, keyshares_json(staker(), 0, 2, &ops(&d, &ids))).unwrap();
     let f = file.to_str().unwrap();
 
-    // Dry run: the plan, nothing sent.
+    // Dry run: the whole registration executed on a fork, nothing sent to the devnet.
     let before = tx_count(&chain, staker()).await;
     let out = ok(&agent(
         &config,
         &["register", "--keyshares", f, "--dry-run"],
         Some(&key),
     ));
-    assert!(out.contains("dry run: nothing was sent"), "{out}");
+    assert!(out.contains("nothing was sent to the real chain"), "{out}");
+    assert_eq!(out.matches("registered: 0x").count(), 2, "{out}");
     assert!(
         out.contains("runway after: 100.0 days"),
         "config's runway_days: {out}"

@@ -8,7 +8,7 @@ use alloy::{
 };
 use ssv_agent::{
     chain::contracts::{SSVNetworkViews, SSVToken},
-    devnet::{DAO_ACCOUNT, DevnetSSVNetwork, SsvMode, dev_account},
+    devnet::{SsvMode, dev_account},
     journal::{StateFile, TxStatus},
     ssv::{
         cluster::read_cluster,
@@ -171,7 +171,7 @@ async fn refusals_send_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn v1_approves_exactly_then_migration_path_on_v2() {
-    let d = devnet(SsvMode::V1).await;
+    let mut d = devnet(SsvMode::V1).await;
     let chain = staker_chain(&d).await;
     let dir = tempfile::tempdir().unwrap();
     let mut state = StateFile::open(dir.path()).unwrap();
@@ -201,18 +201,7 @@ async fn v1_approves_exactly_then_migration_path_on_v2() {
     );
 
     // The chain upgrades to v2: the cluster becomes a legacy SSV cluster.
-    let dao = dev_account(DAO_ACCOUNT).address();
-    let net = DevnetSSVNetwork::new(d.profile().ssv_network, d.provider());
-    let receipt = net
-        .devnetSetVersion(2)
-        .from(dao)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    assert!(receipt.status());
+    d.upgrade_to_v2().await.unwrap();
 
     let ks2 = keyshares(&d, staker(), 1, 1, &IDS);
     let before = tx_count(&chain, staker()).await;

@@ -18,12 +18,7 @@ use alloy::{
     sol_types::SolCall,
 };
 use ssv_agent::{
-    chain::{
-        Chain,
-        contracts::SSVNetwork,
-        reads::cluster_id,
-        send::{FeeCaps, send_journaled},
-    },
+    chain::{Chain, contracts::SSVNetwork, reads::cluster_id, send::send},
     devnet::{Devnet, SsvMode},
     journal::{JournalError, StateFile, TxStatus},
     ssv::{
@@ -47,7 +42,6 @@ fn policy(max_per_tx: U256, max_per_day: U256, reactivate: bool) -> WatchPolicy 
         max_per_tx,
         max_per_day,
         reactivate,
-        fee_caps: FeeCaps::default(),
     }
 }
 
@@ -234,7 +228,7 @@ async fn tops_up_once_through_an_outage_and_a_restart_never_repeats() {
         );
     {
         let mut ledger = Ledger::open(&ledger_dir).unwrap();
-        let crashed = send_journaled(&chain, "topup", tx, FeeCaps::default(), |r| {
+        let crashed = send(&chain, "topup", tx, |r| {
             ledger.record(id, amount, r)?;
             Err(JournalError::Io {
                 action: "simulated crash after journaling",
@@ -319,6 +313,7 @@ async fn caps_limit_each_top_up_and_stop_them_for_the_day() {
     );
 
     // A restart does not reset the day's budget.
+    drop(w);
     let before = tx_count(&chain, staker()).await;
     let mut w2 = watcher(
         &chain,
@@ -349,7 +344,7 @@ async fn liquidate(d: &Devnet, chain: &Chain, ids: &[u64]) {
             }
             .abi_encode(),
         );
-    send_journaled(chain, "liquidate", tx, FeeCaps::default(), |_| Ok(()))
+    send(chain, "liquidate", tx, |_| Ok(()))
         .await
         .expect("owner liquidates its cluster");
 }
@@ -385,6 +380,7 @@ async fn liquidated_cluster_is_reported_or_reactivated_as_configured() {
     assert!(!collateral.is_zero());
 
     // Reactivation on, but the caps leave no more than the collateral: refused before sending.
+    drop(w);
     let mut w = watcher(
         &chain,
         policy(collateral, one_eth(), true),
@@ -397,6 +393,7 @@ async fn liquidated_cluster_is_reported_or_reactivated_as_configured() {
     assert_eq!(tx_count(&chain, staker()).await, before);
 
     // Reactivation on with room: reactivated to the target runway, once.
+    drop(w);
     let mut w = watcher(
         &chain,
         policy(one_eth(), one_eth(), true),
@@ -445,10 +442,9 @@ async fn liquidated_cluster_is_reported_or_reactivated_as_configured() {
 async fn v1_tops_up_in_ssv_then_a_legacy_cluster_on_v2_is_left_for_migration() {
     use ssv_agent::{
         chain::{contracts::SSVToken, reads::Billing},
-        devnet::{DAO_ACCOUNT, DevnetSSVNetwork, dev_account},
         ssv::cluster::read_cluster,
     };
-    let d = fast_devnet(SsvMode::V1).await;
+    let mut d = fast_devnet(SsvMode::V1).await;
     let chain = staker_chain(&d).await;
     let dir = tempfile::tempdir().unwrap();
     let ids = [1u64, 2, 3, 4];
@@ -483,16 +479,7 @@ async fn v1_tops_up_in_ssv_then_a_legacy_cluster_on_v2_is_left_for_migration() {
     assert_at_target(runway(&w.tick().await.unwrap(), id));
 
     // The chain upgrades to v2: the cluster is legacy SSV; the watcher sends nothing for it.
-    let receipt = DevnetSSVNetwork::new(d.profile().ssv_network, d.provider())
-        .devnetSetVersion(2)
-        .from(dev_account(DAO_ACCOUNT).address())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    assert!(receipt.status());
+    d.upgrade_to_v2().await.unwrap();
     d.mine(40 * FAST_BLOCKS_PER_DAY).await.unwrap();
     let before = tx_count(&chain, staker()).await;
     let r = w.tick().await.unwrap();

@@ -11,6 +11,8 @@ use crate::journal::{JournalError, TxRecord, TxStatus, write_atomic};
 
 /// File name inside the watch state folder.
 pub const LEDGER_FILE: &str = "watch-ledger.json";
+/// The watch lock inside the same folder.
+pub const LOCK_FILE: &str = ".watch.lock";
 
 /// One top-up (or reactivation) the service signed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,19 +27,36 @@ pub struct TopUp {
     pub tx: TxRecord,
 }
 
-/// All top-ups, persisted atomically.
+/// All top-ups, persisted atomically; the folder's lock is held while the ledger is open, so
+/// two watchers (a service and a cron `--once`) never both spend against the caps.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Ledger {
     /// In signing order.
     pub topups: Vec<TopUp>,
     #[serde(skip)]
     path: PathBuf,
+    #[serde(skip)]
+    _lock: Option<std::fs::File>,
 }
 
 impl Ledger {
-    /// Loads `<dir>/watch-ledger.json` or starts empty.
+    /// Takes `<dir>`'s watch lock (refusing when another watcher holds it) and loads
+    /// `<dir>/watch-ledger.json`, or starts empty.
     pub fn open(dir: &Path) -> Result<Self, JournalError> {
-        let path = dir.join(LEDGER_FILE);
+        let lock = crate::journal::lock_folder(dir, LOCK_FILE)?;
+        let mut ledger = Self::read(&dir.join(LEDGER_FILE))?;
+        ledger._lock = Some(lock);
+        Ok(ledger)
+    }
+
+    /// Reads the file again (before each send: what is on disk is what was spent).
+    pub fn reload(&mut self) -> Result<(), JournalError> {
+        self.topups = Self::read(&self.path)?.topups;
+        Ok(())
+    }
+
+    fn read(path: &Path) -> Result<Self, JournalError> {
+        let path = path.to_owned();
         let mut ledger = match std::fs::read_to_string(&path) {
             Ok(text) => serde_json::from_str(&text).map_err(|e| JournalError::Corrupt {
                 path: path.clone(),
@@ -56,14 +75,19 @@ impl Ledger {
         Ok(ledger)
     }
 
-    /// Inserts or updates the record with the same hash, then writes the file.
+    /// Inserts or updates the transaction's record, then writes the file.
     pub fn record(
         &mut self,
         cluster_id: B256,
         amount: U256,
         tx: &TxRecord,
     ) -> Result<(), JournalError> {
-        match self.topups.iter_mut().find(|t| t.tx.tx_hash == tx.tx_hash) {
+        // Keyed by (sender, nonce): a replacement with higher fees keeps its slot.
+        match self
+            .topups
+            .iter_mut()
+            .find(|t| t.tx.nonce == tx.nonce && t.tx.from == tx.from)
+        {
             Some(t) => t.tx = tx.clone(),
             None => self.topups.push(TopUp {
                 cluster_id,
@@ -83,7 +107,7 @@ impl Ledger {
     pub fn pending(&self) -> Vec<TopUp> {
         self.topups
             .iter()
-            .filter(|t| matches!(t.tx.status, TxStatus::Signed | TxStatus::Broadcast))
+            .filter(|t| t.tx.is_pending())
             .cloned()
             .collect()
     }

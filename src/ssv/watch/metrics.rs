@@ -47,6 +47,8 @@ pub struct Metrics {
     pub last_block: u64,
     /// RPC round trips of the last tick.
     pub last_tick_round_trips: u64,
+    /// Transactions of the last tick not mined within the configured wait.
+    pub stuck_transactions: u64,
 }
 
 /// Shared handle.
@@ -118,6 +120,11 @@ pub fn render(m: &Metrics) -> String {
             "ssv_watch_last_tick_round_trips",
             "RPC round trips of the last tick",
             m.last_tick_round_trips,
+        ),
+        (
+            "ssv_watch_stuck_transactions",
+            "Transactions not mined within the configured wait (they stay journaled)",
+            m.stuck_transactions,
         ),
     ] {
         let kind = if name.ends_with("_total") {

@@ -1,17 +1,18 @@
 //! `watch`: a long-running service keeping clusters above a runway floor.
 //!
-//! Each tick: one `eth_blockNumber`, new cluster events since the last tick (snapshots kept in
-//! memory, so no rescans), and one batched `eth_call` request for every cluster's balance and burn
-//! rate plus the protocol parameters. A cluster under `floor_days` is topped up to `target_days`
-//! within the per-transaction and per-day caps (ETH `deposit` on v2, SSV approve + `deposit` on v1);
-//! a liquidated cluster is reactivated to `target_days` only when the policy says so, otherwise
-//! reported. Every transaction is journaled in the ledger before broadcast; a restart finishes
-//! pending ones first and never signs a second one for the same need.
+//! Each tick: recorded transactions are finished first (nothing new is signed while one is in
+//! doubt); then one `eth_blockNumber`, the cluster events since the last tick (snapshots kept, so
+//! no rescans) and `ssv::cluster::read_clusters` (two batched rounds at that block, for any number
+//! of clusters). `plan` decides from those figures, with the same `ssv::fees` maths as `status`:
+//! a cluster under `floor_days` is topped up to `target_days` within the per-transaction and
+//! per-day caps (ETH `deposit` on v2, SSV approve + `deposit` on v1); a liquidated cluster is
+//! reactivated only when the policy says so. Every transaction goes through the one send path
+//! and is journaled in the ledger before broadcast; the ledger folder is locked for the service's
+//! life and re-read before each send, so a second watcher cannot double the caps.
 
-pub mod actions;
-pub mod batch;
 pub mod ledger;
 pub mod metrics;
+pub mod plan;
 pub mod snapshots;
 
 use std::collections::HashMap;
@@ -19,44 +20,30 @@ use std::collections::HashMap;
 use alloy::{
     primitives::{Address, B256, U256},
     rpc::types::Filter,
-    sol_types::{SolCall, SolEvent, SolValue},
 };
 use serde::Serialize;
 
+pub use self::plan::WatchPolicy;
 use self::{
-    actions::{Action, Plan, execute},
-    batch::eth_call_batch,
     ledger::Ledger,
     metrics::SharedMetrics,
+    plan::{Hold, Need, need, within_caps},
     snapshots::SnapshotCache,
+};
+use super::{
+    cluster::{ClusterKey, ClusterState, read_clusters},
+    cluster_tx::{Action, Plan, execute},
 };
 use crate::{
     chain::{
         Chain, ChainError,
-        contracts::{Cluster, SSVNetwork, SSVNetworkViews},
+        contracts::Cluster,
         logs::Flow,
-        reads::{Billing, SsvVersion, cluster_event_topics, cluster_id, decode_cluster_log},
-        send::{FeeCaps, resume},
+        reads::{cluster_event_topics, cluster_id, decode_cluster_log},
+        send::resume,
     },
     journal::{JournalError, now_secs},
 };
-
-/// What the service may do.
-#[derive(Debug, Clone)]
-pub struct WatchPolicy {
-    /// Top up under this runway.
-    pub floor_days: u64,
-    /// Top up (or reactivate) to this runway.
-    pub target_days: u64,
-    /// Largest single top-up.
-    pub max_per_tx: U256,
-    /// Largest total in any 24 h.
-    pub max_per_day: U256,
-    /// Reactivate liquidated clusters (else only report them).
-    pub reactivate: bool,
-    /// Gas caps.
-    pub fee_caps: FeeCaps,
-}
 
 /// A watch failure.
 #[derive(Debug, thiserror::Error)]
@@ -67,19 +54,9 @@ pub enum WatchError {
     /// Ledger failure.
     #[error(transparent)]
     Journal(#[from] JournalError),
-    /// A view returned something undecodable.
-    #[error("decoding {what} for cluster {cluster}: {message}")]
-    Decode {
-        /// Which view.
-        what: &'static str,
-        /// Cluster key (zero for protocol parameters).
-        cluster: B256,
-        /// Detail.
-        message: String,
-    },
 }
 
-/// One cluster as seen by a tick.
+/// One cluster as seen by a tick (every figure from `ssv::fees`, as `status` shows it).
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterReading {
     /// Cluster key.
@@ -96,10 +73,26 @@ pub struct ClusterReading {
     pub balance: U256,
     /// Burn per block.
     pub burn_rate: U256,
-    /// max(MLC, burn·LTP).
+    /// The liquidation collateral (`max(MLC, burn·LTP)` with the contract's rounding).
     pub collateral: U256,
     /// Runway in days (`None` = infinite or liquidated).
     pub runway_days: Option<f64>,
+}
+
+impl ClusterReading {
+    fn from_state(c: &ClusterState, bpd: u64) -> Self {
+        Self {
+            cluster_id: c.cluster_id,
+            owner: c.owner,
+            operator_ids: c.operator_ids.clone(),
+            active: c.is_active(),
+            validators: c.load.validator_count,
+            balance: c.balance,
+            burn_rate: c.params.burn_rate(c.load),
+            collateral: c.params.liquidation_collateral(c.load),
+            runway_days: c.runway_days(bpd),
+        }
+    }
 }
 
 /// A transaction the tick sent.
@@ -132,6 +125,9 @@ pub struct TickReport {
     pub missing: Vec<B256>,
     /// Legacy SSV-billed clusters on v2: not topped up (they must be migrated to ETH).
     pub legacy_ssv: Vec<B256>,
+    /// Transactions not mined within the configured wait (they stay journaled; the next tick
+    /// resumes them before signing anything new).
+    pub stuck: Vec<B256>,
     /// Per-cluster failures (reads or sends) of this tick.
     pub errors: Vec<String>,
     /// RPC round trips used by the reads.
@@ -145,26 +141,10 @@ pub struct Watcher {
     policy: WatchPolicy,
     clusters: Vec<(Address, Vec<u64>)>,
     snapshots: HashMap<B256, Cluster>,
-    /// Billing per cluster on v2, learnt once (a migration event turns it to ETH).
-    billing: HashMap<B256, Billing>,
     scanned_to: Option<u64>,
-    version: Option<SsvVersion>,
     ledger: Ledger,
     metrics: SharedMetrics,
     cache: Option<SnapshotCache>,
-}
-
-/// A cluster with a snapshot, as queued for the batch.
-struct Queued {
-    id: B256,
-    owner: Address,
-    ids: Vec<u64>,
-    snap: Cluster,
-    /// Index of its getBalance result (`None` when liquidated: the view reverts then).
-    balance_at: Option<usize>,
-    burn_at: usize,
-    /// Index of its getClusterAssetType result when the billing is not known yet (v2 only).
-    asset_at: Option<usize>,
 }
 
 impl Watcher {
@@ -188,9 +168,7 @@ impl Watcher {
             policy,
             clusters,
             snapshots: HashMap::new(),
-            billing: HashMap::new(),
             scanned_to: None,
-            version: None,
             ledger,
             metrics,
             cache: None,
@@ -242,7 +220,6 @@ impl Watcher {
         // The chain's counter may be shared across scanners: count this scan's calls only.
         let calls_before = scanner.calls();
         let snapshots = &mut self.snapshots;
-        let billing = &mut self.billing;
         scanner
             .scan_forward(&filter, from, head, |logs| {
                 for log in logs {
@@ -252,9 +229,6 @@ impl Watcher {
                         continue;
                     };
                     let id = cluster_id(Address::from_word(*owner), &ids);
-                    if log.topic0() == Some(&SSVNetwork::ClusterMigratedToETH::SIGNATURE_HASH) {
-                        billing.insert(id, Billing::Eth);
-                    }
                     snapshots.insert(id, c);
                 }
                 Flow::Continue
@@ -273,7 +247,8 @@ impl Watcher {
     /// Finishes transactions a previous run signed but did not see mined. A recorded transaction
     /// that reverted is logged and left behind (its need is re-evaluated from fresh reads); any
     /// other failure stops the tick, so nothing new is signed while an old one is in doubt.
-    async fn resume_pending(&mut self) -> Result<(), WatchError> {
+    async fn resume_pending(&mut self, report: &mut TickReport) -> Result<(), WatchError> {
+        self.ledger.reload()?;
         for t in self.ledger.pending() {
             tracing::info!(cluster = %t.cluster_id, tx = %t.tx.tx_hash, kind = %t.tx.kind,
                 "finishing a recorded transaction instead of signing a new one");
@@ -284,9 +259,15 @@ impl Watcher {
             .await;
             match outcome {
                 Ok(_) => {}
-                Err(ChainError::Revert { what, reason }) => {
-                    tracing::warn!(cluster = %t.cluster_id, %what, %reason,
+                Err(ChainError::Revert { what, revert }) => {
+                    tracing::warn!(cluster = %t.cluster_id, %what, %revert,
                         "a recorded transaction reverted; the cluster is re-read this tick");
+                }
+                Err(e @ ChainError::Stuck { .. }) => {
+                    tracing::error!(cluster = %t.cluster_id, error = %e, state = "stuck",
+                        "a recorded transaction is stuck; nothing new is signed until it is mined");
+                    report.stuck.push(t.tx.tx_hash);
+                    return Err(e.into());
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -294,292 +275,144 @@ impl Watcher {
         Ok(())
     }
 
-    /// One pass over every watched cluster.
+    /// One pass over every watched cluster: read (one batched round at one block), plan (pure,
+    /// `plan::need`), execute (the one send path, ledger re-read before each send).
     pub async fn tick(&mut self) -> Result<TickReport, WatchError> {
-        self.resume_pending().await?;
-        let mut trips = 1;
-        let head = self.chain.head().await?;
-        // Read every tick: an upgrade (v1 -> v2) changes which calls and currency apply.
-        let version = self.chain.ssv_version().await?;
-        trips += 1;
-        if self.version.is_some_and(|v| v != version) {
-            tracing::warn!(
-                ?version,
-                "SSVNetwork was upgraded; cluster billing is re-read"
-            );
-            self.billing.clear();
+        let mut report = TickReport::default();
+        if let Err(e) = self.resume_pending(&mut report).await {
+            self.publish(&report);
+            return Err(e);
         }
-        self.version = Some(version);
-        trips += self.refresh_snapshots(head).await?;
-
-        let views = self.chain.profile().ssv_views;
-        let mut calls: Vec<(Address, Vec<u8>)> = vec![
-            (views, SSVNetworkViews::getNetworkFeeCall {}.abi_encode()),
-            (
-                views,
-                SSVNetworkViews::getLiquidationThresholdPeriodCall {}.abi_encode(),
-            ),
-            (
-                views,
-                SSVNetworkViews::getMinimumLiquidationCollateralCall {}.abi_encode(),
-            ),
-        ];
-        let mut report = TickReport {
-            block: head,
-            ..Default::default()
-        };
-        let mut queued = Vec::with_capacity(self.clusters.len());
-        for (owner, ids) in &self.clusters {
-            let id = cluster_id(*owner, ids);
-            let Some(snap) = self.snapshots.get(&id) else {
-                report.missing.push(id);
+        let (states, version) = self.read(&mut report).await?;
+        let bpd = self.chain.profile().blocks_per_day;
+        let mut sends = Vec::new();
+        for c in &states {
+            if c.snapshot.is_some() {
+                report.clusters.push(ClusterReading::from_state(c, bpd));
+            }
+            match need(c, &self.policy, self.chain.signer_address(), bpd) {
+                Need::Fine => {}
+                Need::Hold(hold) => self.note_hold(c, hold, &mut report),
+                Need::Send { plan, minimum } => {
+                    if plan.action == Action::Reactivate {
+                        report.liquidated.push(c.cluster_id);
+                    }
+                    sends.push((plan, minimum));
+                }
+            }
+        }
+        for (mut plan, minimum) in sends {
+            self.ledger.reload()?;
+            let spent = self.ledger.spent_last_day(now_secs());
+            let Some(allowed) = within_caps(plan.amount, minimum, &self.policy, spent) else {
+                self.note_capped(&plan, U256::ZERO, &mut report);
                 continue;
             };
-            match (version, self.billing.get(&id)) {
-                (SsvVersion::V2, Some(Billing::Ssv)) => {
-                    report.legacy_ssv.push(id);
-                    continue;
-                }
-                (SsvVersion::V2, None) => calls.push((
-                    views,
-                    SSVNetworkViews::getClusterAssetTypeCall {
-                        owner: *owner,
-                        operatorIds: ids.clone(),
-                    }
-                    .abi_encode(),
-                )),
-                _ => {}
-            }
-            let asset_at = (version == SsvVersion::V2 && !self.billing.contains_key(&id))
-                .then(|| calls.len() - 1);
-            let balance_at = snap.active.then(|| {
-                calls.push((
-                    views,
-                    SSVNetworkViews::getBalanceCall {
-                        clusterOwner: *owner,
-                        operatorIds: ids.clone(),
-                        cluster: snap.clone(),
-                    }
-                    .abi_encode(),
-                ));
-                calls.len() - 1
-            });
-            calls.push((
-                views,
-                SSVNetworkViews::getBurnRateCall {
-                    clusterOwner: *owner,
-                    operatorIds: ids.clone(),
-                    cluster: snap.clone(),
-                }
-                .abi_encode(),
-            ));
-            queued.push(Queued {
-                id,
-                owner: *owner,
-                ids: ids.clone(),
-                snap: snap.clone(),
-                balance_at,
-                burn_at: calls.len() - 1,
-                asset_at,
-            });
-        }
-        let (results, batch_trips) = eth_call_batch(&self.chain, &calls, head).await?;
-        trips += batch_trips;
-        report.round_trips = trips;
-        let word = |i: usize, what: &'static str, cluster: B256| -> Result<U256, WatchError> {
-            let raw = results
-                .get(i)
-                .cloned()
-                .unwrap_or_else(|| Err("no result in the batch response".into()));
-            let bytes = raw.map_err(|message| WatchError::Decode {
-                what,
-                cluster,
-                message,
-            })?;
-            U256::abi_decode(&bytes).map_err(|e| WatchError::Decode {
-                what,
-                cluster,
-                message: e.to_string(),
-            })
-        };
-        let ltp = word(1, "getLiquidationThresholdPeriod", B256::ZERO)?;
-        let mlc = word(2, "getMinimumLiquidationCollateral", B256::ZERO)?;
-        let bpd = U256::from(self.chain.profile().blocks_per_day);
-        // One extra block of burn: the transaction lands at least one block after the read.
-        let target_blocks = bpd * U256::from(self.policy.target_days) + U256::from(1u8);
-
-        let mut plans = Vec::new();
-        for q in queued {
-            if let Some(at) = q.asset_at {
-                // Asset type: 0 = legacy SSV, 1 = ETH.
-                match word(at, "getClusterAssetType", q.id) {
-                    Ok(t) if t.is_zero() => {
-                        self.billing.insert(q.id, Billing::Ssv);
-                        report.legacy_ssv.push(q.id);
-                        tracing::warn!(cluster = %q.id, operators = ?q.ids,
-                            "legacy SSV-billed cluster: not topped up; migrate it to ETH (ssv-agent register --allow-migration does when adding a validator)");
-                        continue;
-                    }
-                    Ok(t) if t == U256::from(1u8) => {
-                        self.billing.insert(q.id, Billing::Eth);
-                    }
-                    Ok(t) => {
-                        report.errors.push(format!(
-                            "cluster {}: unknown asset type {t} from getClusterAssetType",
-                            q.id
-                        ));
-                        continue;
-                    }
-                    Err(e) => {
-                        report.errors.push(e.to_string());
-                        continue;
-                    }
-                }
-            }
-            let burn = match word(q.burn_at, "getBurnRate", q.id) {
-                Ok(b) => b,
-                Err(e) => {
-                    report.errors.push(e.to_string());
-                    continue;
-                }
-            };
-            let collateral = if q.snap.validatorCount == 0 {
-                U256::ZERO
-            } else {
-                mlc.max(burn * ltp)
-            };
-            let target_balance = burn * target_blocks + collateral;
-            let mut reading = ClusterReading {
-                cluster_id: q.id,
-                owner: q.owner,
-                operator_ids: q.ids.clone(),
-                active: q.snap.active,
-                validators: q.snap.validatorCount,
-                balance: U256::ZERO,
-                burn_rate: burn,
-                collateral,
-                runway_days: None,
-            };
-            let Some(balance_at) = q.balance_at else {
-                report.liquidated.push(q.id);
-                report.clusters.push(reading);
-                self.plan_reactivation(q, target_balance, collateral, &mut plans);
-                continue;
-            };
-            let balance = match word(balance_at, "getBalance", q.id) {
-                Ok(b) => b,
-                Err(e) => {
-                    report.errors.push(e.to_string());
-                    continue;
-                }
-            };
-            let runway_days = (!burn.is_zero()).then(|| {
-                let blocks = balance.saturating_sub(collateral) / burn;
-                f64::from(blocks) / f64::from(bpd)
-            });
-            reading.balance = balance;
-            reading.runway_days = runway_days;
-            report.clusters.push(reading);
-            if runway_days.is_some_and(|d| d < self.policy.floor_days as f64) {
-                plans.push((
-                    Plan {
-                        action: Action::TopUp,
-                        cluster_id: q.id,
-                        owner: q.owner,
-                        operator_ids: q.ids,
-                        snapshot: q.snap,
-                        amount: target_balance.saturating_sub(balance),
-                    },
-                    U256::ZERO,
-                ));
-            }
-        }
-
-        for (mut plan, minimum) in plans {
-            let left_today = self
-                .policy
-                .max_per_day
-                .saturating_sub(self.ledger.spent_last_day(now_secs()));
-            let allowed = plan.amount.min(self.policy.max_per_tx).min(left_today);
             if allowed < plan.amount {
-                report.capped.push(plan.cluster_id);
-                tracing::warn!(cluster = %plan.cluster_id, action = plan.action.kind(), wanted = %plan.amount,
-                    %allowed, "limited by the spend caps (max_topup_per_tx / max_topup_per_day)");
-            }
-            // A reactivation must leave the balance above the collateral or the contract reverts.
-            if allowed.is_zero() || allowed <= minimum {
-                continue;
+                self.note_capped(&plan, allowed, &mut report);
             }
             plan.amount = allowed;
-            match execute(
-                &self.chain,
-                version,
-                &plan,
-                self.policy.fee_caps,
-                &mut self.ledger,
-            )
-            .await
-            {
-                Ok(tx_hash) => {
-                    tracing::info!(cluster = %plan.cluster_id, action = plan.action.kind(), amount = %plan.amount, tx = %tx_hash, "sent");
-                    let sent = Sent {
-                        cluster_id: plan.cluster_id,
-                        amount: plan.amount,
-                        tx_hash,
-                    };
-                    match plan.action {
-                        Action::TopUp => report.topups.push(sent),
-                        Action::Reactivate => report.reactivated.push(sent),
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(cluster = %plan.cluster_id, action = plan.action.kind(), error = %e, "transaction failed");
-                    report.errors.push(format!(
-                        "{} of cluster {}: {e}",
-                        plan.action.kind(),
-                        plan.cluster_id
-                    ));
-                }
-            }
+            self.send(version, plan, &mut report).await;
         }
         self.publish(&report);
         Ok(report)
     }
 
-    /// Queues a reactivation when the policy allows it and this signer owns the cluster;
-    /// otherwise says why it is only reported.
-    fn plan_reactivation(
-        &self,
-        q: Queued,
-        target_balance: U256,
-        collateral: U256,
-        plans: &mut Vec<(Plan, U256)>,
+    /// Brings snapshots up to the head and reads every watched cluster at that block.
+    async fn read(
+        &mut self,
+        report: &mut TickReport,
+    ) -> Result<(Vec<ClusterState>, crate::chain::reads::SsvVersion), WatchError> {
+        let head = self.chain.head().await?;
+        report.block = head;
+        let log_trips = self.refresh_snapshots(head).await?;
+        let keys: Vec<ClusterKey> = self
+            .clusters
+            .iter()
+            .map(|(owner, ids)| {
+                let snap = self.snapshots.get(&cluster_id(*owner, ids)).cloned();
+                ClusterKey::new(*owner, ids, snap)
+            })
+            .collect();
+        let reads = read_clusters(&self.chain, &keys, head).await?;
+        report.round_trips = 1 + log_trips + reads.round_trips;
+        let mut states = Vec::with_capacity(keys.len());
+        for (key, r) in keys.iter().zip(reads.clusters) {
+            match r {
+                Ok(c) => states.push(c),
+                Err(e) => report.errors.push(format!(
+                    "cluster {:?} of {}: {e}",
+                    key.operator_ids, key.owner
+                )),
+            }
+        }
+        Ok((states, reads.version))
+    }
+
+    fn note_hold(&self, c: &ClusterState, hold: Hold, report: &mut TickReport) {
+        match hold {
+            Hold::Missing => report.missing.push(c.cluster_id),
+            Hold::LegacySsv => {
+                tracing::warn!(cluster = %c.cluster_id, operators = ?c.operator_ids,
+                    "legacy SSV-billed cluster: not topped up; migrate it to ETH (`ssv-agent migrate`, or register with --allow-migration)");
+                report.legacy_ssv.push(c.cluster_id);
+            }
+            Hold::Liquidated(why) => {
+                tracing::warn!(cluster = %c.cluster_id, operators = ?c.operator_ids,
+                    "cluster is liquidated; {why}");
+                report.liquidated.push(c.cluster_id);
+            }
+        }
+    }
+
+    fn note_capped(&self, plan: &Plan, allowed: U256, report: &mut TickReport) {
+        tracing::warn!(cluster = %plan.cluster_id, action = plan.action.kind(), wanted = %plan.amount,
+            %allowed, "limited by the spend caps (max_topup_per_tx / max_topup_per_day)");
+        report.capped.push(plan.cluster_id);
+    }
+
+    async fn send(
+        &mut self,
+        version: crate::chain::reads::SsvVersion,
+        plan: Plan,
+        report: &mut TickReport,
     ) {
-        if !self.policy.reactivate {
-            tracing::warn!(cluster = %q.id, operators = ?q.ids,
-                "cluster is liquidated; reactivation is off (report only): enable watch.reactivate / --reactivate, or reactivate it by hand");
-            return;
+        let ledger = &mut self.ledger;
+        let id = plan.cluster_id;
+        match execute(&self.chain, version, &plan, |r, amount| {
+            ledger.record(id, amount, r)
+        })
+        .await
+        {
+            Ok(tx_hash) => {
+                tracing::info!(cluster = %plan.cluster_id, action = plan.action.kind(), amount = %plan.amount, tx = %tx_hash, "sent");
+                let sent = Sent {
+                    cluster_id: plan.cluster_id,
+                    amount: plan.amount,
+                    tx_hash,
+                };
+                match plan.action {
+                    Action::TopUp => report.topups.push(sent),
+                    Action::Reactivate => report.reactivated.push(sent),
+                }
+            }
+            Err(e) => {
+                if let ChainError::Stuck { tx_hash, .. } = &e {
+                    report.stuck.push(*tx_hash);
+                }
+                let state = if matches!(e, ChainError::Stuck { .. }) {
+                    "stuck"
+                } else {
+                    "failed"
+                };
+                tracing::error!(cluster = %plan.cluster_id, action = plan.action.kind(), error = %e, state, "transaction not done");
+                report.errors.push(format!(
+                    "{} of cluster {}: {e}",
+                    plan.action.kind(),
+                    plan.cluster_id
+                ));
+            }
         }
-        if q.snap.validatorCount == 0 {
-            tracing::warn!(cluster = %q.id, "cluster is liquidated and has no validators; nothing to reactivate");
-            return;
-        }
-        if self.chain.signer_address() != Some(q.owner) {
-            tracing::warn!(cluster = %q.id, owner = %q.owner,
-                "cluster is liquidated; only its owner can reactivate it and this signer is not the owner (report only)");
-            return;
-        }
-        plans.push((
-            Plan {
-                action: Action::Reactivate,
-                cluster_id: q.id,
-                owner: q.owner,
-                operator_ids: q.ids,
-                snapshot: q.snap,
-                amount: target_balance,
-            },
-            collateral,
-        ));
     }
 
     /// A tick whose failure is logged and counted instead of returned: the service's unit of work.
@@ -619,6 +452,7 @@ impl Watcher {
         m.topups += report.topups.len() as u64;
         m.reactivations += report.reactivated.len() as u64;
         m.last_tick_round_trips = report.round_trips;
+        m.stuck_transactions = report.stuck.len() as u64;
         m.last_block = report.block;
         for c in &report.clusters {
             let g = m.clusters.entry(format!("{}", c.cluster_id)).or_default();

@@ -8,12 +8,14 @@ pub mod proxy;
 
 use alloy::primitives::{Address, U256};
 use ssv_agent::{
-    chain::{Chain, send::FeeCaps},
+    chain::Chain,
     crypto::{
         bls::{self, Dst, G1, Scalar},
         rsa_keys::OperatorPublicKey,
     },
-    devnet::{Devnet, DevnetOptions, DevnetParams, STAKER_ACCOUNT, SsvMode, dev_account},
+    devnet::{
+        Contracts, Devnet, DevnetOptions, DevnetParams, STAKER_ACCOUNT, SsvMode, dev_account,
+    },
     network::NetworkProfile,
     ssv::{
         keyshares::{KeysharesFile, ValidatedKeyshares, owner_nonce_digest, validate},
@@ -21,10 +23,15 @@ use ssv_agent::{
     },
 };
 
+/// The agent's flows are tested against the real SSVNetwork code (built from ../shared/peers by
+/// scripts/build-real-contracts.sh); the double is held against it by `real_contracts`.
+pub const CONTRACTS: Contracts = Contracts::Real;
+
 /// Starts a devnet; fails with install instructions when anvil is missing.
 pub async fn devnet(mode: SsvMode) -> Devnet {
     Devnet::start(DevnetOptions {
         mode,
+        contracts: CONTRACTS,
         ..Default::default()
     })
     .await
@@ -48,6 +55,7 @@ pub async fn fast_devnet(mode: SsvMode) -> Devnet {
             liquidation_threshold_period: 100,
             ..Default::default()
         },
+        contracts: CONTRACTS,
         ..Default::default()
     })
     .await
@@ -83,8 +91,6 @@ pub fn opts() -> RegisterOptions {
         allow_migration: false,
         max_deposit: None,
         amount: None,
-        fee_caps: FeeCaps::default(),
-        dry_run: false,
     }
 }
 

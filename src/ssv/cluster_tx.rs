@@ -1,5 +1,6 @@
-//! The two transactions the watch service sends: a top-up (`deposit`) and a reactivation, each in
-//! the chain's currency (ETH value on v2; SSV `approve` then the amount-taking call on v1).
+//! Transactions that add money to a cluster: a top-up (`deposit`) and a reactivation, each in the
+//! chain's currency (ETH value on v2; SSV `approve` then the amount-taking call on v1). The watch
+//! service and the pipeline's fund stage both send through here, with their own journal.
 
 use alloy::{
     network::TransactionBuilder,
@@ -8,12 +9,14 @@ use alloy::{
     sol_types::SolCall,
 };
 
-use super::ledger::Ledger;
-use crate::chain::{
-    Chain, ChainError,
-    contracts::{Cluster, SSVNetwork, SSVNetworkV1, SSVToken},
-    reads::SsvVersion,
-    send::{FeeCaps, send_journaled},
+use crate::{
+    chain::{
+        Chain, ChainError,
+        contracts::{Cluster, SSVNetwork, SSVNetworkV1, SSVToken},
+        reads::SsvVersion,
+        send::send,
+    },
+    journal::{JournalError, TxRecord},
 };
 
 /// What a watch transaction does to a cluster.
@@ -36,7 +39,7 @@ impl Action {
 }
 
 /// One transaction to send for one cluster.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// What to do.
     pub action: Action,
@@ -103,16 +106,15 @@ fn main_call(chain: &Chain, version: SsvVersion, plan: &Plan) -> TransactionRequ
     }
 }
 
-/// Sends `plan` (with the v1 approve first), journaling every transaction in `ledger` before it is
-/// broadcast. Returns the hash of the value-carrying transaction.
+/// Sends `plan` (with the v1 approve first), handing every transaction and the amount it adds to
+/// the cluster (0 for an approve) to `journal` before it is broadcast. Returns the hash of the
+/// value-carrying transaction.
 pub async fn execute(
     chain: &Chain,
     version: SsvVersion,
     plan: &Plan,
-    caps: FeeCaps,
-    ledger: &mut Ledger,
+    mut journal: impl FnMut(&TxRecord, U256) -> Result<(), JournalError>,
 ) -> Result<B256, ChainError> {
-    let id = plan.cluster_id;
     if version == SsvVersion::V1 {
         let approve = TransactionRequest::default()
             .with_to(chain.profile().ssv_token)
@@ -124,16 +126,10 @@ pub async fn execute(
                 .abi_encode(),
             );
         // Journaled with a zero amount: only the deposit itself counts toward the spend caps.
-        send_journaled(chain, "approve", approve, caps, |r| {
-            ledger.record(id, U256::ZERO, r)
-        })
-        .await?;
+        send(chain, "approve", approve, |r| journal(r, U256::ZERO)).await?;
     }
     let tx = main_call(chain, version, plan);
     let amount = plan.amount;
-    let (rec, _) = send_journaled(chain, plan.action.kind(), tx, caps, |r| {
-        ledger.record(id, amount, r)
-    })
-    .await?;
+    let (rec, _) = send(chain, plan.action.kind(), tx, |r| journal(r, amount)).await?;
     Ok(rec.tx_hash)
 }
