@@ -15,6 +15,8 @@ mod devnet_chain;
 mod dkg_faults;
 mod dkg_interop;
 mod dkg_interop_go;
+mod dkg_server_limits;
+mod dkg_server_load;
 mod dkg_verify_vectors;
 mod keyshares_vectors;
 mod lodestar_devnet;
