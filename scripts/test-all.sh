@@ -30,5 +30,24 @@ step "ssv-dkg v3.1.0 (Go, ../shared/peers/ssv-dkg/build.sh)"
 scripts/install-ssv-dkg.sh
 export SSV_DKG_BIN="$ROOT/.cache/bin/ssv-dkg"
 
+step "cargo fmt --check, cargo clippy -D warnings"
+cargo fmt --check
+cargo clippy --all-targets --features test-hooks -- -D warnings
+
 step "cargo test"
-cargo test --features test-hooks --no-fail-fast "$@"
+# Every process the suite starts inherits this marker; whatever still carries it afterwards leaked.
+export SSV_AGENT_TEST_RUN="test-all-$$-$RANDOM"
+status=0
+cargo test --features test-hooks --no-fail-fast "$@" || status=$?
+
+step "processes left behind by the suite"
+sleep 1
+leaked=$(scripts/leaked-processes.sh "$SSV_AGENT_TEST_RUN" || true)
+if [ -n "$leaked" ]; then
+  echo "these processes started by the suite are still alive:" >&2
+  echo "$leaked" >&2
+  status=1
+else
+  echo "none"
+fi
+exit $status
