@@ -1,7 +1,6 @@
 //! The SSV stage: keyshares checks, cluster fees and runway, registration, status and the watch
 //! service.
 
-pub mod amount;
 pub mod cluster;
 pub mod cluster_tx;
 pub mod fees;
