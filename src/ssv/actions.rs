@@ -11,7 +11,7 @@ use crate::{
         Chain, ChainError,
         send::{resume, send},
     },
-    journal::{ActionJournal, JournalError, TxStatus},
+    journal::{ActionJournal, TxStatus},
 };
 
 /// What became of an action.
@@ -79,10 +79,7 @@ pub async fn send_once(
             None,
         ));
     }
-    let (rec, receipt) = send(chain, kind, tx, |r| {
-        journal.record(kind, args, r).map_err(JournalError::from)
-    })
-    .await?;
+    let (rec, receipt) = send(chain, kind, tx, |r| journal.record(kind, args, r)).await?;
     Ok((
         ActionOutcome::Sent {
             tx_hash: rec.tx_hash,
