@@ -62,6 +62,10 @@ pub struct RpcConfig {
     pub log_cache_dir: Option<PathBuf>,
     /// Longest wait for one JSON-RPC answer, seconds (a hung endpoint fails instead of freezing).
     pub request_timeout_secs: u64,
+    /// `eth_getLogs` requests in flight at once during history scans.
+    pub max_logs_in_flight: usize,
+    /// Requests per second at most during scans (unset: only the provider's 429s slow them).
+    pub max_requests_per_second: Option<u32>,
 }
 
 impl Default for RpcConfig {
@@ -71,6 +75,8 @@ impl Default for RpcConfig {
             log_chunk_blocks: 50_000,
             log_cache_dir: None,
             request_timeout_secs: 30,
+            max_logs_in_flight: 8,
+            max_requests_per_second: None,
         }
     }
 }

@@ -59,6 +59,8 @@ pub struct ChainConfig {
     pub url: SensitiveUrl,
     /// Blocks per `eth_getLogs` request (halved when the provider refuses a range).
     pub log_chunk: u64,
+    /// `eth_getLogs` requests in flight and per second.
+    pub scan: logs::ScanLimits,
     /// Where scanned log heights are cached between runs.
     pub scan_cache: Option<PathBuf>,
     /// The state root: the account outbox lives in `<state_dir>/accounts/`.
@@ -77,6 +79,7 @@ impl ChainConfig {
         Self {
             url: SensitiveUrl::new(url),
             log_chunk: 50_000,
+            scan: logs::ScanLimits::default(),
             scan_cache: None,
             state_dir: None,
             confirmations: 1,
@@ -90,6 +93,10 @@ impl ChainConfig {
         Self {
             url: SensitiveUrl::new(&config.rpc.url),
             log_chunk: config.rpc.log_chunk_blocks,
+            scan: logs::ScanLimits {
+                in_flight: config.rpc.max_logs_in_flight.max(1),
+                per_second: config.rpc.max_requests_per_second,
+            },
             scan_cache: config.rpc.log_cache_dir.clone(),
             state_dir: Some(config.validators.output_dir.clone()),
             confirmations: config.deposit.confirmations,
@@ -110,6 +117,7 @@ pub struct Chain {
     sender: Sender,
     config: ChainConfig,
     log_calls: Arc<AtomicU64>,
+    pacer: Arc<logs::Pacer>,
     sent: send::SentLog,
 }
 
@@ -142,6 +150,7 @@ impl Chain {
             sender,
             config,
             log_calls: Default::default(),
+            pacer: Default::default(),
             sent: Default::default(),
         };
         if let Sender::Impersonated(who) = chain.sender {
@@ -237,6 +246,13 @@ impl Chain {
             self.log_calls.clone(),
         )
         .with_url(self.config.url.clone())
+        .with_limits(self.config.scan, self.pacer.clone())
+    }
+
+    /// Sets the scan's requests in flight and per second.
+    pub fn with_scan_limits(mut self, limits: logs::ScanLimits) -> Self {
+        self.config.scan = limits;
+        self
     }
 
     /// `eth_getLogs` requests made through this chain so far (benchmarks, tests).
