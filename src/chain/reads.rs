@@ -280,49 +280,74 @@ impl Chain {
     }
 
     /// The owner nonce: every `ValidatorAdded` ever emitted for `owner` (removed validators
-    /// included), counted from the registry sync offset, resuming from the scan cache if set.
+    /// included), counted from the registry sync offset, resuming from the scan cache if set. The
+    /// same scan reads every cluster-bearing event, so with a cache it also stores the owner's
+    /// cluster snapshots: a snapshot asked for next needs only the blocks since.
     pub async fn owner_nonce(&self, owner: Address) -> Result<u64, ChainError> {
         let head = self.head().await?;
-        let key = format!(
-            "nonce:{}:{}:{owner}",
-            self.profile().chain_id,
-            self.profile().ssv_network
-        );
+        let key = nonce_key(self, owner);
         let (mut from, mut count) = (self.profile().registry_sync_offset, 0u64);
-        if let Some((h, c)) = self
+        let cached = self
             .cache_dir()
             .and_then(|d| scan_cache::load::<u64>(d, &key))
-            && h < head
-        {
+            .filter(|(h, _)| *h < head);
+        let resumed = cached.is_some();
+        if let Some((h, c)) = cached {
             (from, count) = (h + 1, c);
         }
         let filter = Filter::new()
             .address(self.profile().ssv_network)
-            .event_signature(SSVNetwork::ValidatorAdded::SIGNATURE_HASH)
+            .event_signature(cluster_event_topics())
             .topic1(owner.into_word());
         let settled = head.saturating_sub(scan_cache::REORG_MARGIN);
-        let mut settled_count = None;
+        let mut newest: std::collections::BTreeMap<Vec<u64>, Cluster> = Default::default();
+        let tally = |logs: &[Log], count: &mut u64, newest: &mut std::collections::BTreeMap<Vec<u64>, Cluster>| {
+            for log in logs {
+                if log.topic0() == Some(&SSVNetwork::ValidatorAdded::SIGNATURE_HASH) {
+                    *count += 1;
+                }
+                if let Some((ids, c)) = decode_cluster_log(log) {
+                    newest.insert(ids, c);
+                }
+            }
+        };
         let mut scanner = self.log_scanner();
-        // Scan the settled part first so its count can be cached, then the recent tail.
+        // Scan the settled part first so its results can be cached, then the recent tail.
         if from <= settled {
             scanner
                 .scan_forward(&filter, from, settled, |logs| {
-                    count += logs.len() as u64;
+                    tally(logs, &mut count, &mut newest);
                     Flow::Continue
                 })
                 .await?;
-            settled_count = Some(count);
+            if let Some(dir) = self.cache_dir() {
+                // The owner's known clusters as of `from - 1` (what a resumed scan continues).
+                let index_key = clusters_key(self, owner);
+                let known = match scan_cache::load::<Vec<Vec<u64>>>(dir, &index_key) {
+                    Some((h, sets)) if resumed && h + 1 == from => Some(sets),
+                    _ if !resumed => Some(Vec::new()),
+                    _ => None,
+                };
+                for (ids, c) in &newest {
+                    let ck = cluster_key(self, owner, ids);
+                    scan_cache::store(dir, &ck, settled, &Some(CachedCluster::from(c)))?;
+                }
+                if let Some(mut sets) = known {
+                    sets.extend(newest.keys().cloned());
+                    sets.sort();
+                    sets.dedup();
+                    scan_cache::store(dir, &index_key, settled, &sets)?;
+                }
+                scan_cache::store(dir, &key, settled, &count)?;
+            }
             from = settled + 1;
         }
         scanner
             .scan_forward(&filter, from, head, |logs| {
-                count += logs.len() as u64;
+                tally(logs, &mut count, &mut Default::default());
                 Flow::Continue
             })
             .await?;
-        if let (Some(dir), Some(c)) = (self.cache_dir(), settled_count) {
-            scan_cache::store(dir, &key, settled, &c)?;
-        }
         Ok(count)
     }
 
@@ -346,15 +371,15 @@ impl Chain {
     ) -> Result<Option<Cluster>, ChainError> {
         let mut ids = operator_ids.to_vec();
         ids.sort_unstable();
-        let key = format!(
-            "cluster:{}:{}:{owner}:{}",
-            self.profile().chain_id,
-            self.profile().ssv_network,
-            ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
-        );
-        let cached = self
-            .cache_dir()
-            .and_then(|d| scan_cache::load::<Option<CachedCluster>>(d, &key));
+        let key = cluster_key(self, owner, &ids);
+        // A cluster of its own, or one the owner index (from the nonce scan) shows never existed.
+        let cached = self.cache_dir().and_then(|d| {
+            scan_cache::load::<Option<CachedCluster>>(d, &key).or_else(|| {
+                scan_cache::load::<Vec<Vec<u64>>>(d, &clusters_key(self, owner))
+                    .filter(|(_, sets)| !sets.contains(&ids))
+                    .map(|(h, _)| (h, None))
+            })
+        });
         let from = match &cached {
             Some((h, _)) if *h < head => h + 1,
             _ => self.profile().registry_sync_offset,
@@ -402,6 +427,27 @@ impl Chain {
         }
         Ok(result)
     }
+}
+
+fn nonce_key(chain: &Chain, owner: Address) -> String {
+    let p = chain.profile();
+    format!("nonce:{}:{}:{owner}", p.chain_id, p.ssv_network)
+}
+
+/// The operator sets the owner had clusters with, as of the cached height.
+fn clusters_key(chain: &Chain, owner: Address) -> String {
+    let p = chain.profile();
+    format!("clusters:{}:{}:{owner}", p.chain_id, p.ssv_network)
+}
+
+fn cluster_key(chain: &Chain, owner: Address, sorted_ids: &[u64]) -> String {
+    let p = chain.profile();
+    let ids = sorted_ids
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    format!("cluster:{}:{}:{owner}:{ids}", p.chain_id, p.ssv_network)
 }
 
 /// On-chain operator keys are `abi.encode(string)`; older deployments stored the raw string.
