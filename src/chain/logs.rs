@@ -7,6 +7,7 @@
 //! provider). Forward, or newest-first for "the latest event" searches that stop early.
 
 use std::{
+    collections::BTreeMap,
     future::Future,
     pin::Pin,
     sync::{
@@ -20,7 +21,7 @@ use alloy::{
     providers::{DynProvider, Provider},
     rpc::types::{Filter, Log},
 };
-use futures::stream::{FuturesOrdered, StreamExt};
+use futures::stream::{FuturesUnordered, StreamExt};
 
 use super::{Cause, ChainError, SensitiveUrl};
 
@@ -182,9 +183,19 @@ impl LogScanner {
         // The part of [from, to] not yet handed to a request: [lo, hi].
         let (mut lo, mut hi) = (from, to);
         let mut unassigned = true;
-        let mut inflight: FuturesOrdered<Pending> = FuturesOrdered::new();
+        // Requests complete in any order (no head-of-line wait); answers are handed to `visit`
+        // strictly in block order from this buffer, keyed by their first block.
+        let mut inflight: FuturesUnordered<Pending> = FuturesUnordered::new();
+        let mut ready: BTreeMap<u64, (u64, Vec<Log>)> = BTreeMap::new();
+        // The next range edge `visit` needs: its first block (forward) or last block (backward).
+        let mut expected = if backward { to } else { from };
         loop {
-            while unassigned && inflight.len() < self.limits.in_flight {
+            // Bounded look-ahead: while the next range in order is slow, at most this many answers
+            // wait in the buffer.
+            while unassigned
+                && inflight.len() < self.limits.in_flight
+                && ready.len() < 4 * self.limits.in_flight
+            {
                 let range = if backward {
                     let start = lo.max(hi.saturating_sub(self.chunk - 1));
                     (start, hi)
@@ -198,7 +209,7 @@ impl LogScanner {
                     unassigned = range.1 < hi;
                     lo = range.1 + 1;
                 }
-                inflight.push_back(self.request(filter, range));
+                inflight.push(self.request(filter, range));
             }
             let Some((range, result)) = inflight.next().await else {
                 return Ok(());
@@ -208,17 +219,32 @@ impl LogScanner {
                     // Providers return a range's logs oldest first; keep it so whatever the order.
                     logs.sort_by_key(|l| (l.block_number, l.log_index));
                     self.accepted(range.1 - range.0 + 1);
-                    if visit(&logs) == Flow::Stop {
-                        return Ok(());
+                    let key = if backward { range.1 } else { range.0 };
+                    ready.insert(key, (if backward { range.0 } else { range.1 }, logs));
+                    while let Some((other_edge, logs)) = ready.remove(&expected) {
+                        if visit(&logs) == Flow::Stop {
+                            return Ok(());
+                        }
+                        let done = if backward {
+                            other_edge <= from
+                        } else {
+                            other_edge >= to
+                        };
+                        if done {
+                            return Ok(());
+                        }
+                        expected = if backward {
+                            other_edge - 1
+                        } else {
+                            other_edge + 1
+                        };
                     }
                 }
                 Err(Fetch::TooLarge) if range.1 > range.0 => {
                     let (a, b) = halves(range);
                     self.refused(range.1 - range.0 + 1);
-                    // Split in place: the halves come next, before anything queued after them.
-                    let (first, second) = if backward { (b, a) } else { (a, b) };
-                    inflight.push_front(self.request(filter, second));
-                    inflight.push_front(self.request(filter, first));
+                    inflight.push(self.request(filter, a));
+                    inflight.push(self.request(filter, b));
                 }
                 Err(Fetch::TooLarge) => {
                     return Err(ChainError::Unexpected {
@@ -332,7 +358,9 @@ mod tests {
             assert!(super::is_range_error(m), "{m}");
         }
         assert!(!super::is_range_error("connection refused"));
-        assert!(!super::is_range_error("429 Too Many Requests: rate limit exceeded"));
+        assert!(!super::is_range_error(
+            "429 Too Many Requests: rate limit exceeded"
+        ));
     }
 
     #[test]

@@ -301,16 +301,19 @@ impl Chain {
             .topic1(owner.into_word());
         let settled = head.saturating_sub(scan_cache::REORG_MARGIN);
         let mut newest: std::collections::BTreeMap<Vec<u64>, Cluster> = Default::default();
-        let tally = |logs: &[Log], count: &mut u64, newest: &mut std::collections::BTreeMap<Vec<u64>, Cluster>| {
-            for log in logs {
-                if log.topic0() == Some(&SSVNetwork::ValidatorAdded::SIGNATURE_HASH) {
-                    *count += 1;
+        let tally =
+            |logs: &[Log],
+             count: &mut u64,
+             newest: &mut std::collections::BTreeMap<Vec<u64>, Cluster>| {
+                for log in logs {
+                    if log.topic0() == Some(&SSVNetwork::ValidatorAdded::SIGNATURE_HASH) {
+                        *count += 1;
+                    }
+                    if let Some((ids, c)) = decode_cluster_log(log) {
+                        newest.insert(ids, c);
+                    }
                 }
-                if let Some((ids, c)) = decode_cluster_log(log) {
-                    newest.insert(ids, c);
-                }
-            }
-        };
+            };
         let mut scanner = self.log_scanner();
         // Scan the settled part first so its results can be cached, then the recent tail.
         if from <= settled {
