@@ -31,3 +31,4 @@ mod ssv_cli;
 mod ssv_register;
 mod ssv_status;
 mod ssv_watch;
+mod watch_alerts;

@@ -31,10 +31,10 @@ use ssv_agent::{
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const FLOOR: u64 = 30;
-const TARGET: u64 = 60;
+pub(crate) const FLOOR: u64 = 30;
+pub(crate) const TARGET: u64 = 60;
 
-fn policy(max_per_tx: U256, max_per_day: U256, reactivate: bool) -> WatchPolicy {
+pub(crate) fn policy(max_per_tx: U256, max_per_day: U256, reactivate: bool) -> WatchPolicy {
     WatchPolicy {
         floor_days: FLOOR,
         target_days: TARGET,
@@ -44,18 +44,19 @@ fn policy(max_per_tx: U256, max_per_day: U256, reactivate: bool) -> WatchPolicy 
     }
 }
 
-fn one_eth() -> U256 {
+pub(crate) fn one_eth() -> U256 {
     U256::from(10u64).pow(U256::from(18))
 }
 
-/// Registers one fresh validator for the staker into `ids` with `days` of runway.
-async fn register_cluster(
+/// Registers one fresh validator for the staker into `ids` with `days` of runway; returns its
+/// public key.
+pub(crate) async fn register_cluster(
     d: &Devnet,
     chain: &Chain,
     dir: &std::path::Path,
     ids: &[u64],
     days: u64,
-) {
+) -> [u8; 48] {
     let nonce = chain.owner_nonce(staker()).await.expect("owner nonce");
     let mut state = StateFile::open(&dir.join(format!("v{nonce}"))).unwrap();
     let ks = keyshares(d, staker(), nonce, 1, ids);
@@ -64,6 +65,7 @@ async fn register_cluster(
     register(chain, &ks, &mut state, &o)
         .await
         .unwrap_or_else(|e| panic!("register into {ids:?} with {days} days: {e}"));
+    ks.shares[0].public_key
 }
 
 fn watcher(
@@ -82,19 +84,19 @@ fn watcher(
     )
 }
 
-fn reading(r: &TickReport, id: B256) -> &ClusterReading {
+pub(crate) fn reading(r: &TickReport, id: B256) -> &ClusterReading {
     r.clusters
         .iter()
         .find(|c| c.cluster_id == id)
         .unwrap_or_else(|| panic!("cluster {id} missing from {r:?}"))
 }
 
-fn runway(r: &TickReport, id: B256) -> f64 {
+pub(crate) fn runway(r: &TickReport, id: B256) -> f64 {
     reading(r, id).runway_days.expect("finite runway")
 }
 
 /// A top-up's runway lands on the target: one "day" is 10 blocks, allow one block of rounding.
-fn assert_at_target(days: f64) {
+pub(crate) fn assert_at_target(days: f64) {
     assert!(
         (TARGET as f64 - 0.1..=TARGET as f64 + 0.1).contains(&days),
         "runway after the top-up should be the {TARGET}-day target, got {days}"
@@ -331,7 +333,7 @@ async fn caps_limit_each_top_up_and_stop_them_for_the_day() {
 }
 
 /// The staker liquidates its own cluster (an owner may at any time).
-async fn liquidate(d: &Devnet, chain: &Chain, ids: &[u64]) {
+pub(crate) async fn liquidate(d: &Devnet, chain: &Chain, ids: &[u64]) {
     let snap = chain
         .cluster_snapshot(staker(), ids)
         .await
