@@ -455,7 +455,12 @@ impl Watcher {
 
     /// Logs and posts one alert (never waits: delivery is queued).
     fn alert(&self, alert: Alert, block: u64) {
-        tracing::warn!(alert = alert.kind(), "{}", alert.text());
+        // Money sent is the service working; the other kinds need a human.
+        if matches!(alert, Alert::TopupSent { .. }) {
+            tracing::info!(alert = alert.kind(), "{}", alert.text());
+        } else {
+            tracing::warn!(alert = alert.kind(), "{}", alert.text());
+        }
         if let Some(a) = &self.alerter {
             a.post(alert, block);
         }
