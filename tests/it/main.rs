@@ -20,6 +20,7 @@ mod dkg_server_limits;
 mod dkg_server_load;
 mod dkg_verify_vectors;
 mod keyshares_vectors;
+mod lifecycle;
 mod lodestar_devnet;
 mod log_scan_limits;
 mod pipeline_dry_run;
