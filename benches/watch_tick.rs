@@ -6,7 +6,7 @@
 use std::{
     net::SocketAddr,
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicU64, Ordering},
     },
     time::Instant,
@@ -194,7 +194,7 @@ async fn main() {
         policy,
         sets.iter().map(|ids| (owner, ids.clone())).collect(),
         Ledger::open(state.path()).unwrap(),
-        Arc::new(Mutex::new(Metrics::default())),
+        Metrics::shared(),
     );
 
     println!(

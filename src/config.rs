@@ -19,6 +19,8 @@ use crate::{
 pub const ENV_RPC_URL: &str = "SSV_AGENT_RPC_URL";
 /// Environment variable that overrides `beacon.url`.
 pub const ENV_BEACON_URL: &str = "SSV_AGENT_BEACON_URL";
+/// Environment variable that overrides `watch.alert_webhook_url` (webhook URLs often hold a token).
+pub const ENV_ALERT_WEBHOOK_URL: &str = "SSV_AGENT_ALERT_WEBHOOK_URL";
 /// Default environment variable holding a hex private key.
 pub const ENV_PRIVATE_KEY: &str = "SSV_AGENT_PRIVATE_KEY";
 /// Default environment variable holding the keystore password.
@@ -253,6 +255,54 @@ pub struct WatchConfig {
     pub reactivate: bool,
     /// `text` or `json` logs.
     pub log_format: LogFormat,
+    /// Where alerts are POSTed as JSON (optional; `SSV_AGENT_ALERT_WEBHOOK_URL` overrides).
+    pub alert_webhook_url: Option<WebhookUrl>,
+    /// Post an ongoing condition (low runway, liquidated, stuck) again after this many hours
+    /// (0 = only when it starts).
+    pub alert_repeat_hours: u64,
+}
+
+/// An alert webhook URL: http(s), checked when the config is read; `Debug` shows it redacted
+/// (it may hold a token).
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookUrl(pub crate::chain::SensitiveUrl);
+
+impl std::fmt::Debug for WebhookUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WebhookUrl({})", self.0.redacted())
+    }
+}
+
+impl std::str::FromStr for WebhookUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let url = crate::chain::SensitiveUrl::new(s.trim());
+        let ok = url::Url::parse(url.expose())
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+        if ok {
+            Ok(Self(url))
+        } else {
+            Err(format!(
+                "alert webhook URL {} is not an http:// or https:// URL",
+                url.redacted()
+            ))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for WebhookUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for WebhookUrl {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.expose())
+    }
 }
 
 /// Where the watch service serves its metrics.
@@ -317,6 +367,8 @@ impl Default for WatchConfig {
             metrics_addr: MetricsAddr::At(SocketAddr::from(([127, 0, 0, 1], 9464))),
             reactivate: false,
             log_format: LogFormat::Text,
+            alert_webhook_url: None,
+            alert_repeat_hours: 6,
         }
     }
 }
@@ -343,6 +395,14 @@ pub enum ConfigError {
     /// An unknown network or a bad custom profile.
     #[error(transparent)]
     Network(#[from] NetworkError),
+    /// An `SSV_AGENT_*` variable with a value that cannot be used.
+    #[error("environment variable {var}: {message}")]
+    Env {
+        /// The variable.
+        var: &'static str,
+        /// What is wrong (secrets redacted).
+        message: String,
+    },
     /// `network = "custom"` without a `[custom_network]` table.
     #[error(
         "network = \"custom\" needs a [custom_network] table with chain_id and contract addresses"
@@ -361,14 +421,14 @@ impl Config {
             path: path.to_owned(),
             message,
         })?;
-        config.apply_env(|k| std::env::var(k).ok());
+        config.apply_env(|k| std::env::var(k).ok())?;
         config.profile()?;
         Ok(config)
     }
 
     /// Parses TOML text (no environment applied).
     pub fn from_toml(text: &str) -> Result<Self, String> {
-        let mut config: Self = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut config: Self = toml::from_str(text).map_err(|e| describe(text, &e))?;
         if config.network.is_empty() {
             config.network = "hoodi".into();
         }
@@ -376,13 +436,22 @@ impl Config {
     }
 
     /// Applies environment overrides; `get` is injected so tests need not touch the process env.
-    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) {
+    /// A malformed webhook URL in the environment is an error (never silently ignored).
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(url) = get(ENV_RPC_URL) {
             self.rpc.url = url;
         }
         if let Some(url) = get(ENV_BEACON_URL) {
             self.beacon.url = url;
         }
+        if let Some(url) = get(ENV_ALERT_WEBHOOK_URL).filter(|u| !u.trim().is_empty()) {
+            let url = url.parse().map_err(|message| ConfigError::Env {
+                var: ENV_ALERT_WEBHOOK_URL,
+                message,
+            })?;
+            self.watch.alert_webhook_url = Some(url);
+        }
+        Ok(())
     }
 
     /// The network profile this config selects.
@@ -394,6 +463,20 @@ impl Config {
                 .ok_or(ConfigError::MissingCustomNetwork),
             name => Ok(NetworkProfile::by_name(name)?),
         }
+    }
+}
+
+/// A TOML error as line, key and message, without the offending line's text: toml quotes it, and
+/// a value (a webhook or RPC URL with its token) must not reach an error.
+fn describe(text: &str, e: &toml::de::Error) -> String {
+    let Some(span) = e.span() else {
+        return e.message().to_string();
+    };
+    let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("");
+    match line.split_once('=') {
+        Some((key, _)) => format!("line {line_no}, key `{}`: {}", key.trim(), e.message()),
+        None => format!("line {line_no} (`{}`): {}", line.trim(), e.message()),
     }
 }
 
@@ -441,6 +524,43 @@ mod tests {
     }
 
     #[test]
+    fn webhook_url_is_checked_redacted_and_overridden_by_the_environment() {
+        let c = Config::from_toml(
+            "[watch]\nalert_webhook_url = \"https://hooks.example/T0/SECRETTOKEN\"\nalert_repeat_hours = 0\n",
+        )
+        .unwrap();
+        let url = c.watch.alert_webhook_url.clone().expect("set");
+        assert_eq!(url.0.expose(), "https://hooks.example/T0/SECRETTOKEN");
+        assert!(
+            !format!("{c:?}").contains("SECRETTOKEN"),
+            "Debug shows the token"
+        );
+        assert_eq!(c.watch.alert_repeat_hours, 0);
+        let e = Config::from_toml("[watch]\nalert_webhook_url = \"ftp://x/SECRETTOKEN\"\n")
+            .unwrap_err();
+        assert!(
+            e.contains("alert_webhook_url") && !e.contains("SECRETTOKEN"),
+            "{e}"
+        );
+        let mut c = Config::from_toml("").unwrap();
+        let env =
+            |v: &'static str| move |k: &str| (k == ENV_ALERT_WEBHOOK_URL).then(|| v.to_string());
+        c.apply_env(env("http://127.0.0.1:9/hook")).unwrap();
+        assert_eq!(
+            c.watch.alert_webhook_url.as_ref().unwrap().0.expose(),
+            "http://127.0.0.1:9/hook"
+        );
+        let e = c
+            .apply_env(env("not a url/SECRETTOKEN"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(ENV_ALERT_WEBHOOK_URL) && !e.contains("SECRETTOKEN"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn unknown_network_is_refused() {
         let c = Config::from_toml("network = \"goerli\"").unwrap();
         assert!(c.profile().unwrap_err().to_string().contains("goerli"));
@@ -463,7 +583,8 @@ genesis_fork_version = "0x10000910"
 blocks_per_day = 7200
 "#;
         let mut c = Config::from_toml(text).unwrap();
-        c.apply_env(|k| (k == ENV_RPC_URL).then(|| "http://10.0.0.1:8545".to_string()));
+        c.apply_env(|k| (k == ENV_RPC_URL).then(|| "http://10.0.0.1:8545".to_string()))
+            .unwrap();
         assert_eq!(c.rpc.url, "http://10.0.0.1:8545");
         let p = c.profile().unwrap();
         assert_eq!(

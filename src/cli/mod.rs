@@ -59,7 +59,7 @@ impl GlobalOpts {
             Some(p) => Ok(Config::load(p)?),
             None => {
                 let mut c = Config::from_toml("").map_err(|e| eyre::eyre!(e))?;
-                c.apply_env(|k| std::env::var(k).ok());
+                c.apply_env(|k| std::env::var(k).ok())?;
                 Ok(c)
             }
         }

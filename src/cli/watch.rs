@@ -1,12 +1,8 @@
 //! `ssv-agent watch`: the long-running service that keeps the owner's clusters above a runway
-//! floor (defaults from `[watch]`, flags override), with Prometheus metrics and text or JSON logs.
+//! floor (defaults from `[watch]`, flags override), with Prometheus metrics, text or JSON logs
+//! and alerts posted to a webhook (`watch.alert_webhook_url` / `SSV_AGENT_ALERT_WEBHOOK_URL`).
 
-use std::{
-    collections::BTreeSet,
-    path::PathBuf,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{collections::BTreeSet, path::PathBuf, time::Duration};
 
 use alloy::primitives::{Address, U256};
 use clap::Args;
@@ -28,8 +24,10 @@ use crate::{
         status::discover_clusters,
         watch::{
             WatchPolicy, Watcher,
+            alerts::{AlertOptions, Alerter, SHUTDOWN_FLUSH},
             ledger::Ledger,
-            metrics::{Metrics, serve},
+            metrics::Metrics,
+            server::serve,
         },
     },
 };
@@ -184,7 +182,7 @@ impl WatchArgs {
                 dir.display()
             )
         })?;
-        let metrics = Arc::new(Mutex::new(Metrics::default()));
+        let metrics = Metrics::shared();
         if let (false, MetricsAddr::At(sock)) = (self.once, config.watch.metrics_addr) {
             let listener = tokio::net::TcpListener::bind(sock).await.wrap_err_with(|| {
                 format!("cannot listen for metrics on {sock}; choose another --metrics-addr or `off`")
@@ -194,10 +192,31 @@ impl WatchArgs {
         }
         tracing::info!(%owner, clusters = watched.len(), floor_days = policy.floor_days,
             target_days = policy.target_days, reactivate = policy.reactivate, "watching");
-        let mut watcher =
-            Watcher::new(chain, policy, watched, ledger, metrics).with_snapshot_cache(&dir);
+        let alerter = match &config.watch.alert_webhook_url {
+            Some(url) => {
+                let a = Alerter::start(
+                    AlertOptions::new(url.0.clone()),
+                    &profile.name,
+                    profile.chain_id,
+                    metrics.clone(),
+                )?;
+                tracing::info!(webhook = a.url(), "alerts are posted to the webhook");
+                Some(a)
+            }
+            None => None,
+        };
+        let repeat = match config.watch.alert_repeat_hours {
+            0 => None,
+            h => Some(Duration::from_secs(h.saturating_mul(3600))),
+        };
+        let mut watcher = Watcher::new(chain, policy, watched, ledger, metrics)
+            .with_snapshot_cache(&dir)
+            .with_alerts(alerter, repeat);
         if self.once {
-            let report = watcher.tick().await.wrap_err("the watch tick failed")?;
+            let tick = watcher.tick().await;
+            // The tick's alerts (a stuck transaction included) are delivered before exiting.
+            watcher.close_alerts(SHUTDOWN_FLUSH).await;
+            let report = tick.wrap_err("the watch tick failed")?;
             if global.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

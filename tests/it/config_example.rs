@@ -46,6 +46,7 @@ fn every_config_key_is_documented() {
     c.validators.operators_info_file = Some("o".into());
     c.validators.withdrawal_address = Some(Default::default());
     c.custom_network = Some(c.profile().unwrap());
+    c.watch.alert_webhook_url = Some("https://hooks.example/x".parse().unwrap());
     let full: toml::Table = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
     let mut missing = Vec::new();
     for (key, value) in &full {

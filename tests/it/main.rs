@@ -32,3 +32,5 @@ mod ssv_cli;
 mod ssv_register;
 mod ssv_status;
 mod ssv_watch;
+mod watch_alerts;
+mod watch_deploy;

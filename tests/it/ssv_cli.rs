@@ -1,10 +1,15 @@
 //! The built `ssv-agent` binary against the devnet: `status` as a table and as JSON (numbers equal
 //! the contract's views), a refused cluster flag, and `watch --once` topping a cluster up to the
-//! target runway that `status` then shows.
+//! target runway that `status` then shows (its `topup_sent` alert posted to a webhook named by
+//! `SSV_AGENT_ALERT_WEBHOOK_URL`, whose token never reaches a log line), and the service's metrics
+//! endpoint (`GET /metrics` only: 404 elsewhere, 405 for other methods).
 
 use std::process::{Command, Output};
 
-use crate::support::ssv::*;
+use crate::support::{
+    ssv::*,
+    webhook::{Answer, Webhook},
+};
 use alloy::primitives::U256;
 use ssv_agent::{
     chain::{contracts::SSVNetworkViews, reads::cluster_id},
@@ -14,6 +19,15 @@ use ssv_agent::{
 };
 
 fn agent(config: &std::path::Path, args: &[&str], key: Option<&str>) -> Output {
+    agent_env(config, args, key, &[])
+}
+
+fn agent_env(
+    config: &std::path::Path,
+    args: &[&str],
+    key: Option<&str>,
+    env: &[(&str, &str)],
+) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssv-agent"));
     cmd.arg("--config").arg(config).args(args);
     for var in [
@@ -21,12 +35,14 @@ fn agent(config: &std::path::Path, args: &[&str], key: Option<&str>) -> Output {
         "SSV_AGENT_PRIVATE_KEY",
         "SSV_AGENT_CONFIG",
         "SSV_AGENT_LOG",
+        "SSV_AGENT_ALERT_WEBHOOK_URL",
     ] {
         cmd.env_remove(var);
     }
     if let Some(k) = key {
         cmd.env("SSV_AGENT_PRIVATE_KEY", k);
     }
+    cmd.envs(env.iter().copied());
     cmd.output().expect("run the ssv-agent binary")
 }
 
@@ -156,7 +172,9 @@ async fn status_table_json_and_watch_once_through_the_binary() {
         String::from_utf8_lossy(&bad.stderr)
     );
     let before = tx_count(&chain, staker()).await;
-    let out = agent(
+    let hook = Webhook::start(Answer::Ok).await;
+    let token = "xoxb-0123456789-s3cr3t";
+    let out = agent_env(
         &config,
         &[
             "watch",
@@ -170,6 +188,7 @@ async fn status_table_json_and_watch_once_through_the_binary() {
             "60",
         ],
         Some(&key),
+        &[("SSV_AGENT_ALERT_WEBHOOK_URL", &hook.url(token))],
     );
     let report: serde_json::Value =
         serde_json::from_str(&ok(&out)).expect("watch --once --json prints the tick report");
@@ -185,7 +204,23 @@ async fn status_table_json_and_watch_once_through_the_binary() {
         !logs.contains(&key[2..]),
         "the private key leaked into the logs"
     );
+    assert!(!logs.contains(token), "the webhook token leaked: {logs}");
     assert_eq!(report["topups"].as_array().unwrap().len(), 1, "{report}");
+    // The top-up reached the webhook before the process exited, as the report has it.
+    let posted = hook.of_kind("topup_sent");
+    assert_eq!(posted.len(), 1, "{:?}", hook.received());
+    assert_eq!(hook.received()[0].path, format!("/hooks/{token}"));
+    assert_eq!(posted[0]["tx"], report["topups"][0]["tx_hash"]);
+    assert_eq!(
+        posted[0]["amount"]
+            .as_str()
+            .unwrap()
+            .parse::<U256>()
+            .unwrap(),
+        u256(&report["topups"][0]["amount"])
+    );
+    assert_eq!(posted[0]["block"], report["block"]);
+    assert_eq!(report["alerts"][0]["kind"], "topup_sent", "{report}");
     assert_eq!(tx_count(&chain, staker()).await, before + 1);
     let json: serde_json::Value = serde_json::from_str(&ok(&agent(
         &config,
@@ -369,6 +404,31 @@ async fn watch_service_serves_metrics_and_stops_cleanly_on_sigterm() {
         .unwrap();
     assert!((39.9..=40.0).contains(&runway), "{body}");
     assert!(body.contains("ssv_watch_errors_total 0"), "{body}");
+    // Only GET /metrics is served: other paths 404, other methods 405, no body read.
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let other = client.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(other.status(), 404);
+    let other = client.get(format!("{base}/metricsx")).send().await.unwrap();
+    assert_eq!(other.status(), 404);
+    let post = client
+        .post(format!("{base}/metrics"))
+        .body(vec![0u8; 4096])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 405);
+    assert_eq!(post.headers()["allow"], "GET");
+    let ok = client.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(
+        ok.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"),
+        "{:?}",
+        ok.headers()
+    );
 
     // A second watcher (a cron `--once`) on the same state folder refuses to start.
     let second = Command::new(env!("CARGO_BIN_EXE_ssv-agent"))

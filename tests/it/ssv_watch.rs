@@ -8,8 +8,6 @@
 //!   target within the caps;
 //! - the metrics endpoint reports the new runway.
 
-use std::sync::{Arc, Mutex};
-
 use crate::support::ssv::{proxy::Proxy, *};
 use alloy::{
     network::TransactionBuilder,
@@ -26,16 +24,17 @@ use ssv_agent::{
         watch::{
             ClusterReading, TickReport, WatchPolicy, Watcher,
             ledger::Ledger,
-            metrics::{Metrics, SharedMetrics, serve},
+            metrics::{Metrics, SharedMetrics},
+            server::serve,
         },
     },
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const FLOOR: u64 = 30;
-const TARGET: u64 = 60;
+pub(crate) const FLOOR: u64 = 30;
+pub(crate) const TARGET: u64 = 60;
 
-fn policy(max_per_tx: U256, max_per_day: U256, reactivate: bool) -> WatchPolicy {
+pub(crate) fn policy(max_per_tx: U256, max_per_day: U256, reactivate: bool) -> WatchPolicy {
     WatchPolicy {
         floor_days: FLOOR,
         target_days: TARGET,
@@ -45,18 +44,19 @@ fn policy(max_per_tx: U256, max_per_day: U256, reactivate: bool) -> WatchPolicy 
     }
 }
 
-fn one_eth() -> U256 {
+pub(crate) fn one_eth() -> U256 {
     U256::from(10u64).pow(U256::from(18))
 }
 
-/// Registers one fresh validator for the staker into `ids` with `days` of runway.
-async fn register_cluster(
+/// Registers one fresh validator for the staker into `ids` with `days` of runway; returns its
+/// public key.
+pub(crate) async fn register_cluster(
     d: &Devnet,
     chain: &Chain,
     dir: &std::path::Path,
     ids: &[u64],
     days: u64,
-) {
+) -> [u8; 48] {
     let nonce = chain.owner_nonce(staker()).await.expect("owner nonce");
     let mut state = StateFile::open(&dir.join(format!("v{nonce}"))).unwrap();
     let ks = keyshares(d, staker(), nonce, 1, ids);
@@ -65,6 +65,7 @@ async fn register_cluster(
     register(chain, &ks, &mut state, &o)
         .await
         .unwrap_or_else(|e| panic!("register into {ids:?} with {days} days: {e}"));
+    ks.shares[0].public_key
 }
 
 fn watcher(
@@ -83,19 +84,19 @@ fn watcher(
     )
 }
 
-fn reading(r: &TickReport, id: B256) -> &ClusterReading {
+pub(crate) fn reading(r: &TickReport, id: B256) -> &ClusterReading {
     r.clusters
         .iter()
         .find(|c| c.cluster_id == id)
         .unwrap_or_else(|| panic!("cluster {id} missing from {r:?}"))
 }
 
-fn runway(r: &TickReport, id: B256) -> f64 {
+pub(crate) fn runway(r: &TickReport, id: B256) -> f64 {
     reading(r, id).runway_days.expect("finite runway")
 }
 
 /// A top-up's runway lands on the target: one "day" is 10 blocks, allow one block of rounding.
-fn assert_at_target(days: f64) {
+pub(crate) fn assert_at_target(days: f64) {
     assert!(
         (TARGET as f64 - 0.1..=TARGET as f64 + 0.1).contains(&days),
         "runway after the top-up should be the {TARGET}-day target, got {days}"
@@ -104,7 +105,7 @@ fn assert_at_target(days: f64) {
 
 async fn get_metrics(addr: std::net::SocketAddr) -> String {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         .await
         .unwrap();
     let mut body = String::new();
@@ -132,7 +133,7 @@ async fn tops_up_once_through_an_outage_and_a_restart_never_repeats() {
 
     let mut proxy = Proxy::start(d.rpc_url()).await;
     let chain = staker_chain_at(&d, &proxy.url()).await;
-    let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
+    let metrics: SharedMetrics = Metrics::shared();
     let ledger_dir = dir.path().join("watch");
     std::fs::create_dir_all(&ledger_dir).unwrap();
     let p = policy(one_eth(), one_eth(), false);
@@ -160,10 +161,14 @@ async fn tops_up_once_through_an_outage_and_a_restart_never_repeats() {
         w.tick_logged().await.is_none(),
         "tick during the outage must fail"
     );
-    {
-        let m = metrics.lock().unwrap();
-        assert_eq!((m.failed_ticks, m.errors, m.ticks), (2, 2, 1));
-    }
+    assert_eq!(
+        (
+            metrics.failed_ticks.get(),
+            metrics.errors.get(),
+            metrics.ticks.get()
+        ),
+        (2, 2, 1)
+    );
     assert_eq!(tx_count(&direct, staker()).await, before);
 
     // Back online: the runway (29 days) is under the floor, one top-up to the target.
@@ -276,7 +281,7 @@ async fn caps_limit_each_top_up_and_stop_them_for_the_day() {
     // Each top-up may be 2e11 wei (about 1.5 days here), 5e11 a day: far below the ~40 days needed.
     let per_tx = U256::from(200_000_000_000u64);
     let per_day = U256::from(500_000_000_000u64);
-    let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
+    let metrics: SharedMetrics = Metrics::shared();
     let ledger_dir = dir.path().join("watch");
     std::fs::create_dir_all(&ledger_dir).unwrap();
     let mut w = watcher(
@@ -328,7 +333,7 @@ async fn caps_limit_each_top_up_and_stop_them_for_the_day() {
 }
 
 /// The staker liquidates its own cluster (an owner may at any time).
-async fn liquidate(d: &Devnet, chain: &Chain, ids: &[u64]) {
+pub(crate) async fn liquidate(d: &Devnet, chain: &Chain, ids: &[u64]) {
     let snap = chain
         .cluster_snapshot(staker(), ids)
         .await
@@ -358,7 +363,7 @@ async fn liquidated_cluster_is_reported_or_reactivated_as_configured() {
     let id = cluster_id(staker(), &ids);
     register_cluster(&d, &chain, dir.path(), &ids, 40).await;
     liquidate(&d, &chain, &ids).await;
-    let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
+    let metrics: SharedMetrics = Metrics::shared();
     let ledger_dir = dir.path().join("watch");
     std::fs::create_dir_all(&ledger_dir).unwrap();
 
@@ -411,7 +416,7 @@ async fn liquidated_cluster_is_reported_or_reactivated_as_configured() {
     );
     assert!(reading(&r, id).active);
     assert_at_target(runway(&r, id));
-    assert_eq!(metrics.lock().unwrap().reactivations, 1);
+    assert_eq!(metrics.reactivations.get(), 1);
 
     // Not the owner: a watcher with another signer only reports.
     let other = Chain::connect(
@@ -450,7 +455,7 @@ async fn v1_tops_up_in_ssv_then_a_legacy_cluster_on_v2_is_left_for_migration() {
     let ids = [1u64, 2, 3, 4];
     let id = cluster_id(staker(), &ids);
     register_cluster(&d, &chain, dir.path(), &ids, 40).await;
-    let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
+    let metrics: SharedMetrics = Metrics::shared();
     let ledger_dir = dir.path().join("watch");
     std::fs::create_dir_all(&ledger_dir).unwrap();
     let ssv = U256::from(1_000u64) * one_eth();
@@ -525,7 +530,7 @@ async fn restart_from_the_snapshot_cache_scans_only_new_blocks() {
     let id = cluster_id(staker(), &ids);
     register_cluster(&d, &chain, dir.path(), &ids, 400).await;
     d.mine(1_000).await.unwrap();
-    let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
+    let metrics: SharedMetrics = Metrics::shared();
     let state = dir.path().join("watch");
     std::fs::create_dir_all(&state).unwrap();
     let p = policy(one_eth(), one_eth(), false);
@@ -590,7 +595,7 @@ async fn status_and_watch_give_the_same_runway_at_the_same_block() {
     let rows = ssv_agent::ssv::status::status(&chain, staker(), &[], 0)
         .await
         .unwrap();
-    let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
+    let metrics: SharedMetrics = Metrics::shared();
     let ledger_dir = dir.path().join("watch");
     let report = watcher(
         &chain,

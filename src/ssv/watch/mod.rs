@@ -9,22 +9,30 @@
 //! reactivated only when the policy says so. Every transaction goes through the one send path
 //! and is journaled in the ledger before broadcast; the ledger folder is locked for the service's
 //! life and re-read before each send, so a second watcher cannot double the caps.
+//!
+//! The same event scan picks up `ValidatorExited` of the watched owners; `alerts` turns a tick's
+//! report into de-duplicated alerts (logged, and posted to the webhook when one is configured),
+//! `metrics` keeps the Prometheus registry that `server` serves.
 
+pub mod alerts;
 pub mod ledger;
 pub mod metrics;
 pub mod plan;
+pub mod server;
 pub mod snapshots;
 
 use std::collections::HashMap;
 
 use alloy::{
-    primitives::{Address, B256, U256},
-    rpc::types::Filter,
+    primitives::{Address, B256, Bytes, U256},
+    rpc::types::{Filter, Log},
+    sol_types::SolEvent,
 };
 use serde::Serialize;
 
 pub use self::plan::WatchPolicy;
 use self::{
+    alerts::{Alert, AlertState, Alerter, ClusterRef, TopUpAction},
     ledger::Ledger,
     metrics::SharedMetrics,
     plan::{Hold, Need, need, within_caps},
@@ -37,13 +45,18 @@ use super::{
 use crate::{
     chain::{
         Chain, ChainError,
-        contracts::Cluster,
+        contracts::{Cluster, SSVNetwork},
         logs::Flow,
-        reads::{cluster_event_topics, cluster_id, decode_cluster_log},
+        reads::{SsvVersion, cluster_event_topics, cluster_id, decode_cluster_log},
         send::resume,
     },
     journal::{JournalError, now_secs},
 };
+
+/// A counter value as the `i64` a Prometheus gauge holds.
+fn gauge(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
 
 /// A watch failure.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +119,54 @@ pub struct Sent {
     pub tx_hash: B256,
 }
 
+/// A transaction not mined within the configured wait.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StuckTx {
+    /// The cluster it was for.
+    pub cluster_id: B256,
+    /// Its latest hash.
+    pub tx_hash: B256,
+    /// What it does (`topup`, `approve`, `reactivate`).
+    pub kind: String,
+    /// Its nonce.
+    pub nonce: u64,
+    /// Seconds waited (since first signed, for one a previous tick left behind).
+    pub waited_secs: u64,
+}
+
+/// A `ValidatorExited` event of a watched owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Exit {
+    /// Cluster key.
+    pub cluster_id: B256,
+    /// Owner.
+    pub owner: Address,
+    /// Operator ids, ascending.
+    pub operator_ids: Vec<u64>,
+    /// Validator public key.
+    pub pubkey: Bytes,
+    /// Block of the event.
+    pub block: u64,
+    /// The exit transaction.
+    pub tx_hash: B256,
+}
+
+impl Exit {
+    fn from_log(log: &Log) -> Option<Self> {
+        let e = SSVNetwork::ValidatorExited::decode_log(&log.inner).ok()?;
+        let mut ids = e.data.operatorIds.clone();
+        ids.sort_unstable();
+        Some(Self {
+            cluster_id: cluster_id(e.data.owner, &ids),
+            owner: e.data.owner,
+            operator_ids: ids,
+            pubkey: e.data.publicKey.clone(),
+            block: log.block_number?,
+            tx_hash: log.transaction_hash?,
+        })
+    }
+}
+
 /// What a tick did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TickReport {
@@ -127,7 +188,12 @@ pub struct TickReport {
     pub legacy_ssv: Vec<B256>,
     /// Transactions not mined within the configured wait (they stay journaled; the next tick
     /// resumes them before signing anything new).
-    pub stuck: Vec<B256>,
+    pub stuck: Vec<StuckTx>,
+    /// Validator exits of the watched owners since the last tick (exits before the service's
+    /// first scan, or below a restart's cached height, are not repeated).
+    pub exits: Vec<Exit>,
+    /// Alerts this tick raised, de-duplicated (posted to the webhook when one is configured).
+    pub alerts: Vec<Alert>,
     /// Per-cluster failures (reads or sends) of this tick.
     pub errors: Vec<String>,
     /// RPC round trips used by the reads.
@@ -145,6 +211,10 @@ pub struct Watcher {
     ledger: Ledger,
     metrics: SharedMetrics,
     cache: Option<SnapshotCache>,
+    alert_state: AlertState,
+    alerter: Option<Alerter>,
+    /// Exits at or below this block are history, not news (`None` until the first scan).
+    exits_after: Option<u64>,
 }
 
 impl Watcher {
@@ -156,11 +226,19 @@ impl Watcher {
         ledger: Ledger,
         metrics: SharedMetrics,
     ) -> Self {
-        let clusters = clusters
+        let clusters: Vec<(Address, Vec<u64>)> = clusters
             .into_iter()
             .map(|(o, mut ids)| {
                 ids.sort_unstable();
                 (o, ids)
+            })
+            .collect();
+        let refs: Vec<ClusterRef> = clusters
+            .iter()
+            .map(|(owner, ids)| ClusterRef {
+                id: cluster_id(*owner, ids),
+                owner: *owner,
+                operator_ids: ids.clone(),
             })
             .collect();
         Self {
@@ -172,6 +250,28 @@ impl Watcher {
             ledger,
             metrics,
             cache: None,
+            alert_state: AlertState::new(refs, Some(alerts::DEFAULT_REPEAT)),
+            alerter: None,
+            exits_after: None,
+        }
+    }
+
+    /// Posts alerts through `alerter`, repeating an ongoing condition after `repeat` (`None`:
+    /// only when it starts). Without it alerts are only logged and reported.
+    pub fn with_alerts(
+        mut self,
+        alerter: Option<Alerter>,
+        repeat: Option<std::time::Duration>,
+    ) -> Self {
+        self.alert_state.set_repeat(repeat);
+        self.alerter = alerter;
+        self
+    }
+
+    /// Stops the alert delivery, waiting up to `within` for queued alerts.
+    pub async fn close_alerts(&mut self, within: std::time::Duration) {
+        if let Some(a) = self.alerter.take() {
+            a.close(within).await;
         }
     }
 
@@ -181,10 +281,12 @@ impl Watcher {
         let owners: Vec<Address> = self.clusters.iter().map(|(o, _)| *o).collect();
         let p = self.chain.profile();
         let cache = SnapshotCache::new(dir, p.chain_id, p.ssv_network, &owners);
-        if let Some((snapshots, from)) = cache.load() {
-            self.snapshots = snapshots;
-            // Scanning resumes at `from + 1`; the margin is already subtracted.
-            self.scanned_to = Some(from);
+        if let Some(loaded) = cache.load() {
+            self.snapshots = loaded.snapshots;
+            // Scanning resumes at `rescan_from + 1`; the margin is already subtracted.
+            self.scanned_to = Some(loaded.rescan_from);
+            // Exits up to the cached height were news for the previous run.
+            self.exits_after = Some(loaded.scanned_to);
         }
         self.cache = Some(cache);
         self
@@ -200,9 +302,13 @@ impl Watcher {
         &self.metrics
     }
 
-    /// Brings snapshots up to `head` from cluster events of the watched owners; returns the
-    /// `eth_getLogs` calls used.
-    async fn refresh_snapshots(&mut self, head: u64) -> Result<u64, ChainError> {
+    /// Brings snapshots up to `head` from cluster events of the watched owners, and collects
+    /// their validator exits after `exits_after` into `exits`; returns the `eth_getLogs` calls.
+    async fn refresh_snapshots(
+        &mut self,
+        head: u64,
+        exits: &mut Vec<Exit>,
+    ) -> Result<u64, ChainError> {
         let from = self
             .scanned_to
             .map_or(self.chain.profile().registry_sync_offset, |b| b + 1);
@@ -212,17 +318,25 @@ impl Watcher {
         let mut owners: Vec<B256> = self.clusters.iter().map(|(o, _)| o.into_word()).collect();
         owners.sort();
         owners.dedup();
+        let mut topics = cluster_event_topics();
+        topics.push(SSVNetwork::ValidatorExited::SIGNATURE_HASH);
         let filter = Filter::new()
             .address(self.chain.profile().ssv_network)
-            .event_signature(cluster_event_topics())
+            .event_signature(topics)
             .topic1(owners);
         let mut scanner = self.chain.log_scanner();
         // The chain's counter may be shared across scanners: count this scan's calls only.
         let calls_before = scanner.calls();
         let snapshots = &mut self.snapshots;
+        let news_after = self.exits_after;
+        let mut found = Vec::new();
         scanner
             .scan_forward(&filter, from, head, |logs| {
                 for log in logs {
+                    if log.topic0() == Some(&SSVNetwork::ValidatorExited::SIGNATURE_HASH) {
+                        found.extend(Exit::from_log(log));
+                        continue;
+                    }
                     let (Some(owner), Some((ids, c))) =
                         (log.topics().get(1), decode_cluster_log(log))
                     else {
@@ -235,6 +349,11 @@ impl Watcher {
             })
             .await?;
         self.scanned_to = Some(head);
+        // The first scan of a fresh start is history: only later exits are news.
+        if let Some(after) = news_after {
+            exits.extend(found.into_iter().filter(|e| e.block > after));
+        }
+        self.exits_after = Some(head);
         if let Some(cache) = &self.cache
             && let Err(e) = cache.save(&self.snapshots, head)
         {
@@ -266,7 +385,21 @@ impl Watcher {
                 Err(e @ ChainError::Stuck { .. }) => {
                     tracing::error!(cluster = %t.cluster_id, error = %e, state = "stuck",
                         "a recorded transaction is stuck; nothing new is signed until it is mined");
-                    report.stuck.push(t.tx.tx_hash);
+                    if let ChainError::Stuck {
+                        tx_hash,
+                        kind,
+                        nonce,
+                        ..
+                    } = &e
+                    {
+                        report.stuck.push(StuckTx {
+                            cluster_id: t.cluster_id,
+                            tx_hash: *tx_hash,
+                            kind: kind.clone(),
+                            nonce: *nonce,
+                            waited_secs: now_secs().saturating_sub(t.at),
+                        });
+                    }
                     return Err(e.into());
                 }
                 Err(e) => return Err(e.into()),
@@ -281,6 +414,7 @@ impl Watcher {
         let mut report = TickReport::default();
         if let Err(e) = self.resume_pending(&mut report).await {
             self.publish(&report);
+            self.raise_alerts(&mut report, false);
             return Err(e);
         }
         let (states, version) = self.read(&mut report).await?;
@@ -315,17 +449,42 @@ impl Watcher {
             self.send(version, plan, &mut report).await;
         }
         self.publish(&report);
+        self.raise_alerts(&mut report, true);
         Ok(report)
+    }
+
+    /// Logs and posts one alert (never waits: delivery is queued).
+    fn alert(&self, alert: Alert, block: u64) {
+        // Money sent is the service working; the other kinds need a human.
+        if matches!(alert, Alert::TopupSent { .. }) {
+            tracing::info!(alert = alert.kind(), "{}", alert.text());
+        } else {
+            tracing::warn!(alert = alert.kind(), "{}", alert.text());
+        }
+        if let Some(a) = &self.alerter {
+            a.post(alert, block);
+        }
+    }
+
+    /// The tick's condition and exit alerts (top-ups were posted as they were sent).
+    fn raise_alerts(&mut self, report: &mut TickReport, complete: bool) {
+        let new =
+            self.alert_state
+                .tick_alerts(report, self.policy.floor_days, complete, now_secs());
+        for a in &new {
+            self.alert(a.clone(), report.block);
+        }
+        report.alerts.extend(new);
     }
 
     /// Brings snapshots up to the head and reads every watched cluster at that block.
     async fn read(
         &mut self,
         report: &mut TickReport,
-    ) -> Result<(Vec<ClusterState>, crate::chain::reads::SsvVersion), WatchError> {
+    ) -> Result<(Vec<ClusterState>, SsvVersion), WatchError> {
         let head = self.chain.head().await?;
         report.block = head;
-        let log_trips = self.refresh_snapshots(head).await?;
+        let log_trips = self.refresh_snapshots(head, &mut report.exits).await?;
         let keys: Vec<ClusterKey> = self
             .clusters
             .iter()
@@ -371,12 +530,7 @@ impl Watcher {
         report.capped.push(plan.cluster_id);
     }
 
-    async fn send(
-        &mut self,
-        version: crate::chain::reads::SsvVersion,
-        plan: Plan,
-        report: &mut TickReport,
-    ) {
+    async fn send(&mut self, version: SsvVersion, plan: Plan, report: &mut TickReport) {
         let ledger = &mut self.ledger;
         let id = plan.cluster_id;
         match execute(&self.chain, version, &plan, |r, amount| {
@@ -391,14 +545,45 @@ impl Watcher {
                     amount: plan.amount,
                     tx_hash,
                 };
+                let action = match plan.action {
+                    Action::TopUp => TopUpAction::Topup,
+                    Action::Reactivate => TopUpAction::Reactivate,
+                };
+                // Posted now, not at the end of the tick: later sends may wait for minutes.
+                let alert = Alert::TopupSent {
+                    cluster: self.alert_state.cluster(plan.cluster_id),
+                    action,
+                    amount: plan.amount,
+                    currency: if version == SsvVersion::V1 {
+                        "SSV"
+                    } else {
+                        "ETH"
+                    },
+                    tx: tx_hash,
+                };
+                self.alert(alert.clone(), report.block);
+                report.alerts.push(alert);
                 match plan.action {
                     Action::TopUp => report.topups.push(sent),
                     Action::Reactivate => report.reactivated.push(sent),
                 }
             }
             Err(e) => {
-                if let ChainError::Stuck { tx_hash, .. } = &e {
-                    report.stuck.push(*tx_hash);
+                if let ChainError::Stuck {
+                    tx_hash,
+                    kind,
+                    nonce,
+                    waited_secs,
+                    ..
+                } = &e
+                {
+                    report.stuck.push(StuckTx {
+                        cluster_id: plan.cluster_id,
+                        tx_hash: *tx_hash,
+                        kind: kind.clone(),
+                        nonce: *nonce,
+                        waited_secs: *waited_secs,
+                    });
                 }
                 let state = if matches!(e, ChainError::Stuck { .. }) {
                     "stuck"
@@ -426,6 +611,9 @@ impl Watcher {
                     reactivated = r.reactivated.len(),
                     liquidated = r.liquidated.len(),
                     capped = r.capped.len(),
+                    stuck = r.stuck.len(),
+                    exits = r.exits.len(),
+                    alerts = r.alerts.len(),
                     errors = r.errors.len(),
                     round_trips = r.round_trips,
                     "tick"
@@ -434,37 +622,43 @@ impl Watcher {
             }
             Err(e) => {
                 tracing::error!(error = %e, "tick failed; retrying next interval");
-                if let Ok(mut m) = self.metrics.lock() {
-                    m.errors += 1;
-                    m.failed_ticks += 1;
-                }
+                self.metrics.errors.inc();
+                self.metrics.failed_ticks.inc();
                 None
             }
         }
     }
 
     fn publish(&self, report: &TickReport) {
-        let Ok(mut m) = self.metrics.lock() else {
-            return;
-        };
-        m.ticks += 1;
-        m.errors += report.errors.len() as u64;
-        m.topups += report.topups.len() as u64;
-        m.reactivations += report.reactivated.len() as u64;
-        m.last_tick_round_trips = report.round_trips;
-        m.stuck_transactions = report.stuck.len() as u64;
-        m.last_block = report.block;
+        let m = &self.metrics;
+        m.ticks.inc();
+        m.errors.inc_by(report.errors.len() as u64);
+        m.topups.inc_by(report.topups.len() as u64);
+        m.reactivations.inc_by(report.reactivated.len() as u64);
+        m.stuck.inc_by(report.stuck.len() as u64);
+        m.validator_exits.inc_by(report.exits.len() as u64);
+        m.last_tick_round_trips.set(gauge(report.round_trips));
+        m.stuck_transactions.set(gauge(report.stuck.len() as u64));
+        if report.block > 0 {
+            m.last_block.set(gauge(report.block));
+        }
         for c in &report.clusters {
-            let g = m.clusters.entry(format!("{}", c.cluster_id)).or_default();
-            g.balance = f64::from(c.balance);
-            g.burn_rate = f64::from(c.burn_rate);
-            g.runway_days = match (c.active, c.runway_days) {
+            let label = metrics::Metrics::cluster(c.cluster_id);
+            m.balance.get_or_create(&label).set(f64::from(c.balance));
+            m.burn_rate
+                .get_or_create(&label)
+                .set(f64::from(c.burn_rate));
+            let runway = match (c.active, c.runway_days) {
                 (false, _) => 0.0,
                 (true, Some(d)) => d,
                 (true, None) => f64::INFINITY,
             };
-            g.liquidated = if c.active { 0.0 } else { 1.0 };
-            g.last_topup = self.ledger.last_topup(c.cluster_id).unwrap_or(0) as f64;
+            m.runway_days.get_or_create(&label).set(runway);
+            m.liquidated
+                .get_or_create(&label)
+                .set(if c.active { 0.0 } else { 1.0 });
+            let last = self.ledger.last_topup(c.cluster_id).unwrap_or(0) as f64;
+            m.last_topup.get_or_create(&label).set(last);
         }
     }
 
@@ -483,11 +677,14 @@ impl Watcher {
             #[cfg(unix)]
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
-                _ = term.recv() => { tracing::info!("SIGTERM: stopping between ticks"); return Ok(()); }
-                _ = tokio::signal::ctrl_c() => { tracing::info!("interrupted: stopping"); return Ok(()); }
+                _ = term.recv() => { tracing::info!("SIGTERM: stopping between ticks"); break; }
+                _ = tokio::signal::ctrl_c() => { tracing::info!("interrupted: stopping"); break; }
             }
             #[cfg(not(unix))]
             tokio::time::sleep(interval).await;
         }
+        // Bounded: systemd's stop timeout (90 s by default) is well above it.
+        self.close_alerts(alerts::SHUTDOWN_FLUSH).await;
+        Ok(())
     }
 }

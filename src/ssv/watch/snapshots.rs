@@ -41,6 +41,17 @@ struct StoredCluster {
     balance: U256,
 }
 
+/// A usable cache.
+#[derive(Debug)]
+pub struct Loaded {
+    /// Snapshots by cluster id.
+    pub snapshots: HashMap<B256, Cluster>,
+    /// The height scanning resumes after (the stored one less [`REORG_MARGIN`]).
+    pub rescan_from: u64,
+    /// The height the previous run had scanned to.
+    pub scanned_to: u64,
+}
+
 /// Where and for what the snapshots are cached.
 #[derive(Debug, Clone)]
 pub struct SnapshotCache {
@@ -64,8 +75,8 @@ impl SnapshotCache {
         }
     }
 
-    /// The cached snapshots and the height to rescan from, or `None` when there is no usable cache.
-    pub fn load(&self) -> Option<(HashMap<B256, Cluster>, u64)> {
+    /// The cached snapshots and heights, or `None` when there is no usable cache.
+    pub fn load(&self) -> Option<Loaded> {
         let text = std::fs::read_to_string(&self.path).ok()?;
         let stored: Stored = match serde_json::from_str(&text) {
             Ok(s) => s,
@@ -96,7 +107,11 @@ impl SnapshotCache {
                 )
             })
             .collect();
-        Some((clusters, stored.scanned_to.saturating_sub(REORG_MARGIN)))
+        Some(Loaded {
+            snapshots: clusters,
+            rescan_from: stored.scanned_to.saturating_sub(REORG_MARGIN),
+            scanned_to: stored.scanned_to,
+        })
     }
 
     /// Writes the snapshots as scanned up to `scanned_to`.
