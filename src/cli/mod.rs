@@ -6,6 +6,7 @@ pub mod demo;
 pub mod deposit;
 pub mod devnet;
 pub mod dkg;
+pub mod operators;
 pub mod opts;
 pub mod register;
 pub mod run;
@@ -113,6 +114,9 @@ pub enum Command {
     Register(register::RegisterArgs),
     /// Each cluster of an owner: balance, burn rate, runway, liquidation block (table or --json).
     Status(status::StatusArgs),
+    /// SSV operators from the SSV API with the chain's fees: filter, order, `check` their health
+    /// before a ceremony, `cost` a cluster's fees and runway.
+    Operators(Box<operators::OperatorsArgs>),
     /// Keep clusters above a runway floor: capped top-ups, metrics, optional reactivation.
     Watch(watch::WatchArgs),
 }
@@ -129,6 +133,7 @@ impl Cli {
             Command::Demo(cmd) => cmd.run(&self.global).await,
             Command::Register(cmd) => cmd.run(&self.global).await,
             Command::Status(cmd) => cmd.run(&self.global).await,
+            Command::Operators(cmd) => cmd.run(&self.global).await,
             Command::Watch(cmd) => cmd.run(&self.global).await,
         }
     }

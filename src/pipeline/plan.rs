@@ -1,8 +1,10 @@
 //! The run file (`<output>/run.json`): which owner, operators, network and owner nonces this output
-//! folder is for. The first nonce is fixed on the first run, so a rerun after some registrations
-//! (which advance the chain's nonce) still maps validator i to nonce first + i. Each validator's
-//! folder is `<output>/<nonce %06d>-0x<pubkey>/` (ssv-dkg's layout) with its `state.json` beside the
-//! ceremony files.
+//! folder is for, and how the operators were chosen. The first nonce is fixed on the first run, so
+//! a rerun after some registrations (which advance the chain's nonce) still maps validator i to
+//! nonce first + i. The operators may still change while no ceremony output exists (a failed check
+//! is retried or replaced); from the first output on they are pinned ([`pinned_operators`] reads
+//! them from the outputs themselves). Each validator's folder is `<output>/<nonce %06d>-0x<pubkey>/`
+//! (ssv-dkg's layout) with its `state.json` beside the ceremony files.
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +12,10 @@ use alloy::primitives::Address;
 use serde::{Deserialize, Serialize};
 
 use super::{PipelineError, Reason, StageId};
-use crate::{dkg::verify::parse_validator_dir_name, journal::write_atomic};
+use crate::{
+    config::OperatorChoice, dkg::verify::parse_validator_dir_name, journal::write_atomic,
+    operators::select::Replacement, ssv::keyshares::KeysharesFile,
+};
 
 /// File name of the run file in the output folder.
 pub const RUN_FILE: &str = "run.json";
@@ -26,10 +31,36 @@ pub struct RunPlan {
     pub owner: Address,
     /// Sorted operator ids.
     pub operator_ids: Vec<u64>,
+    /// How the operators were chosen (absent in run files written before automatic selection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<SelectionRecord>,
     /// Owner nonce of the first validator.
     pub first_nonce: u64,
     /// Number of validators.
     pub count: u32,
+}
+
+/// How the run's operators were chosen, kept with the choice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectionRecord {
+    /// What the config asked for: `"auto"` or the ids.
+    pub requested: OperatorChoice,
+    /// Each chosen operator and why.
+    pub chosen: Vec<ChosenRecord>,
+    /// Operators of a fixed list swapped because they failed their check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaced: Vec<Replacement>,
+}
+
+/// One chosen operator in the run file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChosenRecord {
+    /// Operator id.
+    pub id: u64,
+    /// Its name.
+    pub name: String,
+    /// Why it was chosen.
+    pub why: String,
 }
 
 impl RunPlan {
@@ -74,7 +105,8 @@ impl RunPlan {
     }
 
     /// Refuses a stored plan that does not match this configuration: continuing would mix two
-    /// runs' keys and nonces in one folder.
+    /// runs' keys and nonces in one folder. (The operators are checked against the outputs by
+    /// [`check_pinned_request`]: they may change until the first ceremony output exists.)
     pub fn check_matches(&self, wanted: &Self, path: &Path) -> Result<(), PipelineError> {
         let mismatch = |what: &str, stored: String, now: String| PipelineError::Plan {
             path: path.join(RUN_FILE),
@@ -97,13 +129,6 @@ impl RunPlan {
                 wanted.owner.to_string(),
             ));
         }
-        if self.operator_ids != wanted.operator_ids {
-            return Err(mismatch(
-                "operators",
-                format!("{:?}", self.operator_ids),
-                format!("{:?}", wanted.operator_ids),
-            ));
-        }
         if self.count != wanted.count {
             return Err(mismatch(
                 "validators.count",
@@ -113,6 +138,83 @@ impl RunPlan {
         }
         Ok(())
     }
+}
+
+/// The operators the ceremony outputs in `dir` were made with (from their `keyshares.json`), or
+/// `None` when there is none yet. Outputs made with different operators are refused: one folder
+/// is one cluster.
+pub fn pinned_operators(dir: &Path) -> Result<Option<Vec<u64>>, PipelineError> {
+    let mut pinned: Option<(Vec<u64>, PathBuf)> = None;
+    for (nonce, _, folder) in validator_folders(dir)? {
+        let file = folder.join("keyshares.json");
+        let text = std::fs::read_to_string(&file).map_err(|source| PipelineError::Io {
+            action: "cannot read the ceremony output",
+            path: file.clone(),
+            source,
+        })?;
+        let ks = KeysharesFile::parse(&text).map_err(|e| {
+            PipelineError::stage_reason(
+                StageId::Dkg,
+                format!("#{nonce}"),
+                format!("{}: {e}", file.display()),
+            )
+        })?;
+        let mut ids = ks.shares[0].payload.operator_ids.clone();
+        ids.sort_unstable();
+        match &pinned {
+            None => pinned = Some((ids, folder)),
+            Some((first, at)) if *first != ids => {
+                return Err(PipelineError::stage_reason(
+                    StageId::Dkg,
+                    format!("#{nonce}"),
+                    format!(
+                        "{} was made with operators {ids:?} but {} with {first:?}; one output folder holds one cluster: move one of them out",
+                        folder.display(),
+                        at.display()
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(pinned.map(|(ids, _)| ids))
+}
+
+/// Refuses a configured fixed list that names other operators than the pinned ones, unless it is
+/// the list the pinned choice was made from (the agent replaced some of it).
+pub fn check_pinned_request(
+    pinned: &[u64],
+    requested: &OperatorChoice,
+    stored: Option<&RunPlan>,
+    replace_unhealthy: bool,
+    dir: &Path,
+) -> Result<(), PipelineError> {
+    let Some(ids) = requested.ids() else {
+        return Ok(());
+    };
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    let from = stored
+        .and_then(|s| s.selection.as_ref())
+        .and_then(|s| s.requested.ids())
+        .map(|r| {
+            let mut r = r.to_vec();
+            r.sort_unstable();
+            r
+        });
+    // Without a run file (a dry run's outputs) the replaced list cannot be known; with
+    // replacement on, the outputs' operators stand.
+    if ids == pinned || from.as_ref() == Some(&ids) || (from.is_none() && replace_unhealthy) {
+        return Ok(());
+    }
+    Err(PipelineError::Plan {
+        path: dir.join(RUN_FILE),
+        source: Reason(format!(
+            "the ceremony outputs in {} were made with operators {pinned:?}, but validators.operators now says {ids:?}; \
+             the choice is pinned from the first output on: restore the old list (or \"auto\"), or point validators.output_dir at a new folder",
+            dir.display()
+        )),
+    })
 }
 
 /// The ceremony folders in `dir`, as (nonce, pubkey, path).
@@ -178,6 +280,7 @@ mod tests {
             chain_id: 560_048,
             owner: Address::repeat_byte(0x11),
             operator_ids: vec![1, 2, 3, 4],
+            selection: None,
             first_nonce: 7,
             count: 3,
         }
