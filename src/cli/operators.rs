@@ -19,7 +19,7 @@ use crate::{
     config::Config,
     operators::{
         ApiClient, ApiOptions, Candidate, CheckOptions, Filters, ListQuery, Rejection, SortKey,
-        candidates::read_candidates,
+        candidates::{FeeDifference, read_candidates},
         cost::{RunCost, cluster_cost},
         filter::{rank_order, rejections, sort},
         health::check_all,
@@ -211,6 +211,8 @@ struct Row<'a> {
     candidate: &'a Candidate,
     eth_fee_per_year: Option<U256>,
     ssv_fee_per_year: U256,
+    /// Fees the API reports differently (the chain's are the ones above and used).
+    fee_differences: Vec<FeeDifference>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     rejected: Vec<Rejection>,
 }
@@ -282,6 +284,7 @@ async fn list(a: ListArgs, global: &GlobalOpts) -> eyre::Result<()> {
             candidate: c,
             eth_fee_per_year: c.chain.eth_fee.map(|f| fee_per_year(f, bpd)),
             ssv_fee_per_year: fee_per_year(c.chain.ssv_fee, bpd),
+            fee_differences: c.fee_differences(),
             rejected: rejected.to_vec(),
         };
         let rows: Vec<Row<'_>> = shown_c.iter().map(|c| row(c, &[])).collect();

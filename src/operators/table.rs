@@ -102,6 +102,8 @@ pub fn render_health(rows: &[(Health, String)]) -> String {
         "verdict"
     );
     let mut lines = Vec::new();
+    // One line per distinct note, naming every operator it applies to.
+    let mut notes: Vec<(String, Vec<u64>)> = Vec::new();
     for (h, name) in rows {
         s.push_str(&format!(
             "{:>5}  {:<22} {:<30} {:<5} {:<6} {:<9} {:<6} {:<7} {:<6} {:<5} {:>7}  {}\n",
@@ -126,12 +128,19 @@ pub fn render_health(rows: &[(Health, String)]) -> String {
             lines.push(format!("operator {} ({}) {}", h.id, name, p.explain()));
         }
         for n in &h.notes {
-            lines.push(format!("note: operator {} ({}): {}", h.id, name, n));
+            match notes.iter_mut().find(|(t, _)| t == n) {
+                Some((_, ids)) => ids.push(h.id),
+                None => notes.push((n.clone(), vec![h.id])),
+            }
         }
     }
     for l in lines {
         s.push_str(&l);
         s.push('\n');
+    }
+    for (n, ids) in notes {
+        let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
+        s.push_str(&format!("note: operator(s) {}: {n}\n", ids.join(", ")));
     }
     s
 }

@@ -19,6 +19,8 @@ mod dkg_verify_vectors;
 mod keyshares_vectors;
 mod lodestar_devnet;
 mod log_scan_limits;
+mod operators_api;
+mod operators_devnet;
 mod pipeline_dry_run;
 mod pipeline_e2e;
 mod real_contracts;
