@@ -108,7 +108,8 @@ pub enum Command {
     Activation(activation::ActivationArgs),
     /// resumable; `--dry-run` rehearses it on an anvil fork.
     Run(run::RunArgs),
-    /// The local demo: devnet + 4 local operators + Lodestar, the pipeline for one validator, a summary.
+    /// The local demo: devnet + its DKG operators + SSV API double + Lodestar, operators chosen
+    /// automatically, the pipeline for one validator, a summary.
     Demo(demo::DemoArgs),
     /// Register a keyshares file's validators with SSV and fund the cluster for the runway policy.
     Register(register::RegisterArgs),

@@ -303,7 +303,7 @@ pub fn describe_merits(c: &Candidate, prefer: &[u64], blocks_per_day: u64) -> St
         "{} {currency} a year",
         fmt_eth(fee_per_year(c.fee(), blocks_per_day))
     ));
-    parts.push(format!("{} validators", c.chain.validators));
+    parts.push(format!("{} validator(s)", c.chain.validators));
     if c.access == Access::Allowed {
         parts.push("private, allows this owner".to_string());
     }

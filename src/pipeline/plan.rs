@@ -313,6 +313,93 @@ mod tests {
         plan().check_matches(&later, dir.path()).unwrap();
     }
 
+    fn output(dir: &Path, nonce: u64, ids: &[u64]) {
+        let d = dir.join(format!(
+            "{nonce:06}-0x{}",
+            format!("{:02x}", nonce).repeat(48)
+        ));
+        std::fs::create_dir_all(&d).unwrap();
+        let ops: Vec<_> = ids
+            .iter()
+            .map(|id| serde_json::json!({"id": id, "operatorKey": "k"}))
+            .collect();
+        let ks = serde_json::json!({
+            "version": "v1.1.0", "createdAt": "2026-01-01T00:00:00Z",
+            "shares": [{
+                "data": {"ownerNonce": nonce, "ownerAddress": "0x11", "publicKey": "0x", "operators": ops},
+                "payload": {"publicKey": "0x", "operatorIds": ids, "sharesData": "0x"}
+            }]
+        });
+        std::fs::write(d.join("keyshares.json"), ks.to_string()).unwrap();
+    }
+
+    #[test]
+    fn outputs_pin_the_operators_and_must_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(pinned_operators(dir.path()).unwrap(), None);
+        output(dir.path(), 3, &[4, 2, 10, 1]);
+        output(dir.path(), 4, &[1, 2, 4, 10]);
+        assert_eq!(
+            pinned_operators(dir.path()).unwrap(),
+            Some(vec![1, 2, 4, 10])
+        );
+        output(dir.path(), 5, &[1, 2, 3, 4]);
+        let e = pinned_operators(dir.path()).unwrap_err();
+        let e = format!("{e}: {}", std::error::Error::source(&e).unwrap());
+        assert!(e.contains("one output folder holds one cluster"), "{e}");
+    }
+
+    #[test]
+    fn a_pinned_choice_accepts_auto_the_same_list_or_the_list_it_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let pinned = [1, 2, 3, 4];
+        let ids = |v: &[u64]| OperatorChoice::Ids(v.to_vec());
+        let mut stored = plan();
+        stored.selection = Some(SelectionRecord {
+            requested: ids(&[1, 2, 3, 7]),
+            chosen: vec![],
+            replaced: vec![],
+        });
+        let ok = |req: &OperatorChoice, stored: Option<&RunPlan>, replace: bool| {
+            check_pinned_request(&pinned, req, stored, replace, dir.path()).is_ok()
+        };
+        assert!(ok(&OperatorChoice::Auto, None, false));
+        assert!(ok(&ids(&[4, 3, 2, 1]), None, false));
+        assert!(ok(&ids(&[7, 3, 2, 1]), Some(&stored), false));
+        assert!(!ok(&ids(&[1, 2, 3, 9]), Some(&stored), true));
+        // A dry run's outputs have no run file: with replacement on, they stand.
+        assert!(ok(&ids(&[1, 2, 3, 7]), None, true));
+        assert!(!ok(&ids(&[1, 2, 3, 7]), None, false));
+        let e = check_pinned_request(&pinned, &ids(&[5, 6, 7, 8]), None, false, dir.path())
+            .unwrap_err();
+        let e = format!("{e}: {}", std::error::Error::source(&e).unwrap());
+        assert!(e.contains("pinned from the first output on"), "{e}");
+    }
+
+    #[test]
+    fn run_files_without_a_selection_still_load_and_one_with_it_round_trips() {
+        let old = r#"{"network":"hoodi","chain_id":560048,"owner":"0x1111111111111111111111111111111111111111","operator_ids":[1,2,3,4],"first_nonce":7,"count":3}"#;
+        let p: RunPlan = serde_json::from_str(old).unwrap();
+        assert_eq!(p, plan());
+        let mut with = plan();
+        with.selection = Some(SelectionRecord {
+            requested: OperatorChoice::Auto,
+            chosen: vec![ChosenRecord {
+                id: 1,
+                name: "Aurora".into(),
+                why: "verified".into(),
+            }],
+            replaced: vec![Replacement {
+                replaced: 7,
+                by: 4,
+                reason: "offline".into(),
+            }],
+        });
+        let text = serde_json::to_string(&with).unwrap();
+        assert!(text.contains(r#""requested":"auto""#), "{text}");
+        assert_eq!(serde_json::from_str::<RunPlan>(&text).unwrap(), with);
+    }
+
     #[test]
     fn folders_are_found_by_nonce_and_duplicates_refused() {
         let dir = tempfile::tempdir().unwrap();

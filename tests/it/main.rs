@@ -21,6 +21,7 @@ mod lodestar_devnet;
 mod log_scan_limits;
 mod operators_api;
 mod operators_devnet;
+mod operators_run;
 mod pipeline_dry_run;
 mod pipeline_e2e;
 mod real_contracts;
