@@ -46,7 +46,8 @@ pub struct OperatorsArgs {
 #[derive(Debug, Subcommand)]
 pub enum OperatorsCommand {
     /// Before a ceremony: reachable over TLS, ssv-dkg version, the id and key it answers with
-    /// against the chain's, its Ethereum client, round trip; each problem with what to do.
+    /// against the chain's, its Ethereum client, round trip; each problem with what to do. Exits
+    /// non-zero when any operator is not ready.
     Check(CheckArgs),
     /// The cluster's yearly fee, the funding for a runway plus the liquidation collateral, and
     /// what the wallet must hold for a run.

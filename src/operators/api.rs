@@ -740,14 +740,7 @@ fn merge(pages: Vec<Page>, page_count: u64, total: u64) -> Listing {
 mod tests {
     use super::*;
 
-    fn key() -> String {
-        let text = std::fs::read_to_string(
-            "../shared/vectors/ssv-dkg/examples/initiator/operators_info.json",
-        )
-        .expect("../shared/vectors/ssv-dkg/examples/initiator/operators_info.json");
-        let v: Value = serde_json::from_str(&text).expect("json");
-        v[0]["public_key"].as_str().expect("key").to_string()
-    }
+    use crate::operators::test_key as key;
 
     #[test]
     fn parses_the_web_apps_operator_shape() {

@@ -126,27 +126,41 @@ pub async fn read_candidates(
 ) -> Result<Vec<Candidate>, ChainError> {
     let ids: Vec<u64> = operators.iter().map(|o| o.id).collect();
     let facts = read_facts(chain, &ids, block).await?;
-    let private: Vec<u64> = facts
+    let access = read_access(chain, &ids, &facts, owner).await?;
+    Ok(operators
+        .into_iter()
+        .zip(facts)
+        .zip(access)
+        .map(|((api, chain), access)| Candidate { api, chain, access })
+        .collect())
+}
+
+/// Whether `owner` may use each operator: public ones always; private ones when the chain's
+/// whitelist (`getWhitelistedOperators`, which also asks whitelisting contracts) includes it.
+pub async fn read_access(
+    chain: &Chain,
+    ids: &[u64],
+    facts: &[ChainFacts],
+    owner: Option<Address>,
+) -> Result<Vec<Access>, ChainError> {
+    let private: Vec<u64> = ids
         .iter()
-        .zip(&ids)
-        .filter(|(f, _)| f.is_private && f.exists)
-        .map(|(_, id)| *id)
+        .zip(facts)
+        .filter(|(_, f)| f.is_private && f.exists)
+        .map(|(id, _)| *id)
         .collect();
     let allowed = match owner {
         Some(o) if !private.is_empty() => chain.whitelisted_operators(&private, o).await?,
         _ => Vec::new(),
     };
-    Ok(operators
-        .into_iter()
+    Ok(ids
+        .iter()
         .zip(facts)
-        .map(|(api, chain)| {
-            let access = match (chain.is_private, owner) {
-                (false, _) => Access::Public,
-                (true, None) => Access::Unknown,
-                (true, Some(_)) if allowed.contains(&api.id) => Access::Allowed,
-                (true, Some(_)) => Access::NotAllowed,
-            };
-            Candidate { api, chain, access }
+        .map(|(id, f)| match (f.is_private, owner) {
+            (false, _) => Access::Public,
+            (true, None) => Access::Unknown,
+            (true, Some(_)) if allowed.contains(id) => Access::Allowed,
+            (true, Some(_)) => Access::NotAllowed,
         })
         .collect())
 }

@@ -315,14 +315,7 @@ mod tests {
     use super::*;
     use crate::operators::{api::ApiOperator, candidates::ChainFacts};
 
-    fn key() -> String {
-        let text = std::fs::read_to_string(
-            "../shared/vectors/ssv-dkg/examples/initiator/operators_info.json",
-        )
-        .expect("../shared/vectors/ssv-dkg/examples/initiator/operators_info.json");
-        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
-        v[0]["public_key"].as_str().expect("key").to_string()
-    }
+    use crate::operators::test_key as key;
 
     fn cand(id: u64, f: impl FnOnce(&mut serde_json::Value, &mut ChainFacts)) -> Candidate {
         let mut v = serde_json::json!({

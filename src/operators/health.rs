@@ -169,6 +169,11 @@ pub enum Problem {
         "serves a key that differs from the one registered on chain: shares encrypted to it would be useless to its SSV node; ask the operator to run ssv-dkg with its registered operator key, or pick another operator"
     )]
     KeyMismatch,
+    /// The check itself stopped (a bug in the agent, not the operator's doing).
+    #[error(
+        "could not be checked: the check stopped unexpectedly; rerun it, and report it if it repeats"
+    )]
+    CheckFailed,
     /// The reply's signature does not verify with the key it names.
     #[error(
         "its health check is not signed by the key it names: the reply was altered or the node is broken; pick another operator"
@@ -194,6 +199,7 @@ impl Problem {
             Self::WrongId { .. } => "wrong_id",
             Self::KeyMismatch => "key_mismatch",
             Self::BadSignature => "bad_signature",
+            Self::CheckFailed => "check_failed",
         }
     }
 
@@ -337,7 +343,7 @@ pub async fn check_all(targets: &[Target], opts: &CheckOptions) -> Vec<Health> {
         .map(|(h, t)| {
             h.unwrap_or_else(|| {
                 let mut h = Health::new(t);
-                h.problems.push(Problem::NotV3);
+                h.problems.push(Problem::CheckFailed);
                 h
             })
         })
@@ -518,18 +524,7 @@ mod tests {
 
     #[tokio::test]
     async fn what_can_be_said_without_a_network() {
-        let key = OperatorPublicKey::from_base64_pem(
-            serde_json::from_str::<serde_json::Value>(
-                &std::fs::read_to_string(
-                    "../shared/vectors/ssv-dkg/examples/initiator/operators_info.json",
-                )
-                .expect("../shared/vectors/ssv-dkg/examples/initiator/operators_info.json"),
-            )
-            .expect("json")[0]["public_key"]
-                .as_str()
-                .expect("key"),
-        )
-        .expect("key");
+        let key = OperatorPublicKey::from_base64_pem(&crate::operators::test_key()).expect("key");
         let t = |endpoint: Option<&str>, on_chain: bool, key: Option<OperatorPublicKey>| Target {
             id: 1,
             endpoint: endpoint.map(String::from),

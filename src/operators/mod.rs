@@ -29,3 +29,12 @@ pub use candidates::{Access, Candidate};
 pub use filter::{Filters, Rejection, SortKey};
 pub use health::{CheckOptions, Health, Problem};
 pub use select::{Policy, Pool, SelectError, Selection};
+
+/// A real operator key (ssv-dkg's first example operator) for the unit tests.
+#[cfg(test)]
+pub(crate) fn test_key() -> String {
+    let path = "../shared/vectors/ssv-dkg/examples/initiator/operators_info.json";
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let v: serde_json::Value = serde_json::from_str(&text).expect("operators info JSON");
+    v[0]["public_key"].as_str().expect("public_key").to_string()
+}

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     api::{ApiClient, ApiError, ListQuery, Skipped},
-    candidates::{Access, Candidate, read_candidates, read_facts},
+    candidates::{Access, Candidate, read_access, read_candidates, read_facts},
     filter::{Filters, Rejection, describe_merits, rank_order, rejections},
     health::{CheckOptions, Health, Target, check_all},
 };
@@ -36,7 +36,7 @@ pub enum SelectError {
     /// Too few healthy operators fit the policy.
     #[error(
         "{found} healthy operator(s) fit the policy, {wanted} are needed; loosen [operators] (verified_only, max_yearly_fee, min_performance_30d, min_validators, mev_relays, exclude) or choose ids yourself. Passed over: {}",
-        passed_over.join("; ")
+        first_reasons(passed_over)
     )]
     NotEnough {
         /// Needed.
@@ -55,6 +55,21 @@ pub enum SelectError {
         /// Each failing operator with its problem.
         problems: Vec<String>,
     },
+}
+
+/// The first reasons, and how many more (a mainnet listing can reject hundreds).
+fn first_reasons(all: &[String]) -> String {
+    const SHOWN: usize = 12;
+    let mut s = all
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if all.len() > SHOWN {
+        s.push_str(&format!("; and {} more", all.len() - SHOWN));
+    }
+    s
 }
 
 /// How to choose.
@@ -174,26 +189,18 @@ pub async fn targets(
     let block = chain.head().await?;
     let facts = read_facts(chain, &ids, block).await?;
     let keys = chain.operator_public_keys(&ids).await?;
-    let private: Vec<u64> = ids
-        .iter()
-        .zip(&facts)
-        .filter(|(_, f)| f.exists && f.is_private)
-        .map(|(id, _)| *id)
-        .collect();
-    let allowed = match owner {
-        Some(o) if !private.is_empty() => chain.whitelisted_operators(&private, o).await?,
-        _ => Vec::new(),
-    };
+    let access = read_access(chain, &ids, &facts, owner).await?;
     Ok(entries
         .iter()
         .zip(facts)
         .zip(keys)
-        .map(|(((id, endpoint), f), key)| Target {
+        .zip(access)
+        .map(|((((id, endpoint), f), key), access)| Target {
             id: *id,
             endpoint: endpoint.clone(),
             registered_key: key.and_then(|k| OperatorPublicKey::from_base64_pem(&k).ok()),
             on_chain: f.exists,
-            not_allowed_for: owner.filter(|_| private.contains(id) && !allowed.contains(id)),
+            not_allowed_for: owner.filter(|_| access == Access::NotAllowed),
         })
         .collect())
 }

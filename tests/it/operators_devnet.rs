@@ -379,4 +379,46 @@ async fn check_names_each_unhealthy_operator_and_what_to_do() {
         "{text}"
     );
     server.stop();
+
+    // A node that takes the connection and never answers: the check gives up in time.
+    let stuck = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}", stuck.local_addr().unwrap());
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = stuck.accept().await {
+            held.push(sock);
+        }
+    });
+    std::fs::write(
+        &info,
+        serde_json::json!([{"id": 5, "public_key": op5.public_key, "ip": url}]).to_string(),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = agent(
+        &f.config,
+        &[
+            "operators",
+            "check",
+            "5",
+            "--operators-info-path",
+            info.to_str().unwrap(),
+            "--timeout-secs",
+            "1",
+            "--tls-insecure",
+        ],
+    )
+    .await;
+    holder.abort();
+    let text = stdout(&out);
+    assert!(!out.status.success());
+    assert!(
+        text.contains("did not answer its health check within 1 s"),
+        "{text}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
 }
