@@ -210,3 +210,84 @@ async fn run_chooses_healthy_operators_replaces_before_the_ceremony_and_never_af
     assert!(!pinned_out.join(RUN_FILE).exists());
     assert_eq!(validator_folders(&pinned_out).unwrap().len(), 1);
 }
+
+/// `run --dry-run` makes the same choice and refuses the same fixed list as the real run; it
+/// writes no run file, and the ceremony output it keeps pins the operators by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dry_run_chooses_and_refuses_like_the_real_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let setup = match LocalSetup::start(&LocalOptions {
+        dir: tmp.path().join("local"),
+        operators: 4,
+        beacon: false,
+    })
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => panic!("cannot start the devnet ({e}); install anvil: `cd anvil && npm ci`"),
+    };
+    let ca = setup.dir.join("operators-ca.pem");
+    std::fs::write(&ca, setup.services().ca_pem()).unwrap();
+    // No beacon node: a closed loopback port, which a dry run tolerates with a warning.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let beacon = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let dry = |config: PathBuf| {
+        let ca = ca.clone();
+        async move {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_ssv-agent"));
+            c.env_remove("SSV_AGENT_TEST_KILL_AT")
+                .env_remove("SSV_AGENT_RPC_URL")
+                .env_remove("SSV_AGENT_BEACON_URL")
+                .arg("--config")
+                .arg(&config)
+                .args(["run", "--dry-run", "--operator-ca-cert"])
+                .arg(&ca);
+            tokio::task::spawn_blocking(move || c.output().unwrap())
+                .await
+                .unwrap()
+        }
+    };
+
+    let out = tmp.path().join("dry");
+    let mut auto = setup.config_auto(1, &out);
+    auto.beacon.url = beacon.clone();
+    let e = succeeded(&dry(write(&setup, "dry-auto", &auto)).await, "the dry run");
+    for id in [1, 2, 4, 10] {
+        assert!(e.contains(&format!("operator {id} (")), "{e}");
+    }
+    assert!(e.contains("passed over: operator 7 (Glacier Labs)"), "{e}");
+    assert!(!out.join(RUN_FILE).exists(), "a dry run writes no run file");
+    let folders = validator_folders(&out).unwrap();
+    assert_eq!(folders.len(), 1);
+    let ks = KeysharesFile::parse(
+        &std::fs::read_to_string(folders[0].2.join("keyshares.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(ks.shares[0].payload.operator_ids, vec![1, 2, 4, 10]);
+    // The kept output pins the operators: a fixed list naming others is refused.
+    let mut other = setup.config(1, &out);
+    other.beacon.url = beacon.clone();
+    let o = dry(write(&setup, "dry-other", &other)).await;
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(
+            "were made with operators [1, 2, 4, 10], but validators.operators now says [1, 2, 3, 4]"
+        ),
+        "{}",
+        stderr(&o)
+    );
+
+    // The fixed list with the offline operator: the same refusal as the real run.
+    let mut fixed = setup.config(1, &tmp.path().join("dry-fixed"));
+    fixed.beacon.url = beacon;
+    fixed.validators.operators = OperatorChoice::Ids(vec![1, 2, 3, 7]);
+    fixed.validators.operators_info_file = None;
+    let o = dry(write(&setup, "dry-fixed", &fixed)).await;
+    let e = stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(
+        e.contains("operator 7 nothing answers at") && e.contains("replace_unhealthy = true"),
+        "{e}"
+    );
+}
