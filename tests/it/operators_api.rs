@@ -84,6 +84,11 @@ async fn six_hundred_operators_at_a_hundred_a_page_are_read_completely_and_quick
         .await
         .unwrap_or_else(|e| panic!("perPage={asked}: {e}"));
         let took = started.elapsed();
+        println!(
+            "perPage={asked}: {} operators in {} pages, {took:?}",
+            listing.operators.len(),
+            listing.pages
+        );
         let ids: Vec<u64> = listing.operators.iter().map(|o| o.id).collect();
         assert_eq!(ids, (1..=600).collect::<Vec<_>>(), "perPage={asked}");
         assert!(listing.skipped.is_empty(), "{:?}", listing.skipped);
@@ -250,21 +255,32 @@ async fn timeouts_5xx_and_garbage_are_clear_errors() {
     assert!(matches!(e, ApiError::Status { status: 400, .. }), "{e}");
     assert_eq!(api.requests() - before, 1);
 
-    // The whole listing has a deadline: slow pages (each within the request timeout) add up.
+    // The whole listing has a deadline: slow pages (each within the request timeout) add up,
+    // three pages one at a time at 0.5 s each against 1.2 s.
     api.set_faults(ApiFaults {
-        delay: Duration::from_millis(200),
+        delay: Duration::from_millis(500),
         ..ApiFaults::default()
     });
     let slow = client(
         &api.url(),
         ApiOptions {
-            total_timeout: Duration::from_millis(500),
+            total_timeout: Duration::from_millis(1_200),
             concurrency: 1,
             ..quick()
         },
     );
+    let started = Instant::now();
     let e = slow.list_all(&all).await.unwrap_err();
-    assert!(matches!(e, ApiError::Deadline { pages: 3, .. }), "{e}");
+    assert!(
+        matches!(e, ApiError::Deadline { secs: 1, read, .. } if read < 3),
+        "{e}"
+    );
+    assert!(e.to_string().contains("did not complete within 1 s"), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 
     // Nothing listening at all.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
