@@ -422,3 +422,86 @@ async fn check_names_each_unhealthy_operator_and_what_to_do() {
         started.elapsed()
     );
 }
+
+/// `devnet up` (detached) keeps its DKG operators and the SSV API double in a process of its own,
+/// recorded in devnet.json; `operators` and `operators check` work against it; `devnet down` stops
+/// that process with anvil.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detached_devnet_serves_its_operators_until_devnet_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("devnet");
+    let port = ssv_agent::devnet::anvil::free_port().unwrap().to_string();
+    let bin = env!("CARGO_BIN_EXE_ssv-agent");
+    let up = {
+        let (d, port) = (d.clone(), port.clone());
+        tokio::task::spawn_blocking(move || {
+            Command::new(bin)
+                .args(["devnet", "up", "--dir"])
+                .arg(&d)
+                .args(["--port", &port])
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    // Whatever happens below, the detached processes are stopped.
+    struct Down(PathBuf);
+    impl Drop for Down {
+        fn drop(&mut self) {
+            let _ = Command::new(env!("CARGO_BIN_EXE_ssv-agent"))
+                .args(["devnet", "down", "--dir"])
+                .arg(&self.0)
+                .output();
+        }
+    }
+    let guard = Down(d.clone());
+    let text = ok(&up);
+    assert!(text.contains("SSV API double"), "{text}");
+    assert!(
+        text.contains("offline [7]") && text.contains("v2.1.0 [8]") && text.contains("key [9]"),
+        "{text}"
+    );
+    let info: Value =
+        serde_json::from_slice(&std::fs::read(d.join("devnet.json")).unwrap()).unwrap();
+    let pid = info["services_pid"].as_u64().expect("services pid") as i32;
+    let api = info["ssv_api_url"].as_str().expect("api url").to_string();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "network = \"hoodi\"\n[rpc]\nurl = \"http://127.0.0.1:{port}\"\n[operators]\nssv_api_url = \"{api}\"\n"
+        ),
+    )
+    .unwrap();
+    let listed = ok(&agent(&config, &["operators", "--dkg"]).await);
+    assert!(listed.starts_with("11 operator(s) on hoodi"), "{listed}");
+    let ca = d.join("operators-ca.pem");
+    let checked = ok(&agent(
+        &config,
+        &[
+            "operators",
+            "check",
+            "1,2",
+            "--operator-ca-cert",
+            ca.to_str().unwrap(),
+        ],
+    )
+    .await);
+    assert!(checked.contains("all 2 operator(s) are ready"), "{checked}");
+    let down = tokio::task::spawn_blocking(move || {
+        Command::new(bin)
+            .args(["devnet", "down", "--dir"])
+            .arg(&d)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    ok(&down);
+    // (The guard's `devnet down` then finds nothing recorded, and says so harmlessly.)
+    drop(guard);
+    // SAFETY: signal 0 only asks whether the process still exists.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    assert!(!alive, "the services process {pid} outlived `devnet down`");
+}
