@@ -30,6 +30,8 @@ interface SSVNetwork {
     function removeValidator(bytes calldata publicKey, uint64[] memory operatorIds, Cluster memory cluster) external;
     function bulkRemoveValidator(bytes[] calldata publicKeys, uint64[] memory operatorIds, Cluster memory cluster) external;
     function exitValidator(bytes calldata publicKey, uint64[] calldata operatorIds) external;
+    function bulkExitValidator(bytes[] calldata publicKeys, uint64[] calldata operatorIds) external;
+    function setFeeRecipientAddress(address recipientAddress) external;
     function deposit(address clusterOwner, uint64[] memory operatorIds, Cluster memory cluster) external payable;
     function withdraw(uint64[] memory operatorIds, uint256 amount, Cluster memory cluster) external;
     function liquidate(address clusterOwner, uint64[] memory operatorIds, Cluster memory cluster) external;
@@ -56,6 +58,7 @@ interface SSVNetwork {
     event ClusterBalanceUpdated(address indexed owner, uint64[] operatorIds, uint64 indexed blockNum, uint32 effectiveBalance, Cluster cluster);
     event OperatorAdded(uint64 indexed operatorId, address indexed owner, bytes publicKey, uint256 fee);
     event OperatorRemoved(uint64 indexed operatorId);
+    event FeeRecipientAddressUpdated(address indexed owner, address recipientAddress);
 
     error CallerNotOwner();
     error CallerNotWhitelisted();

@@ -1,33 +1,27 @@
 #!/usr/bin/env bash
-# Checks for ssvlabs' ssv-dkg v3.1.0 (commit 653210cbfddeaf05ff514e084c5a1ab18469b7d1), the reference
-# implementation the Go interop tests run against, at .cache/bin/ssv-dkg.
-#
-# It cannot be installed from the package registries: the Go module proxy answers
-#   403 "This module version is not available"
-# for github.com/ssvlabs/ssv-dkg at every version (by tag the v3 tag is unusable anyway: its go.mod
-# lacks the /v3 suffix; by commit the proxy refuses). Its dependencies are served. So this script
-# only reports: exit 0 when a binary reporting v3.1.0 is present, exit 1 with the manual steps
-# otherwise. It is not part of scripts/test-all.sh; the tests that need the binary are #[ignore]d
-# with this reason and run with `cargo test --test dkg_interop_go -- --ignored`.
+# Builds ssvlabs' ssv-dkg v3.1.0 (commit 653210cb), the real peer the Go interop tests run against,
+# at .cache/bin/ssv-dkg from the source archive in ../shared/peers/ssv-dkg (its build.sh checks the
+# archive's SHA-256, builds with `-X main.Version=v3.1.0` and is a no-op when the binary is there).
+# Needs Go >= 1.24 and a C compiler (cgo: herumi/bls, blst); Go dependencies come from the Go
+# module proxy, pinned by the archive's go.sum. scripts/test-all.sh runs this.
 set -euo pipefail
-
-COMMIT=653210cbfddeaf05ff514e084c5a1ab18469b7d1
-VERSION=v3.1.0
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="$ROOT/../shared/peers/ssv-dkg/build.sh"
 BIN="$ROOT/.cache/bin/ssv-dkg"
 
-if [ -x "$BIN" ] && "$BIN" --version 2>/dev/null | grep -qw "$VERSION"; then
-  echo "ssv-dkg $VERSION present at $BIN"
+fail() { printf 'install-ssv-dkg: %s\n' "$*" >&2; exit 1; }
+
+[ -x "$BUILD" ] || fail "$BUILD not found: the ssv-dkg source archive lives in ../shared/peers/ssv-dkg beside the repo"
+if [ -x "$BIN" ] && "$BIN" --version 2>/dev/null | grep -qw v3.1.0; then
+  "$BIN" --version
   exit 0
 fi
-
-cat >&2 <<EOF
-install-ssv-dkg: no ssv-dkg $VERSION at $BIN, and it cannot be installed from a registry:
-the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403 "This module version is not available").
-To run the Go interop tests, build it yourself from a source checkout of github.com/ssvlabs/ssv-dkg
-at commit $COMMIT (tag $VERSION), with Go >= 1.25.9 and gcc (cgo: herumi/bls, blst):
-  CGO_ENABLED=1 go build -ldflags "-X main.Version=$VERSION" -o $BIN ./cmd/ssv-dkg
-(the version string must be set: peers compare it byte for byte), then run
-  cargo test --test dkg_interop_go -- --ignored
-EOF
-exit 1
+command -v go >/dev/null || fail "no Go toolchain on PATH: install Go >= 1.24 (https://go.dev/dl/) and a C compiler, then rerun"
+gover=$(go env GOVERSION | sed 's/^go//')
+major=${gover%%.*}; rest=${gover#*.}; minor=${rest%%.*}
+if [ "$major" -lt 1 ] || { [ "$major" -eq 1 ] && [ "$minor" -lt 24 ]; }; then
+  fail "Go $gover is too old: ssv-dkg v3.1.0 needs Go >= 1.24"
+fi
+command -v "$(go env CC)" >/dev/null || command -v cc >/dev/null || fail "no C compiler (cgo needs gcc or clang)"
+# An absolute output path: build.sh resolves a relative one inside its temp dir.
+"$BUILD" "$BIN"

@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs the pinned real peers the tests use (anvil + solc
-# from npm, py_ecc from PyPI, Lodestar from npm), builds the real SSV Network contracts from
-# ../shared/peers/ssv-network (about 2.5 min the first time, then cached), each step cached and
-# idempotent, then runs the Rust test suite. Needs: Rust, Node.js 20 + npm, Python 3.
-# The interop tests against the Go ssv-dkg are #[ignore]d with their reason: the Go module proxy
-# refuses github.com/ssvlabs/ssv-dkg (403), so it cannot be installed from the registries. With a
-# binary at .cache/bin/ssv-dkg they run with `cargo test --test dkg_interop_go -- --ignored`.
+# from npm, py_ecc from PyPI, Lodestar from npm, the Go ssv-dkg v3.1.0 built from the source archive
+# in ../shared/peers/ssv-dkg), builds the real SSV Network contracts from ../shared/peers/ssv-network
+# (about 2.5 min the first time, then cached), each step cached and idempotent, then runs the Rust
+# test suite. Needs: Rust, Go >= 1.24 + a C compiler, Node.js 20 + npm, Python 3.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -28,5 +26,28 @@ scripts/install-py-checkers.sh
 step "Lodestar 1.5.1 (npm, beacon-devnet/)"
 scripts/install-lodestar.sh
 
+step "ssv-dkg v3.1.0 (Go, ../shared/peers/ssv-dkg/build.sh)"
+scripts/install-ssv-dkg.sh
+export SSV_DKG_BIN="$ROOT/.cache/bin/ssv-dkg"
+
+step "cargo fmt --check, cargo clippy -D warnings"
+cargo fmt --check
+cargo clippy --all-targets --features test-hooks -- -D warnings
+
 step "cargo test"
-cargo test --features test-hooks --no-fail-fast "$@"
+# Every process the suite starts inherits this marker; whatever still carries it afterwards leaked.
+export SSV_AGENT_TEST_RUN="test-all-$$-$RANDOM"
+status=0
+cargo test --features test-hooks --no-fail-fast "$@" || status=$?
+
+step "processes left behind by the suite"
+sleep 1
+leaked=$(scripts/leaked-processes.sh "$SSV_AGENT_TEST_RUN" || true)
+if [ -n "$leaked" ]; then
+  echo "these processes started by the suite are still alive:" >&2
+  echo "$leaked" >&2
+  status=1
+else
+  echo "none"
+fi
+exit $status

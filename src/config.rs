@@ -2,12 +2,18 @@
 //! names a key file or an environment variable, and `SSV_AGENT_*` variables override (see
 //! `config.toml.example` for every key).
 
-use std::path::{Path, PathBuf};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, U256};
 use serde::{Deserialize, Serialize};
 
-use crate::network::{NetworkError, NetworkProfile};
+use crate::{
+    amount::Amount,
+    network::{NetworkError, NetworkProfile},
+};
 
 /// Environment variable that overrides `rpc.url` (RPC URLs often embed API keys).
 pub const ENV_RPC_URL: &str = "SSV_AGENT_RPC_URL";
@@ -293,7 +299,7 @@ pub struct OperatorsConfig {
     /// Only operators the SSV API marks verified.
     pub verified_only: bool,
     /// Largest yearly fee per validator (chain value), e.g. `"0.01eth"`; none when unset.
-    pub max_yearly_fee: Option<String>,
+    pub max_yearly_fee: Option<Amount>,
     /// Smallest 30-day performance, percent (0 = any).
     pub min_performance_30d: f64,
     /// Smallest number of validators the operator already runs (on chain).
@@ -339,18 +345,68 @@ pub struct WatchConfig {
     pub floor_days: u64,
     /// Top up to this many days.
     pub target_days: u64,
-    /// Largest single top-up, in wei (ETH clusters) or SSV wei (legacy).
-    pub max_topup_per_tx: String,
+    /// Largest single top-up, in wei (ETH clusters) or SSV wei (legacy): digits or `"0.5eth"`.
+    pub max_topup_per_tx: Amount,
     /// Largest total top-ups in any 24 h window.
-    pub max_topup_per_day: String,
+    pub max_topup_per_day: Amount,
     /// Seconds between ticks.
     pub interval_secs: u64,
-    /// Prometheus metrics listen address.
-    pub metrics_addr: String,
+    /// Prometheus metrics listen address, or `off`.
+    pub metrics_addr: MetricsAddr,
     /// Reactivate liquidated clusters (otherwise only report them).
     pub reactivate: bool,
     /// `text` or `json` logs.
-    pub log_format: String,
+    pub log_format: LogFormat,
+}
+
+/// Where the watch service serves its metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsAddr {
+    /// Not served.
+    Off,
+    /// Listen here.
+    At(SocketAddr),
+}
+
+impl std::str::FromStr for MetricsAddr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "" | "off" => Ok(Self::Off),
+            a => a.parse().map(Self::At).map_err(|_| {
+                format!("metrics address `{a}` is not host:port (e.g. 127.0.0.1:9464), or `off`")
+            }),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MetricsAddr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for MetricsAddr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Off => s.serialize_str("off"),
+            Self::At(a) => s.serialize_str(&a.to_string()),
+        }
+    }
+}
+
+/// Log line format of the watch service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 impl Default for WatchConfig {
@@ -359,12 +415,12 @@ impl Default for WatchConfig {
             clusters: Vec::new(),
             floor_days: 30,
             target_days: 90,
-            max_topup_per_tx: "1000000000000000000".into(),
-            max_topup_per_day: "2000000000000000000".into(),
+            max_topup_per_tx: Amount(U256::from(10u64).pow(U256::from(18u64))),
+            max_topup_per_day: Amount(U256::from(2u64) * U256::from(10u64).pow(U256::from(18u64))),
             interval_secs: 60,
-            metrics_addr: "127.0.0.1:9464".into(),
+            metrics_addr: MetricsAddr::At(SocketAddr::from(([127, 0, 0, 1], 9464))),
             reactivate: false,
-            log_format: "text".into(),
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -477,11 +533,41 @@ mod tests {
         assert!(e.contains("best") && e.contains("auto"), "{e}");
         let e = Config::from_toml("[operators]\ncuont = 4\n").unwrap_err();
         assert!(e.contains("cuont"), "{e}");
+        let c = Config::from_toml("[operators]\nmax_yearly_fee = \"0.01eth\"\n").unwrap();
+        assert_eq!(
+            c.operators.max_yearly_fee,
+            Some(Amount(U256::from(10_000_000_000_000_000u64)))
+        );
+        let e = Config::from_toml("[operators]\nmax_yearly_fee = \"cheap\"\n").unwrap_err();
+        assert!(e.contains("max_yearly_fee"), "{e}");
         // Round trip through TOML keeps the choice.
         let mut c = Config::default();
         c.validators.operators = OperatorChoice::Auto;
         let back = Config::from_toml(&toml::to_string(&c).unwrap()).unwrap();
         assert_eq!(back.validators.operators, OperatorChoice::Auto);
+    }
+
+    #[test]
+    fn watch_amounts_addresses_and_formats_fail_at_load() {
+        let c = Config::from_toml(
+            "[watch]\nmax_topup_per_tx = \"0.5eth\"\nmax_topup_per_day = 7\nmetrics_addr = \"off\"\nlog_format = \"json\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.watch.max_topup_per_tx.0,
+            U256::from(500_000_000_000_000_000u64)
+        );
+        assert_eq!(c.watch.max_topup_per_day.0, U256::from(7u64));
+        assert_eq!(c.watch.metrics_addr, MetricsAddr::Off);
+        assert_eq!(c.watch.log_format, LogFormat::Json);
+        for (bad, key) in [
+            ("max_topup_per_tx = \"lots\"", "max_topup_per_tx"),
+            ("metrics_addr = \"localhost\"", "metrics_addr"),
+            ("log_format = \"xml\"", "log_format"),
+        ] {
+            let e = Config::from_toml(&format!("[watch]\n{bad}\n")).unwrap_err();
+            assert!(e.contains(key), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -165,6 +165,90 @@ impl ValidatorState {
     }
 }
 
+/// One action on a cluster or an owner that belongs to no single validator (withdraw,
+/// reactivate, migrate, bulk remove, fee recipient), with the arguments it was asked with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    /// What it does (`withdraw`, `remove`, ...).
+    pub kind: String,
+    /// Its arguments, canonical text (so a rerun of the same command finds it).
+    pub args: String,
+    /// The transaction.
+    pub tx: TxRecord,
+}
+
+/// The journal of a cluster's (or an owner's) actions: `<dir>/actions.json`, under the folder's
+/// lock, written atomically. A rerun finds its pending transaction and resumes it, or finds the
+/// same action confirmed and does not repeat it.
+#[derive(Debug)]
+pub struct ActionJournal {
+    path: PathBuf,
+    _lock: File,
+    actions: Vec<ActionRecord>,
+}
+
+impl ActionJournal {
+    /// File name inside the folder.
+    pub const FILE: &'static str = "actions.json";
+
+    /// Opens (or creates) `<dir>/actions.json`, taking the folder's lock without waiting.
+    pub fn open(dir: &Path) -> Result<Self, JournalError> {
+        let lock = lock_folder(dir, LOCK_FILE)?;
+        let path = dir.join(Self::FILE);
+        let actions = match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| JournalError::Corrupt {
+                path: path.clone(),
+                message: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(source) => {
+                return Err(JournalError::Io {
+                    action: "cannot read",
+                    path,
+                    source,
+                });
+            }
+        };
+        Ok(Self {
+            path,
+            _lock: lock,
+            actions,
+        })
+    }
+
+    /// A dry run's copy: `real`'s actions (if any) copied into `scratch` and opened there.
+    pub fn open_scratch(real: &Path, scratch: &Path) -> Result<Self, JournalError> {
+        let mut copy = Self::open(scratch)?;
+        if let Ok(bytes) = fs::read(real.join(Self::FILE)) {
+            copy.actions = serde_json::from_slice(&bytes).map_err(|e| JournalError::Corrupt {
+                path: real.join(Self::FILE),
+                message: e.to_string(),
+            })?;
+        }
+        Ok(copy)
+    }
+
+    /// The actions, oldest first.
+    pub fn actions(&self) -> &[ActionRecord] {
+        &self.actions
+    }
+
+    /// Inserts or updates (by sender and nonce) `tx` as an action `kind(args)` and persists it.
+    pub fn record(&mut self, kind: &str, args: &str, tx: &TxRecord) -> Result<(), JournalError> {
+        let same = |a: &ActionRecord| a.tx.nonce == tx.nonce && a.tx.from == tx.from;
+        match self.actions.iter_mut().find(|a| same(a)) {
+            Some(a) => a.tx = tx.clone(),
+            None => self.actions.push(ActionRecord {
+                kind: kind.to_string(),
+                args: args.to_string(),
+                tx: tx.clone(),
+            }),
+        }
+        let json = serde_json::to_vec_pretty(&self.actions).expect("actions serialise");
+        write_atomic(&self.path, &json, 0o600)
+    }
+}
+
 /// A problem with a state file.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -286,6 +370,16 @@ impl StateFile {
         self.state = next;
         Ok(out)
     }
+}
+
+/// The folder of a cluster's action journal under the state root.
+pub fn cluster_dir(root: &Path, cluster_id: B256) -> PathBuf {
+    root.join("clusters").join(format!("{cluster_id}"))
+}
+
+/// The folder of an owner's action journal (fee recipient) under the state root.
+pub fn owner_dir(root: &Path, owner: Address) -> PathBuf {
+    root.join("owners").join(format!("{owner}"))
 }
 
 /// The one state folder of the validator `pubkey_hex` (`0x…`) under `root`, whatever file named

@@ -5,6 +5,7 @@
 //! `pipeline`/`devnet` -> `operators` -> `dkg` -> `deposit`, `ssv`, `beacon` -> `chain` -> `config`, `network`,
 //! `crypto`, `journal`, `ui`.
 
+pub mod amount;
 pub mod beacon;
 pub mod chain;
 pub mod cli;

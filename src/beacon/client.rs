@@ -7,6 +7,8 @@ use std::{collections::HashMap, time::Duration};
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::chain::{Cause, SensitiveUrl};
+
 use super::types::{
     DepositContractInfo, Envelope, FinalityCheckpoints, Genesis, PendingDeposit, SyncStatus,
     ValidatorInfo,
@@ -19,20 +21,22 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, thiserror::Error)]
 pub enum BeaconError {
     /// The base URL is unusable.
-    #[error("invalid beacon node URL `{url}`: {message}")]
+    #[error("invalid beacon node URL `{url}`")]
     BadUrl {
-        /// What was given.
+        /// What was given, redacted.
         url: String,
         /// Why.
-        message: String,
+        #[source]
+        source: Cause,
     },
     /// Connection refused/reset, DNS, timeout: the node may come back.
-    #[error("beacon node unreachable at {url}: {message}")]
+    #[error("beacon node unreachable at {url}")]
     Unreachable {
-        /// Endpoint.
+        /// Endpoint, redacted.
         url: String,
-        /// reqwest's text.
-        message: String,
+        /// reqwest's error and its causes, scrubbed of the URL's secrets.
+        #[source]
+        source: Cause,
     },
     /// An HTTP error status.
     #[error("beacon node answered {status} for {url}: {body}")]
@@ -45,12 +49,13 @@ pub enum BeaconError {
         body: String,
     },
     /// A 2xx answer this client cannot read.
-    #[error("unexpected JSON from {url}: {message}")]
+    #[error("unexpected JSON from {url}")]
     Decode {
-        /// Endpoint.
+        /// Endpoint, redacted.
         url: String,
-        /// serde's text.
-        message: String,
+        /// serde's error.
+        #[source]
+        source: serde_json::Error,
     },
     /// `/eth/v1/config/spec` lacks a value the agent needs.
     #[error("beacon spec has no usable `{0}`")]
@@ -93,15 +98,17 @@ impl Spec {
 #[derive(Debug, Clone)]
 pub struct BeaconClient {
     base: Url,
+    secret: SensitiveUrl,
     http: reqwest::Client,
 }
 
 impl BeaconClient {
     /// A client for `base` (e.g. `http://127.0.0.1:5052`) with the given per-request timeout.
     pub fn new(base: &str, timeout: Duration) -> Result<Self, BeaconError> {
+        let secret = SensitiveUrl::new(base);
         let mut base = Url::parse(base).map_err(|e| BeaconError::BadUrl {
-            url: base.to_string(),
-            message: e.to_string(),
+            url: secret.to_string(),
+            source: Cause::message(e.to_string()),
         })?;
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
@@ -112,38 +119,39 @@ impl BeaconClient {
             .connect_timeout(timeout)
             .build()
             .map_err(|e| BeaconError::BadUrl {
-                url: base.to_string(),
-                message: e.to_string(),
+                url: secret.to_string(),
+                source: Cause::scrubbed(&e, Some(&secret)),
             })?;
-        Ok(Self { base, http })
+        Ok(Self { base, secret, http })
     }
 
-    /// The node's base URL with any credentials removed, for messages.
+    /// The node's base URL with user info, path and query removed (API keys live there).
     pub fn display_url(&self) -> String {
-        let mut u = self.base.clone();
-        let _ = u.set_username("");
-        let _ = u.set_password(None);
-        u.to_string()
+        self.secret.to_string()
     }
 
     fn url(&self, path: &str) -> Result<Url, BeaconError> {
         self.base
             .join(path.trim_start_matches('/'))
             .map_err(|e| BeaconError::BadUrl {
-                url: path.to_string(),
-                message: e.to_string(),
+                url: self.secret.to_string(),
+                source: Cause::message(e.to_string()),
             })
+    }
+
+    /// `path` under the redacted base, for messages.
+    fn shown(&self, path: &str) -> String {
+        format!(
+            "{}{}",
+            self.secret.redacted().trim_end_matches("..."),
+            path.trim_start_matches('/')
+        )
     }
 
     /// GET returning `None` on 404 (unknown validator, endpoint absent on this client).
     async fn get_opt<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, BeaconError> {
         let url = self.url(path)?;
-        let shown = {
-            let mut u = url.clone();
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
-            u.to_string()
-        };
+        let shown = self.shown(path);
         let resp = self
             .http
             .get(url)
@@ -152,7 +160,7 @@ impl BeaconClient {
             .await
             .map_err(|e| BeaconError::Unreachable {
                 url: shown.clone(),
-                message: error_chain(&e),
+                source: Cause::scrubbed(&e, Some(&self.secret)),
             })?;
         let status = resp.status();
         if status.as_u16() == 404 {
@@ -160,7 +168,7 @@ impl BeaconClient {
         }
         let bytes = resp.bytes().await.map_err(|e| BeaconError::Unreachable {
             url: shown.clone(),
-            message: error_chain(&e),
+            source: Cause::scrubbed(&e, Some(&self.secret)),
         })?;
         if !status.is_success() {
             let body = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
@@ -172,17 +180,14 @@ impl BeaconClient {
         }
         serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| BeaconError::Decode {
-                url: shown,
-                message: e.to_string(),
-            })
+            .map_err(|source| BeaconError::Decode { url: shown, source })
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, BeaconError> {
         match self.get_opt(path).await? {
             Some(v) => Ok(v),
             None => Err(BeaconError::Status {
-                url: self.url(path)?.to_string(),
+                url: self.shown(path),
                 status: 404,
                 body: "not found".into(),
             }),
@@ -272,16 +277,4 @@ impl BeaconClient {
             Err(e) => Err(e),
         }
     }
-}
-
-/// reqwest's message plus its sources ("error sending request" alone says nothing).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        src = s.source();
-    }
-    out
 }

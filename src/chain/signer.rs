@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use alloy::signers::local::PrivateKeySigner;
+use zeroize::Zeroizing;
 
 use crate::config::{ENV_PRIVATE_KEY, SignerConfig};
 
@@ -32,6 +33,14 @@ pub enum SignerError {
         /// The keystore file.
         path: PathBuf,
     },
+    /// A keystore whose key derivation asks for more memory or time than any wallet uses.
+    #[error(
+        "keystore {path} asks for key-derivation parameters beyond any real wallet's (scrypt over 512 MiB, or pbkdf2 over 10 000 000 rounds); refusing to run them"
+    )]
+    KdfOutOfBounds {
+        /// The keystore file.
+        path: PathBuf,
+    },
     /// A keystore without any password source.
     #[error(
         "keystore {0} needs a password: set signer.keystore_password_file or the {1} environment variable"
@@ -50,6 +59,7 @@ pub fn load_signer(
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<PrivateKeySigner, SignerError> {
     if let Some(path) = &cfg.keystore_file {
+        check_keystore_kdf(path)?;
         let password = keystore_password(cfg, path, &env)?;
         return PrivateKeySigner::decrypt_keystore(path, password.trim_end_matches(['\n', '\r']))
             .map_err(|_| SignerError::Keystore { path: path.clone() });
@@ -62,10 +72,40 @@ pub fn load_signer(
         .private_key_env
         .clone()
         .unwrap_or_else(|| ENV_PRIVATE_KEY.to_string());
-    match env(&var) {
+    match env(&var).map(Zeroizing::new) {
         Some(text) => parse_key(&text, &format!("${var}")),
         None if cfg.private_key_env.is_some() => Err(SignerError::MissingEnv(var)),
         None => Err(SignerError::None),
+    }
+}
+
+/// Refuses a Web3 keystore whose KDF would take more memory or time than any real wallet uses
+/// (a crafted file could otherwise exhaust the machine before the password is even checked).
+fn check_keystore_kdf(path: &Path) -> Result<(), SignerError> {
+    let text = read_secret(path, "keystore")?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|_| SignerError::Keystore {
+            path: path.to_owned(),
+        })?;
+    let crypto = json.get("crypto").or_else(|| json.get("Crypto"));
+    let kdf = crypto.and_then(|c| c.get("kdf")).and_then(|k| k.as_str());
+    let params = crypto.and_then(|c| c.get("kdfparams"));
+    let num = |k: &str| params.and_then(|p| p.get(k)).and_then(|v| v.as_u64());
+    let within = match kdf {
+        Some("scrypt") => crate::crypto::keystore::scrypt_within_bounds(
+            num("n").unwrap_or(0),
+            num("r").unwrap_or(0),
+            num("p").unwrap_or(0),
+        ),
+        Some("pbkdf2") => crate::crypto::keystore::pbkdf2_within_bounds(num("c").unwrap_or(0)),
+        _ => false,
+    } && num("dklen").is_some_and(|d| (32..=1024).contains(&d));
+    if within {
+        Ok(())
+    } else {
+        Err(SignerError::KdfOutOfBounds {
+            path: path.to_owned(),
+        })
     }
 }
 
@@ -73,7 +113,7 @@ fn keystore_password(
     cfg: &SignerConfig,
     keystore: &Path,
     env: &impl Fn(&str) -> Option<String>,
-) -> Result<String, SignerError> {
+) -> Result<Zeroizing<String>, SignerError> {
     if let Some(path) = &cfg.keystore_password_file {
         return read_secret(path, "keystore password");
     }
@@ -81,15 +121,20 @@ fn keystore_password(
         .keystore_password_env
         .clone()
         .unwrap_or_else(|| crate::config::ENV_KEYSTORE_PASSWORD.into());
-    env(&var).ok_or_else(|| SignerError::NoPassword(keystore.to_owned(), var))
+    env(&var)
+        .map(Zeroizing::new)
+        .ok_or_else(|| SignerError::NoPassword(keystore.to_owned(), var))
 }
 
-fn read_secret(path: &Path, what: &'static str) -> Result<String, SignerError> {
-    std::fs::read_to_string(path).map_err(|source| SignerError::Read {
-        what,
-        path: path.to_owned(),
-        source,
-    })
+/// Reads a secret file into memory that is wiped when dropped.
+fn read_secret(path: &Path, what: &'static str) -> Result<Zeroizing<String>, SignerError> {
+    std::fs::read_to_string(path)
+        .map(Zeroizing::new)
+        .map_err(|source| SignerError::Read {
+            what,
+            path: path.to_owned(),
+            source,
+        })
 }
 
 fn parse_key(text: &str, source: &str) -> Result<PrivateKeySigner, SignerError> {
@@ -162,6 +207,26 @@ mod tests {
         let err = load_signer(&cfg, |_| Some("wrong".into())).unwrap_err();
         assert!(matches!(err, SignerError::Keystore { .. }), "{err}");
         assert!(err.to_string().contains("wrong password"));
+    }
+
+    #[test]
+    fn a_keystore_asking_for_huge_kdf_parameters_is_refused_before_deriving() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ks.json");
+        // n = 2^30, r = 8: 128 GiB of scrypt memory.
+        std::fs::write(
+            &path,
+            r#"{"crypto":{"cipher":"aes-128-ctr","cipherparams":{"iv":"00"},"ciphertext":"00","kdf":"scrypt","kdfparams":{"dklen":32,"n":1073741824,"p":1,"r":8,"salt":"00"},"mac":"00"},"id":"x","version":3}"#,
+        )
+        .unwrap();
+        let cfg = SignerConfig {
+            keystore_file: Some(path),
+            ..Default::default()
+        };
+        let started = std::time::Instant::now();
+        let err = load_signer(&cfg, |_| Some("pw".into())).unwrap_err();
+        assert!(matches!(err, SignerError::KdfOutOfBounds { .. }), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 
     fn rand_core_for_test() -> impl alloy::signers::k256::elliptic_curve::rand_core::CryptoRngCore {

@@ -13,9 +13,14 @@ use serde::Deserialize;
 use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
 use crate::dkg::initiator::config_file::{InitConfigFile, read_init_config};
 use crate::dkg::initiator::ssv_api::{DEFAULT_SSV_API, fetch_operators};
-use crate::dkg::initiator::{CeremonyRequest, ClientTls, Initiator, OperatorInfo};
+use crate::dkg::initiator::{
+    CeremonyRequest, ClientTls, Initiator, OperatorInfo, SUPPORTED_VERSIONS,
+    supported_operator_version,
+};
 use crate::dkg::operator::config_file::{OperatorConfigFile, read_operator_config};
-use crate::dkg::operator::{OperatorState, TlsMaterial, serve};
+use crate::dkg::operator::{
+    OperatorState, ServerLimitOverrides, ServerLimits, TlsMaterial, raise_open_file_limit, serve,
+};
 use crate::dkg::verify::{VerifyExpectations, verify_ceremony_dir};
 
 /// The version string sent on the wire; ssv-dkg peers require an exact match.
@@ -26,7 +31,7 @@ pub enum DkgCommand {
     /// Run a DKG ceremony as initiator with the chosen operators.
     Init(InitArgs),
     /// Serve as a DKG operator (HTTPS).
-    Operator(OperatorArgs),
+    Operator(Box<OperatorArgs>),
     /// Health-check operators and show their versions.
     Ping(PingArgs),
     /// Check a ceremony folder like `ssv-dkg verify`.
@@ -204,8 +209,11 @@ pub struct OperatorArgs {
     /// Listen address.
     #[arg(long, default_value = "0.0.0.0")]
     pub listen: String,
+    /// TLS certificate (PEM), with --server-tls-key-path; a missing file is an error. Neither
+    /// given: a self-signed certificate for localhost.
     #[arg(long, alias = "serverTLSCertPath")]
     pub server_tls_cert_path: Option<PathBuf>,
+    /// TLS private key (PEM) of --server-tls-cert-path.
     #[arg(long, alias = "serverTLSKeyPath")]
     pub server_tls_key_path: Option<PathBuf>,
     /// Version string on the wire (must equal the initiator's).
@@ -214,6 +222,9 @@ pub struct OperatorArgs {
     /// Where accepted `/results` are saved, as ssv-dkg's operator does [default: ./data/output].
     #[arg(long, alias = "outputPath")]
     pub output_path: Option<PathBuf>,
+    /// Server limits (also the config file's `limits:` section, camelCase keys).
+    #[command(flatten, next_help_heading = "Server limits")]
+    pub limits: ServerLimitOverrides,
 }
 
 /// `dkg operator`'s values after merging flags, config file and defaults.
@@ -228,6 +239,7 @@ pub struct ResolvedOperator {
     pub server_tls_key_path: Option<PathBuf>,
     pub wire_version: String,
     pub output_path: PathBuf,
+    pub limits: ServerLimits,
 }
 
 impl OperatorArgs {
@@ -267,6 +279,7 @@ impl OperatorArgs {
                 .output_path
                 .or(file.output_path)
                 .unwrap_or_else(|| PathBuf::from("./data/output")),
+            limits: self.limits.or(file.limits).resolve()?,
         })
     }
 }
@@ -278,9 +291,12 @@ pub struct PingArgs {
     /// Only these operator ids (default: all in the info).
     #[arg(long, alias = "operatorIDs", value_delimiter = ',')]
     pub operator_ids: Vec<u64>,
-    /// Verify operator certificates (ssv-dkg's ping never does).
-    #[arg(long)]
-    pub tls_verify: bool,
+    /// CA certificate(s) to trust for operator TLS (as `dkg init`); default: system roots.
+    #[arg(long, alias = "clientCACertPath", value_delimiter = ',')]
+    pub client_ca_cert_path: Vec<PathBuf>,
+    /// Skip TLS certificate verification (ssv-dkg's ping always does; here it is opt-in, like init).
+    #[arg(long, alias = "tlsInsecure")]
+    pub tls_insecure: bool,
 }
 
 #[derive(Debug, Args)]
@@ -359,7 +375,7 @@ impl DkgCommand {
     pub async fn run(self, _global: &crate::cli::GlobalOpts) -> eyre::Result<()> {
         match self {
             DkgCommand::Init(a) => run_init(a).await,
-            DkgCommand::Operator(a) => run_operator(a).await,
+            DkgCommand::Operator(a) => run_operator(*a).await,
             DkgCommand::Ping(a) => run_ping(a).await,
             DkgCommand::Verify(a) => run_verify(a),
         }
@@ -375,14 +391,7 @@ async fn run_init(a: InitArgs) -> eyre::Result<()> {
     } else {
         load_operators(&a.info, &a.operator_ids)?
     };
-    let mut ca = Vec::new();
-    for p in &a.client_ca_cert_path {
-        ca.push(std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?);
-    }
-    let tls = ClientTls {
-        ca_certs_pem: ca,
-        insecure: a.tls_insecure,
-    };
+    let tls = client_tls(&a.client_ca_cert_path, a.tls_insecure)?;
     let init = Arc::new(Initiator::new(ops, &tls)?);
     let req = CeremonyRequest {
         owner: a.owner,
@@ -403,15 +412,32 @@ async fn run_operator(a: OperatorArgs) -> eyre::Result<()> {
     let a = a.resolve()?;
     let key = OperatorPrivateKey::read_keystore_files(&a.priv_key, &a.priv_key_password)
         .map_err(|e| eyre!("operator key: {e}"))?;
+    // A certificate that was asked for and is not there is an error, never a silent substitute.
     let tls = match (&a.server_tls_cert_path, &a.server_tls_key_path) {
-        (Some(c), Some(k)) if c.exists() && k.exists() => TlsMaterial::from_files(c, k)?,
-        _ => TlsMaterial::self_signed(&[])?,
+        (Some(c), Some(k)) => TlsMaterial::from_files(c, k)
+            .wrap_err("--server-tls-cert-path / --server-tls-key-path")?,
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(eyre!(
+                "give both --server-tls-cert-path and --server-tls-key-path (or neither, for a \
+                 self-signed certificate)"
+            ));
+        }
+        (None, None) => {
+            tracing::warn!("no TLS certificate given: serving a self-signed one");
+            TlsMaterial::self_signed(&[])?
+        }
     };
     let addr: SocketAddr = format!("{}:{}", a.listen, a.port)
         .parse()
         .wrap_err("listen address")?;
+    match raise_open_file_limit() {
+        Ok((soft, _)) => tracing::info!(open_files = soft, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
     let state = Arc::new(
-        OperatorState::new(a.operator_id, key, a.wire_version).with_output_path(a.output_path),
+        OperatorState::new(a.operator_id, key, a.wire_version)
+            .with_output_path(a.output_path)
+            .with_limits(a.limits),
     );
     let running = serve(state, addr, &tls).await?;
     println!(
@@ -424,17 +450,34 @@ async fn run_operator(a: OperatorArgs) -> eyre::Result<()> {
     Ok(())
 }
 
+/// Operator TLS trust for `init` and `ping`: the given CA files (else system roots), or none.
+fn client_tls(ca_paths: &[PathBuf], insecure: bool) -> eyre::Result<ClientTls> {
+    let mut ca = Vec::new();
+    for p in ca_paths {
+        ca.push(std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?);
+    }
+    Ok(ClientTls {
+        ca_certs_pem: ca,
+        insecure,
+    })
+}
+
 async fn run_ping(a: PingArgs) -> eyre::Result<()> {
     let ops = load_operators(&a.info, &a.operator_ids)?;
-    let tls = ClientTls {
-        ca_certs_pem: vec![],
-        insecure: !a.tls_verify,
-    };
+    let tls = client_tls(&a.client_ca_cert_path, a.tls_insecure)?;
     // Ping any number of operators: bypass the cluster-size check by pinging one by one.
     let mut failed = 0;
     for op in ops {
         let single = Initiator::ping_only(op.clone(), &tls)?;
         match single.ping_one(&op).await {
+            Ok(p) if !supported_operator_version(&p.version) => {
+                failed += 1;
+                println!(
+                    "operator {}: online, but version {:?} cannot run a ceremony with this \
+                     initiator (needs {SUPPORTED_VERSIONS}): the operator must upgrade",
+                    p.id, p.version
+                );
+            }
             Ok(p) => println!(
                 "operator {}: online, version {}, multisig {}, eth client {}",
                 p.id, p.version, p.multisig, p.eth_client_connected
@@ -446,7 +489,9 @@ async fn run_ping(a: PingArgs) -> eyre::Result<()> {
         }
     }
     if failed > 0 {
-        return Err(eyre!("{failed} operator(s) did not answer correctly"));
+        return Err(eyre!(
+            "{failed} operator(s) did not answer correctly or run an unsupported version"
+        ));
     }
     Ok(())
 }
@@ -736,7 +781,7 @@ mod operator_args_tests {
         let cfg = dir.path().join("operator1.yaml");
         std::fs::write(
             &cfg,
-            "privKey: ./k.json\nprivKeyPassword: ./pw\noperatorID: 11\nport: 3031\nethEndpointURL: http://x:8545\n",
+            "privKey: ./k.json\nprivKeyPassword: ./pw\noperatorID: 11\nport: 3031\nethEndpointURL: http://x:8545\nlimits:\n  maxConnections: 99\n  initPerIpPerMinute: 7\n",
         )
         .expect("write");
         let cfg = cfg.to_str().expect("utf8");
@@ -745,9 +790,31 @@ mod operator_args_tests {
         assert_eq!(r.priv_key_password, PathBuf::from("./pw"));
         assert_eq!((r.operator_id, r.port), (11, 3031));
         assert_eq!(r.output_path, PathBuf::from("./data/output"));
-        let r = resolve(&["--config-path", cfg, "--operatorID", "12", "--port", "4000"])
-            .expect("flags win");
+        assert_eq!(r.limits.max_connections, 99);
+        assert_eq!(r.limits.init_per_ip_per_minute, 7);
+        assert_eq!(r.limits.max_instances, 1024, "ssv-dkg's default");
+        let r = resolve(&[
+            "--config-path",
+            cfg,
+            "--operatorID",
+            "12",
+            "--port",
+            "4000",
+            "--max-connections",
+            "10",
+            "--body-read-timeout-secs",
+            "5",
+        ])
+        .expect("flags win");
         assert_eq!((r.operator_id, r.port), (12, 4000));
+        assert_eq!(r.limits.max_connections, 10);
+        assert_eq!(r.limits.init_per_ip_per_minute, 7, "file value kept");
+        assert_eq!(
+            r.limits.body_read_timeout,
+            std::time::Duration::from_secs(5)
+        );
+        let e = resolve(&["--config-path", cfg, "--max-instances", "0"]).expect_err("zero");
+        assert!(e.to_string().contains("maxInstances"), "{e}");
         let e = resolve(&["--priv-key", "k", "--priv-key-password", "p"]).expect_err("no id");
         assert!(e.to_string().contains("--operator-id"), "{e}");
         let e = resolve(&[

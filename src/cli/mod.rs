@@ -6,6 +6,7 @@ pub mod demo;
 pub mod deposit;
 pub mod devnet;
 pub mod dkg;
+pub mod lifecycle;
 pub mod operators;
 pub mod opts;
 pub mod register;
@@ -120,6 +121,17 @@ pub enum Command {
     Operators(Box<operators::OperatorsArgs>),
     /// Keep clusters above a runway floor: capped top-ups, metrics, optional reactivation.
     Watch(watch::WatchArgs),
+    /// Remove validators from SSV (refuses ones still running on the beacon chain).
+    Remove(lifecycle::RemoveArgs),
+    /// Withdraw a cluster's balance, never below the liquidation collateral or the minimum runway.
+    Withdraw(lifecycle::WithdrawArgs),
+    /// Reactivate a liquidated cluster, funded for the runway policy.
+    Reactivate(lifecycle::FundArgs),
+    /// Migrate a legacy SSV-billed cluster to ETH billing (the SSV balance is refunded).
+    Migrate(lifecycle::FundArgs),
+    /// Show or set the owner's fee recipient.
+    #[command(subcommand)]
+    FeeRecipient(lifecycle::FeeRecipientCommand),
 }
 
 impl Cli {
@@ -136,6 +148,11 @@ impl Cli {
             Command::Status(cmd) => cmd.run(&self.global).await,
             Command::Operators(cmd) => cmd.run(&self.global).await,
             Command::Watch(cmd) => cmd.run(&self.global).await,
+            Command::Remove(cmd) => cmd.run(&self.global).await,
+            Command::Withdraw(cmd) => cmd.run(&self.global).await,
+            Command::Reactivate(cmd) => cmd.reactivate(&self.global).await,
+            Command::Migrate(cmd) => cmd.migrate(&self.global).await,
+            Command::FeeRecipient(cmd) => cmd.run(&self.global).await,
         }
     }
 }

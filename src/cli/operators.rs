@@ -15,6 +15,7 @@ use super::{
     opts::{ChainArgs, Mode, OperatorTlsArgs, connect},
 };
 use crate::{
+    amount::parse_amount,
     chain::{Chain, signer::load_signer},
     config::Config,
     operators::{
@@ -27,7 +28,7 @@ use crate::{
         table::{render_cost, render_health, render_list},
     },
     pipeline::load_operators_info,
-    ssv::{amount::parse_amount, fees::fee_per_year},
+    ssv::fees::fee_per_year,
 };
 
 /// `operators` and its subcommands.

@@ -12,9 +12,9 @@ use super::{
     opts::{ChainArgs, Mode, connect},
 };
 use crate::{
+    amount::parse_amount,
     journal::{StateFile, validator_dir},
     ssv::{
-        amount::parse_amount,
         keyshares::load_and_validate,
         register::{RegisterOptions, RegisterReport, register},
         status::fmt_units,

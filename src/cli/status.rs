@@ -12,10 +12,11 @@ use super::{
     opts::{ChainArgs, Mode, connect},
 };
 use crate::{
+    beacon::client::BeaconClient,
     chain::signer::load_signer,
     config::Config,
     journal::now_secs,
-    ssv::status::{discover_clusters, render_table, status},
+    ssv::status::{discover_clusters, lifecycle_flags, render_table, status, validator_rows},
 };
 
 /// Operator ids of one cluster as typed: `1,2,3,4`.
@@ -56,6 +57,9 @@ pub struct StatusArgs {
     /// Default: every cluster the owner has events for, plus `watch.clusters` of the config.
     #[arg(long = "cluster", value_name = "IDS")]
     pub clusters: Vec<OperatorSet>,
+    /// Do not ask the beacon node for the validators' statuses.
+    #[arg(long)]
+    pub no_beacon: bool,
     /// Chain and signer.
     #[command(flatten)]
     pub chain: ChainArgs,
@@ -100,6 +104,14 @@ impl StatusArgs {
         let rows = status(&chain, owner, &sets, now_secs())
             .await
             .wrap_err_with(|| format!("reading the clusters of {owner}"))?;
+        let beacon = (!self.no_beacon)
+            .then(|| BeaconClient::new(&config.beacon.url, std::time::Duration::from_secs(10)))
+            .transpose()?;
+        let head = rows.first().map(|r| r.block).unwrap_or(chain.head().await?);
+        let (validators, beacon_note) = validator_rows(&chain, beacon.as_ref(), owner, head)
+            .await
+            .wrap_err_with(|| format!("reading the validators of {owner}"))?;
+        let flags = lifecycle_flags(&validators);
         if global.json {
             println!(
                 "{}",
@@ -107,6 +119,9 @@ impl StatusArgs {
                     "owner": owner,
                     "network": chain.profile().name,
                     "clusters": rows,
+                    "validators": validators,
+                    "flags": flags,
+                    "beacon_note": beacon_note,
                 }))?
             );
         } else if rows.is_empty() {
@@ -122,6 +137,32 @@ impl StatusArgs {
                 rows[0].block
             );
             print!("{}", render_table(&rows));
+            for v in &validators {
+                println!(
+                    "  {} {:?} {}{}{}",
+                    v.ssv.pubkey,
+                    v.ssv.operator_ids,
+                    v.beacon_status
+                        .as_deref()
+                        .unwrap_or("not on the beacon chain"),
+                    if v.ssv.removed {
+                        ", removed from SSV"
+                    } else {
+                        ""
+                    },
+                    if v.ssv.exit_requested {
+                        ", exit requested"
+                    } else {
+                        ""
+                    },
+                );
+            }
+            if let Some(n) = beacon_note {
+                println!("note: {n}");
+            }
+            for f in &flags {
+                println!("! {f}");
+            }
         }
         Ok(())
     }

@@ -3,14 +3,13 @@
 
 use std::{
     collections::BTreeSet,
-    net::SocketAddr,
     path::PathBuf,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
 use alloy::primitives::{Address, U256};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use eyre::WrapErr;
 use tracing::instrument::WithSubscriber;
 use tracing_subscriber::EnvFilter;
@@ -21,10 +20,11 @@ use super::{
     status::OperatorSet,
 };
 use crate::{
+    amount::{Amount, parse_amount},
     chain::Chain,
     config::Config,
+    config::{LogFormat, MetricsAddr},
     ssv::{
-        amount::parse_amount,
         status::discover_clusters,
         watch::{
             WatchPolicy, Watcher,
@@ -33,15 +33,6 @@ use crate::{
         },
     },
 };
-
-/// Log line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
 
 /// `watch` options; each defaults to the config's `[watch]` value.
 #[derive(Debug, Clone, Args)]
@@ -63,7 +54,7 @@ pub struct WatchArgs {
     pub max_topup_per_day: Option<U256>,
     /// Prometheus metrics address (loopback by default), `off` to disable.
     #[arg(long)]
-    pub metrics_addr: Option<String>,
+    pub metrics_addr: Option<MetricsAddr>,
     /// Reactivate liquidated clusters of this owner (otherwise they are only reported).
     #[arg(long)]
     pub reactivate: bool,
@@ -84,56 +75,36 @@ pub struct WatchArgs {
     pub chain: ChainArgs,
 }
 
-/// The policy from flags over config.
-fn policy(args: &WatchArgs, config: &Config) -> eyre::Result<WatchPolicy> {
-    let w = &config.watch;
-    let amount = |flag: Option<U256>, text: &str, key: &str| -> eyre::Result<U256> {
-        match flag {
-            Some(v) => Ok(v),
-            None => parse_amount(text).wrap_err_with(|| format!("watch.{key} in the config")),
+impl WatchArgs {
+    /// Writes the given flags over the config's `[watch]` (and the global `--json` over its
+    /// log format).
+    fn apply(&self, config: &mut Config, global: &GlobalOpts) {
+        let w = &mut config.watch;
+        if let Some(v) = self.interval {
+            w.interval_secs = v;
         }
-    };
-    let p = WatchPolicy {
-        floor_days: args.floor_days.unwrap_or(w.floor_days),
-        target_days: args.target_days.unwrap_or(w.target_days),
-        max_per_tx: amount(
-            args.max_topup_per_tx,
-            &w.max_topup_per_tx,
-            "max_topup_per_tx",
-        )?,
-        max_per_day: amount(
-            args.max_topup_per_day,
-            &w.max_topup_per_day,
-            "max_topup_per_day",
-        )?,
-        reactivate: args.reactivate || w.reactivate,
-    };
-    if p.target_days <= p.floor_days {
-        eyre::bail!(
-            "target runway ({} days) must be above the floor ({} days), or every top-up would trigger the next; raise --target-days",
-            p.target_days,
-            p.floor_days
-        );
+        if let Some(v) = self.floor_days {
+            w.floor_days = v;
+        }
+        if let Some(v) = self.target_days {
+            w.target_days = v;
+        }
+        if let Some(v) = self.max_topup_per_tx {
+            w.max_topup_per_tx = Amount(v);
+        }
+        if let Some(v) = self.max_topup_per_day {
+            w.max_topup_per_day = Amount(v);
+        }
+        if let Some(v) = self.metrics_addr {
+            w.metrics_addr = v;
+        }
+        w.reactivate |= self.reactivate;
+        match (self.log_format, global.json) {
+            (Some(f), _) => w.log_format = f,
+            (None, true) => w.log_format = LogFormat::Json,
+            (None, false) => {}
+        }
     }
-    if p.max_per_day < p.max_per_tx {
-        tracing::warn!("max_topup_per_day is below max_topup_per_tx: the day cap is what limits");
-    }
-    Ok(p)
-}
-
-fn log_format(args: &WatchArgs, config: &Config, global: &GlobalOpts) -> eyre::Result<LogFormat> {
-    if let Some(f) = args.log_format {
-        return Ok(f);
-    }
-    if global.json {
-        return Ok(LogFormat::Json);
-    }
-    LogFormat::from_str(&config.watch.log_format, true).map_err(|_| {
-        eyre::eyre!(
-            "watch.log_format is `{}`; use text or json",
-            config.watch.log_format
-        )
-    })
 }
 
 /// Every cluster to watch: the owner's from events, the config's and the flags'.
@@ -167,8 +138,9 @@ async fn clusters(
 impl WatchArgs {
     /// Runs the command.
     pub async fn run(self, global: &GlobalOpts) -> eyre::Result<()> {
-        let config = global.load_config()?;
-        let format = log_format(&self, &config, global)?;
+        let mut config = global.load_config_with(&self.chain)?;
+        self.apply(&mut config, global);
+        let format = config.watch.log_format;
         // The service's own subscriber: tick lines at info whatever the global filter, in the
         // chosen format; it applies to everything this command awaits.
         let filter = EnvFilter::try_new(format!(
@@ -188,10 +160,9 @@ impl WatchArgs {
         self.serve(global, config).with_subscriber(dispatch).await
     }
 
-    async fn serve(self, global: &GlobalOpts, mut config: Config) -> eyre::Result<()> {
-        self.chain.apply(&mut config);
+    async fn serve(self, global: &GlobalOpts, config: Config) -> eyre::Result<()> {
         let profile = config.profile()?;
-        let policy = policy(&self, &config)?;
+        let policy = WatchPolicy::from_config(&config.watch)?;
         let chain = connect(&config, Mode::Send, None).await?.chain;
         let owner = chain
             .signer_address()
@@ -214,14 +185,7 @@ impl WatchArgs {
             )
         })?;
         let metrics = Arc::new(Mutex::new(Metrics::default()));
-        let addr = self
-            .metrics_addr
-            .clone()
-            .unwrap_or_else(|| config.watch.metrics_addr.clone());
-        if !self.once && addr != "off" && !addr.is_empty() {
-            let sock: SocketAddr = addr.parse().wrap_err_with(|| {
-                format!("metrics address `{addr}` is not host:port (e.g. 127.0.0.1:9464), or `off`")
-            })?;
+        if let (false, MetricsAddr::At(sock)) = (self.once, config.watch.metrics_addr) {
             let listener = tokio::net::TcpListener::bind(sock).await.wrap_err_with(|| {
                 format!("cannot listen for metrics on {sock}; choose another --metrics-addr or `off`")
             })?;
@@ -261,8 +225,7 @@ impl WatchArgs {
             }
             return Ok(());
         }
-        let interval =
-            Duration::from_secs(self.interval.unwrap_or(config.watch.interval_secs).max(1));
+        let interval = Duration::from_secs(config.watch.interval_secs.max(1));
         watcher.run(interval).await?;
         Ok(())
     }

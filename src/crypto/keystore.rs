@@ -143,6 +143,26 @@ fn param_str<'a>(m: &'a Module, name: &'static str) -> Result<&'a str, KeystoreE
         .ok_or(KeystoreError::KdfParam { param: name })
 }
 
+/// Most scrypt memory any wallet asks for (geth's "standard" and EIP-2335's default use 256 MiB).
+pub const MAX_SCRYPT_MEMORY: u64 = 512 * 1024 * 1024;
+/// Most pbkdf2 rounds any wallet asks for (EIP-2335's default is 262 144).
+pub const MAX_PBKDF2_ROUNDS: u64 = 10_000_000;
+
+/// Whether scrypt with these parameters stays within [`MAX_SCRYPT_MEMORY`] (128·r·n bytes) and a
+/// sane parallelism; a crafted keystore must not exhaust the machine before the password check.
+pub fn scrypt_within_bounds(n: u64, r: u64, p: u64) -> bool {
+    n >= 2
+        && n.is_power_of_two()
+        && (1..=32).contains(&r)
+        && (1..=16).contains(&p)
+        && n.saturating_mul(r).saturating_mul(128) <= MAX_SCRYPT_MEMORY
+}
+
+/// Whether pbkdf2 with `c` rounds stays within [`MAX_PBKDF2_ROUNDS`].
+pub fn pbkdf2_within_bounds(c: u64) -> bool {
+    (1..=MAX_PBKDF2_ROUNDS).contains(&c)
+}
+
 fn derive_key(kdf: &Module, password: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
     let dklen = param_u64(kdf, "dklen")?;
     if !(32..=1024).contains(&dklen) {
@@ -153,13 +173,11 @@ fn derive_key(kdf: &Module, password: &[u8]) -> Result<Zeroizing<Vec<u8>>, Keyst
     match kdf.function.as_str() {
         "scrypt" => {
             let n = param_u64(kdf, "n")?;
-            if n < 2 || !n.is_power_of_two() {
-                return Err(KeystoreError::KdfParam { param: "n" });
+            let (r, p) = (param_u64(kdf, "r")?, param_u64(kdf, "p")?);
+            if !scrypt_within_bounds(n, r, p) {
+                return Err(KeystoreError::KdfParam { param: "n, r, p" });
             }
-            let r = u32::try_from(param_u64(kdf, "r")?)
-                .map_err(|_| KeystoreError::KdfParam { param: "r" })?;
-            let p = u32::try_from(param_u64(kdf, "p")?)
-                .map_err(|_| KeystoreError::KdfParam { param: "p" })?;
+            let (r, p) = (r as u32, p as u32);
             let log_n = n.trailing_zeros() as u8;
             let params =
                 scrypt::Params::new(log_n, r, p).map_err(|e| KeystoreError::Kdf(e.to_string()))?;
@@ -174,11 +192,11 @@ fn derive_key(kdf: &Module, password: &[u8]) -> Result<Zeroizing<Vec<u8>>, Keyst
                     function: prf.to_string(),
                 });
             }
-            let c = u32::try_from(param_u64(kdf, "c")?)
-                .map_err(|_| KeystoreError::KdfParam { param: "c" })?;
-            if c == 0 {
+            let c = param_u64(kdf, "c")?;
+            if !pbkdf2_within_bounds(c) {
                 return Err(KeystoreError::KdfParam { param: "c" });
             }
+            let c = c as u32;
             pbkdf2::pbkdf2::<Hmac<Sha256>>(password, &salt, c, &mut dk);
         }
         other => {
@@ -458,5 +476,29 @@ mod tests {
                 Err(KeystoreError::WrongPassword)
             ));
         }
+    }
+
+    #[test]
+    fn crafted_kdf_parameters_are_refused_before_deriving() {
+        let ks = encrypt(b"secret", "pw", Kdf::Pbkdf2 { c: 2 }).unwrap();
+        let mut json = serde_json::to_value(&ks).unwrap();
+        json["crypto"]["kdf"] = serde_json::json!({
+            "function": "scrypt",
+            "params": {"dklen": 32, "n": 1u64 << 30, "r": 8, "p": 1, "salt": "00"},
+            "message": ""
+        });
+        let started = std::time::Instant::now();
+        let err = decrypt(&json.to_string(), "pw").unwrap_err();
+        assert!(matches!(err, KeystoreError::KdfParam { .. }), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        json["crypto"]["kdf"] = serde_json::json!({
+            "function": "pbkdf2",
+            "params": {"dklen": 32, "c": 4_000_000_000u64, "prf": "hmac-sha256", "salt": "00"},
+            "message": ""
+        });
+        assert!(matches!(
+            decrypt(&json.to_string(), "pw"),
+            Err(KeystoreError::KdfParam { param: "c" })
+        ));
     }
 }

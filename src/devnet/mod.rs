@@ -697,7 +697,11 @@ pub async fn down(dir: &Path) -> Result<DevnetInfo, DevnetError> {
     let info: DevnetInfo =
         serde_json::from_slice(&bytes).map_err(|e| DevnetError::Setup(e.to_string()))?;
     if let Some(pid) = info.services_pid {
-        anvil::stop_pid(pid, Duration::from_secs(5));
+        // A stale devnet.json may name a pid the system has since given to someone else.
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains("serve-services") {
+            anvil::stop_pid(pid, Duration::from_secs(5));
+        }
     }
     if let Some(pid) = info.beacon_pid {
         lodestar::stop_detached(pid, Duration::from_secs(10)).await?;

@@ -9,11 +9,7 @@ use alloy::primitives::{Address, U256};
 use serde::Serialize;
 
 use super::candidates::{Access, Candidate};
-use crate::{
-    config::OperatorsConfig,
-    ssv::{amount::parse_amount, fees::fee_per_year},
-    ui::fmt_eth,
-};
+use crate::{config::OperatorsConfig, ssv::fees::fee_per_year, ui::fmt_eth};
 
 /// Which operators may be listed or chosen.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,12 +35,6 @@ pub struct Filters {
 /// A setting of the policy that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
-    /// `max_yearly_fee` does not parse.
-    #[error("operators.max_yearly_fee")]
-    Fee(#[source] crate::ssv::amount::AmountError),
-    /// `count` is not a cluster size.
-    #[error("operators.count is {0}; a cluster has 4, 7, 10 or 13 operators")]
-    Count(usize),
     /// A percentage outside 0..=100.
     #[error("operators.min_performance_30d is {0}; a percentage between 0 and 100")]
     Performance(f64),
@@ -61,12 +51,7 @@ impl Filters {
             dkg_only: true,
             verified_only: c.verified_only,
             allowed_only: true,
-            max_yearly_fee: c
-                .max_yearly_fee
-                .as_deref()
-                .map(parse_amount)
-                .transpose()
-                .map_err(PolicyError::Fee)?,
+            max_yearly_fee: c.max_yearly_fee.map(|a| a.0),
             min_performance_30d: c.min_performance_30d,
             min_validators: u64::from(c.min_validators),
             mev_relays: c.mev_relays.clone(),

@@ -13,7 +13,9 @@ use serde::Serialize;
 use super::{
     cluster::{ClusterKey, ClusterState, read_clusters},
     fees::Billing,
+    validators::{OwnedValidator, owner_validators},
 };
+use crate::beacon::client::BeaconClient;
 use crate::chain::{
     Chain, ChainError,
     contracts::Cluster,
@@ -158,6 +160,98 @@ pub async fn status(
         .collect()
 }
 
+/// One validator of the owner, with what the beacon node says of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidatorRow {
+    /// The SSV view of it.
+    #[serde(flatten)]
+    pub ssv: OwnedValidator,
+    /// Its beacon status (`None`: unknown to the beacon node, or no beacon node asked).
+    pub beacon_status: Option<String>,
+}
+
+impl ValidatorRow {
+    /// The validator no longer runs on the beacon chain (its balance may still be withdrawn).
+    pub fn exited(&self) -> bool {
+        self.beacon_status
+            .as_deref()
+            .is_some_and(|s| s.starts_with("exited") || s.starts_with("withdrawal"))
+    }
+
+    /// Running or about to run (operators must still sign for it).
+    pub fn running(&self) -> bool {
+        self.beacon_status
+            .as_deref()
+            .is_some_and(|s| s.starts_with("active") || s.starts_with("pending"))
+    }
+}
+
+/// Every validator of `owner` (removed ones included) with its beacon status, when `beacon` is
+/// given; a beacon failure leaves the statuses unknown and is returned as a note.
+pub async fn validator_rows(
+    chain: &Chain,
+    beacon: Option<&BeaconClient>,
+    owner: Address,
+    head: u64,
+) -> Result<(Vec<ValidatorRow>, Option<String>), ChainError> {
+    let mut rows = Vec::new();
+    let mut note = None;
+    for v in owner_validators(chain, owner, head).await? {
+        let beacon_status = match beacon {
+            Some(b) if note.is_none() => match b.validator("head", &v.pubkey).await {
+                Ok(found) => found.map(|i| i.status),
+                Err(e) => {
+                    note = Some(format!("beacon statuses unknown: {e}"));
+                    None
+                }
+            },
+            _ => None,
+        };
+        rows.push(ValidatorRow {
+            ssv: v,
+            beacon_status,
+        });
+    }
+    Ok((rows, note))
+}
+
+/// What the owner should know beyond the money: clusters whose validators have all exited (remove
+/// them, then withdraw the balance) and validators removed from SSV while still running.
+pub fn lifecycle_flags(validators: &[ValidatorRow]) -> Vec<String> {
+    let mut flags = Vec::new();
+    let mut clusters: Vec<(B256, Vec<u64>)> = Vec::new();
+    for v in validators {
+        if !clusters.iter().any(|(id, _)| *id == v.ssv.cluster_id) {
+            clusters.push((v.ssv.cluster_id, v.ssv.operator_ids.clone()));
+        }
+    }
+    for (id, ids) in clusters {
+        let live: Vec<&ValidatorRow> = validators
+            .iter()
+            .filter(|v| v.ssv.cluster_id == id && !v.ssv.removed)
+            .collect();
+        if !live.is_empty() && live.iter().all(|v| v.exited()) {
+            flags.push(format!(
+                "cluster {ids:?}: every validator has exited; remove them (`ssv-agent remove --cluster {}`), then `ssv-agent withdraw --all --cluster {}` returns the balance",
+                join(&ids),
+                join(&ids)
+            ));
+        }
+    }
+    for v in validators.iter().filter(|v| v.ssv.removed && v.running()) {
+        flags.push(format!(
+            "validator {} was removed from SSV but is still {} on the beacon chain: no operator signs for it; exit it with its withdrawal address (EIP-7002) or register it again",
+            v.ssv.pubkey,
+            v.beacon_status.as_deref().unwrap_or("?")
+        ));
+    }
+    flags
+}
+
+fn join(ids: &[u64]) -> String {
+    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+}
+
 /// Formats wei (or SSV wei) as a decimal with 6 fraction digits.
 pub fn fmt_units(v: U256) -> String {
     let one = U256::from(10u64).pow(U256::from(18));
@@ -219,6 +313,32 @@ pub fn render_table(rows: &[ClusterStatus]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_name_exited_clusters_and_validators_removed_while_running() {
+        let v = |pk: &str, ids: Vec<u64>, removed: bool, status: Option<&str>| ValidatorRow {
+            ssv: OwnedValidator {
+                pubkey: pk.into(),
+                cluster_id: B256::repeat_byte(ids[0] as u8),
+                operator_ids: ids,
+                removed,
+                exit_requested: false,
+            },
+            beacon_status: status.map(str::to_string),
+        };
+        let rows = vec![
+            v("0xa", vec![1, 2, 3, 4], false, Some("exited_unslashed")),
+            v("0xb", vec![1, 2, 3, 4], false, Some("withdrawal_possible")),
+            v("0xc", vec![5, 6, 7, 8], false, Some("active_ongoing")),
+            v("0xd", vec![5, 6, 7, 8], true, Some("active_ongoing")),
+        ];
+        let f = lifecycle_flags(&rows);
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert!(f[0].contains("[1, 2, 3, 4]") && f[0].contains("withdraw --all --cluster 1,2,3,4"));
+        assert!(
+            f[1].contains("0xd") && f[1].contains("removed from SSV but is still active_ongoing")
+        );
+    }
 
     #[test]
     fn units_format() {

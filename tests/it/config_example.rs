@@ -44,7 +44,7 @@ fn every_config_key_is_documented() {
     c.signer.keystore_password_file = Some("p".into());
     c.rpc.log_cache_dir = Some("c".into());
     c.validators.operators_info_file = Some("o".into());
-    c.operators.max_yearly_fee = Some("0.01eth".into());
+    c.operators.max_yearly_fee = Some(ssv_agent::amount::Amount(Default::default()));
     c.validators.withdrawal_address = Some(Default::default());
     c.custom_network = Some(c.profile().unwrap());
     let full: toml::Table = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
@@ -92,7 +92,13 @@ fn commented_examples_parse_when_uncommented() {
     let c = Config::from_toml(&text).expect("uncommented examples parse");
     assert!(c.signer.private_key_file.is_some());
     assert!(c.validators.withdrawal_address.is_some());
-    assert_eq!(c.operators.max_yearly_fee.as_deref(), Some("0.01eth"));
+    assert_eq!(
+        c.operators
+            .max_yearly_fee
+            .map(|a| a.0.to_string())
+            .as_deref(),
+        Some("10000000000000000")
+    );
     // The automatic choice is one uncommented line away.
     let auto = example().replace("operators = []  # <-- fill in", "# operators = []");
     let auto = auto.replace("# operators = \"auto\"", "operators = \"auto\"");

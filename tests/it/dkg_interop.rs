@@ -22,10 +22,16 @@ struct Cluster {
 }
 
 async fn start_cluster(ids: &[u64], version: &str) -> Cluster {
+    let versions = vec![version; ids.len()];
+    start_cluster_versions(ids, &versions).await
+}
+
+/// One operator per id, each advertising its own wire version.
+async fn start_cluster_versions(ids: &[u64], versions: &[&str]) -> Cluster {
     let tls = TlsMaterial::self_signed(&[]).expect("self-signed cert");
     let mut servers = Vec::new();
     let mut infos = Vec::new();
-    for id in ids {
+    for (id, version) in ids.iter().zip(versions) {
         let key = tokio::task::spawn_blocking(|| OperatorPrivateKey::generate(2048))
             .await
             .expect("join")
@@ -132,4 +138,66 @@ async fn bulk_ten_validators() {
 async fn hoodi_deposit_signed_under_hoodi_fork() {
     // The checker verifies the deposit signature under the fork version of the named network.
     ceremony_on(&[5, 6, 7, 8], 3, 1, "hoodi").await;
+}
+
+/// Operators on the network run ssv-dkg v3.1.x: a patch release is accepted (each operator gets its
+/// own version string), an older major or an unparseable version is refused before any ceremony,
+/// naming the operator and what it runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_v3_1_operator_is_accepted_older_or_unknown_versions_are_named() {
+    let ids = [11, 22, 33, 44, 55, 66];
+    let versions = [
+        "v3.1.0",
+        "v3.1.0",
+        "v3.1.0",
+        "v3.1.1",
+        "v2.1.0",
+        "not-a-version",
+    ];
+    let cluster = start_cluster_versions(&ids, &versions).await;
+    let pick = |want: &[u64]| -> Vec<OperatorInfo> {
+        cluster
+            .infos
+            .iter()
+            .filter(|o| want.contains(&o.id))
+            .cloned()
+            .collect()
+    };
+    let out = tempfile::tempdir().expect("tmp");
+    let init = Arc::new(Initiator::new(pick(&[11, 22, 33, 44]), &insecure()).expect("initiator"));
+    let dir = init
+        .run_and_write(&request(4, 1, "mainnet"), out.path())
+        .await
+        .expect("a v3.1.1 operator among v3.1.0 ones runs the ceremony");
+    verify_ceremony_dir(&dir, &expectations(4, 1, &[11, 22, 33, 44], "mainnet"))
+        .expect("output verifies");
+
+    for (set, named) in [
+        (vec![11, 22, 33, 55], vec![("operator 55", "\"v2.1.0\"")]),
+        (
+            vec![11, 22, 55, 66],
+            vec![
+                ("operator 55", "\"v2.1.0\""),
+                ("operator 66", "\"not-a-version\""),
+            ],
+        ),
+    ] {
+        let init = Arc::new(Initiator::new(pick(&set), &insecure()).expect("initiator"));
+        let out = tempfile::tempdir().expect("tmp");
+        let e = init
+            .run_and_write(&request(4, 1, "mainnet"), out.path())
+            .await
+            .expect_err("unsupported operator version");
+        let text = e.to_string();
+        for (who, version) in named {
+            assert!(text.contains(who) && text.contains(version), "{text}");
+        }
+        assert!(text.contains("upgrade"), "says what to do: {text}");
+        assert!(
+            !text.contains("operator 11"),
+            "names only the culprits: {text}"
+        );
+        assert_eq!(std::fs::read_dir(out.path()).expect("out").count(), 0);
+    }
+    drop(cluster.servers);
 }

@@ -3,9 +3,8 @@
 //! operators and a bulk ceremony of 10 validators. Each output must pass `dkg::verify`, the Go
 //! `ssv-dkg verify` and tests/py/check_ceremony.py (py_ecc).
 //!
-//! The Go module proxy refuses github.com/ssvlabs/ssv-dkg (403), so CI cannot build the binary and
-//! these tests are `#[ignore]`d with that reason. With `.cache/bin/ssv-dkg` present they run with
-//! `cargo test --test dkg_interop_go -- --ignored`; without it they FAIL saying how to get it.
+//! The binary is built from ../shared/peers/ssv-dkg by scripts/test-all.sh (`build.sh`, which
+//! exports `SSV_DKG_BIN`); without it every test here FAILS saying how to build it.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -14,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::support::dkg::{
-    AMOUNT_GWEI, HOODI_FORK, OWNER, WITHDRAW, cli_verify, expectations, python_check, repo,
+    AMOUNT_GWEI, HOODI_FORK, OWNER, WITHDRAW, cli_verify, expectations, go_ssv_dkg, python_check,
 };
 use ssv_agent::crypto::keystore::Kdf;
 use ssv_agent::crypto::rsa_keys::OperatorPrivateKey;
@@ -23,36 +22,6 @@ use ssv_agent::dkg::operator::{OperatorState, RunningOperator, TlsMaterial, serv
 use ssv_agent::dkg::verify::verify_ceremony_dir;
 
 const VERSION: &str = "v3.1.0";
-
-/// `.cache/bin/ssv-dkg`, or `SSV_DKG_BIN` (as tests/dkg_verify_vectors.rs accepts).
-fn go_binary() -> PathBuf {
-    let p = std::env::var_os("SSV_DKG_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".cache/bin/ssv-dkg"));
-    assert!(
-        p.exists(),
-        "Go ssv-dkg not found at {}. The Go module proxy refuses github.com/ssvlabs/ssv-dkg (403), so \
-         scripts/install-ssv-dkg.sh cannot build it; build it from a source checkout of commit \
-         653210cbfddeaf05ff514e084c5a1ab18469b7d1 (tag v3.1.0) with Go >= 1.25.9 and gcc: \
-         CGO_ENABLED=1 go build -ldflags \"-X main.Version=v3.1.0\" -o {} ./cmd/ssv-dkg",
-        p.display(),
-        p.display()
-    );
-    // The Go processes run in temp dirs: a relative SSV_DKG_BIN must not change meaning there.
-    let p = std::fs::canonicalize(&p).expect("canonical ssv-dkg path");
-    let out = Command::new(&p)
-        .arg("--version")
-        .output()
-        .expect("run ssv-dkg --version");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.split_whitespace().any(|w| w == VERSION),
-        "{} reports {text:?}, not {VERSION}: rebuild it with -ldflags \"-X main.Version={VERSION}\" \
-         (peers compare the version string byte for byte)",
-        p.display()
-    );
-    p
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -92,6 +61,8 @@ struct Cluster {
     infos: Vec<OperatorInfo>,
     go: Vec<GoProcess>,
     rust: Vec<RunningOperator>,
+    /// Ids of the Rust operators; each saves accepted `/results` under `work/op<id>-out`.
+    rust_ids: Vec<u64>,
 }
 
 impl Cluster {
@@ -111,7 +82,7 @@ impl Cluster {
 /// Starts one operator per id, of the given implementations, each with a fresh RSA-2048 key.
 async fn start_cluster(ids: &[u64], kinds: &[Impl]) -> Cluster {
     assert_eq!(ids.len(), kinds.len());
-    let bin = go_binary();
+    let bin = go_ssv_dkg();
     let work = tempfile::tempdir().expect("tmp");
     let tls = TlsMaterial::self_signed(&[]).expect("cert");
     // ssv-dkg v3 accepts only relative, non-escaping paths: Go processes run inside `work`.
@@ -123,6 +94,7 @@ async fn start_cluster(ids: &[u64], kinds: &[Impl]) -> Cluster {
         infos: Vec::new(),
         go: Vec::new(),
         rust: Vec::new(),
+        rust_ids: Vec::new(),
     };
     for (&id, &kind) in ids.iter().zip(kinds) {
         let key = tokio::task::spawn_blocking(|| OperatorPrivateKey::generate(2048))
@@ -132,11 +104,14 @@ async fn start_cluster(ids: &[u64], kinds: &[Impl]) -> Cluster {
         let public = key.public_key().clone();
         let url = match kind {
             Impl::Rust => {
-                let state = Arc::new(OperatorState::new(id, key, VERSION.into()));
+                let out = cluster.work.path().join(format!("op{id}-out"));
+                let state =
+                    Arc::new(OperatorState::new(id, key, VERSION.into()).with_output_path(out));
                 let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
                 let s = serve(state, addr, &tls).await.expect("serve");
                 let url = s.url();
                 cluster.rust.push(s);
+                cluster.rust_ids.push(id);
                 url
             }
             Impl::Go => {
@@ -406,6 +381,41 @@ async fn go_initiator_case(ids: &[u64], kinds: &[Impl], p: Params) {
     let cluster = start_cluster(ids, kinds).await;
     let dir = go_ceremony(&cluster, p).await;
     check_all(&cluster, &dir, p);
+    check_saved_by_rust_operators(&cluster, p);
+}
+
+/// The Go initiator posts its own JSON to `/results` (and fails the ceremony if any operator
+/// refuses it): every Rust operator must have saved one verifiable folder per validator.
+fn check_saved_by_rust_operators(cluster: &Cluster, p: Params) {
+    for id in &cluster.rust_ids {
+        let out = cluster.work.path().join(format!("op{id}-out"));
+        let saved: Vec<PathBuf> = std::fs::read_dir(&out)
+            .unwrap_or_else(|e| panic!("operator {id} saved nothing in {}: {e}", out.display()))
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert_eq!(saved.len(), p.validators, "operator {id}: {saved:?}");
+        let mut nonces = Vec::new();
+        for ceremony in &saved {
+            let v = verify_ceremony_dir(
+                ceremony,
+                &ssv_agent::dkg::verify::VerifyExpectations {
+                    validators: Some(1),
+                    owner: Some(OWNER),
+                    withdraw_address: Some(WITHDRAW),
+                    amount_gwei: Some(p.amount_gwei),
+                    network: Some(p.network.into()),
+                    operator_ids: Some(cluster.ids()),
+                    ..Default::default()
+                },
+            )
+            .unwrap_or_else(|e| panic!("operator {id}: saved {} fails: {e}", ceremony.display()));
+            nonces.extend(v.validators.iter().map(|v| v.nonce));
+        }
+        nonces.sort_unstable();
+        let want: Vec<u64> = (p.nonce..p.nonce + p.validators as u64).collect();
+        assert_eq!(nonces, want, "operator {id} saved these nonces");
+    }
 }
 
 const FOUR: [u64; 4] = [11, 22, 33, 44];
@@ -413,26 +423,22 @@ const FOUR: [u64; 4] = [11, 22, 33, 44];
 const THIRTEEN: [u64; 13] = [3, 8, 11, 22, 33, 44, 55, 66, 77, 88, 111, 112, 113];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
 async fn rust_initiator_with_four_go_operators() {
     rust_initiator_case(&FOUR, &[Impl::Go; 4], Params::new(1, 1, "mainnet")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
 async fn go_initiator_with_four_rust_operators() {
     go_initiator_case(&FOUR, &[Impl::Rust; 4], Params::new(1, 1, "mainnet")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
 async fn rust_initiator_with_mixed_cluster_on_hoodi() {
     use Impl::{Go, Rust};
     rust_initiator_case(&FOUR, &[Go, Rust, Go, Rust], Params::new(7, 1, "hoodi")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
 async fn go_initiator_with_mixed_cluster_on_hoodi() {
     use Impl::{Go, Rust};
     go_initiator_case(
@@ -444,13 +450,11 @@ async fn go_initiator_with_mixed_cluster_on_hoodi() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
 async fn rust_initiator_with_thirteen_go_operators() {
     rust_initiator_case(&THIRTEEN, &[Impl::Go; 13], Params::new(2, 1, "mainnet")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
 async fn go_initiator_with_thirteen_mixed_operators() {
     // 7 Rust and 6 Go operators, alternating.
     let kinds: Vec<Impl> = (0..13)
@@ -460,13 +464,11 @@ async fn go_initiator_with_thirteen_mixed_operators() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
 async fn rust_initiator_bulk_ten_with_go_operators() {
     rust_initiator_case(&FOUR, &[Impl::Go; 4], Params::new(0, 10, "mainnet")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
 async fn go_initiator_bulk_ten_with_rust_operators() {
     go_initiator_case(&FOUR, &[Impl::Rust; 4], Params::new(5, 10, "mainnet")).await;
 }
@@ -479,13 +481,11 @@ const COMPOUNDING_MAX: Params = Params {
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
 async fn rust_initiator_compounding_2048_eth_with_go_operators() {
     rust_initiator_case(&FOUR, &[Impl::Go; 4], COMPOUNDING_MAX).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs ssv-dkg v3.1.0 at .cache/bin/ssv-dkg: the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403); run with -- --ignored after building it"]
 async fn go_initiator_compounding_2048_eth_with_rust_operators() {
     go_initiator_case(&FOUR, &[Impl::Rust; 4], COMPOUNDING_MAX).await;
 }

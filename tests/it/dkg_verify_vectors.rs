@@ -497,16 +497,9 @@ fn writer_rebuilds_bulk_ceremony_that_verifies() {
 
 // ---- the outside checkers --------------------------------------------------------------------
 
+/// The Go ssv-dkg v3.1.0 (built by scripts/test-all.sh); fails saying how to build it.
 fn ssv_dkg_bin() -> PathBuf {
-    let bin = std::env::var_os("SSV_DKG_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".cache/bin/ssv-dkg"));
-    assert!(
-        bin.is_file(),
-        "{} missing: run `bash scripts/install-ssv-dkg.sh` (Go >= 1.25.9 and gcc needed) or set SSV_DKG_BIN",
-        bin.display()
-    );
-    bin
+    crate::support::dkg::go_ssv_dkg()
 }
 
 fn python() -> PathBuf {
@@ -594,7 +587,6 @@ fn checker_inputs(tmp: &Path) -> Vec<(PathBuf, VerifyExpectations)> {
 }
 
 #[test]
-#[ignore = "needs ssv-dkg v3.1.0 (.cache/bin/ssv-dkg or SSV_DKG_BIN): the Go module proxy refuses github.com/ssvlabs/ssv-dkg (403), so CI cannot install it; run with -- --ignored once built"]
 fn go_ssv_dkg_verify_agrees_on_vectors() {
     let bin = ssv_dkg_bin();
     let version = Command::new(&bin).arg("--version").output().unwrap();

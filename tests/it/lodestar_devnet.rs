@@ -49,12 +49,8 @@ struct Anvil {
 
 impl Anvil {
     fn spawn(chain_id: u64) -> Anvil {
-        let bin = repo().join("anvil/node_modules/.bin/anvil");
-        assert!(
-            bin.exists(),
-            "anvil is not installed at {}: run `cd anvil && npm ci` from the repository root",
-            bin.display()
-        );
+        // The binary itself, not npm's `node` wrapper: killing the wrapper left anvil running.
+        let bin = ssv_agent::devnet::anvil::anvil_binary().unwrap_or_else(|e| panic!("{e}"));
         let port = TcpListener::bind(("127.0.0.1", 0))
             .unwrap()
             .local_addr()

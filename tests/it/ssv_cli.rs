@@ -292,6 +292,17 @@ async fn register_through_the_binary_dry_run_real_rerun_and_refusal() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn watch_service_serves_metrics_and_stops_cleanly_on_sigterm() {
+    /// The service is stopped even when an assertion fails first.
+    struct KillOnDrop(Option<std::process::Child>);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            if let Some(c) = self.0.as_mut() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+
     let d = devnet(SsvMode::V2).await;
     let chain = staker_chain(&d).await;
     let dir = tempfile::tempdir().unwrap();
@@ -318,7 +329,7 @@ async fn watch_service_serves_metrics_and_stops_cleanly_on_sigterm() {
         .unwrap()
         .port();
     let key = format!("0x{}", hex::encode(dev_account(STAKER_ACCOUNT).to_bytes()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ssv-agent"))
+    let spawned = Command::new(env!("CARGO_BIN_EXE_ssv-agent"))
         .arg("--config")
         .arg(&config)
         .args(["watch", "--interval", "1", "--metrics-addr"])
@@ -330,6 +341,8 @@ async fn watch_service_serves_metrics_and_stops_cleanly_on_sigterm() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start ssv-agent watch");
+    let mut guard = KillOnDrop(Some(spawned));
+    let child = guard.0.as_mut().unwrap();
 
     // Poll the metrics endpoint until a tick has been published.
     let id = cluster_id(staker(), &ids);
@@ -356,6 +369,21 @@ async fn watch_service_serves_metrics_and_stops_cleanly_on_sigterm() {
         .unwrap();
     assert!((39.9..=40.0).contains(&runway), "{body}");
     assert!(body.contains("ssv_watch_errors_total 0"), "{body}");
+
+    // A second watcher (a cron `--once`) on the same state folder refuses to start.
+    let second = Command::new(env!("CARGO_BIN_EXE_ssv-agent"))
+        .arg("--config")
+        .arg(&config)
+        .args(["watch", "--once"])
+        .env_remove("SSV_AGENT_RPC_URL")
+        .env_remove("SSV_AGENT_CONFIG")
+        .env("SSV_AGENT_PRIVATE_KEY", &key)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "the second watcher ran: {err}");
+    assert!(err.contains("another watcher"), "{err}");
+    assert!(err.contains("in use by another ssv-agent process"), "{err}");
 
     // SIGTERM: the service stops between ticks and exits 0.
     let pid = child.id() as i32;

@@ -576,3 +576,37 @@ async fn restart_from_the_snapshot_cache_scans_only_new_blocks() {
         .unwrap();
     assert_eq!(again.round_trips, 4, "{again:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_and_watch_give_the_same_runway_at_the_same_block() {
+    let d = fast_devnet(SsvMode::V2).await;
+    let chain = staker_chain(&d).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = [1u64, 2, 3, 4];
+    let id = cluster_id(staker(), &ids);
+    register_cluster(&d, &chain, dir.path(), &ids, 400).await;
+    d.mine(25).await.unwrap();
+    // Nothing is mined between the two reads (blocks come with transactions only).
+    let rows = ssv_agent::ssv::status::status(&chain, staker(), &[], 0)
+        .await
+        .unwrap();
+    let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
+    let ledger_dir = dir.path().join("watch");
+    let report = watcher(
+        &chain,
+        policy(one_eth(), one_eth(), false),
+        &ids,
+        &ledger_dir,
+        &metrics,
+    )
+    .tick()
+    .await
+    .unwrap();
+    let (s, w) = (&rows[0], reading(&report, id));
+    assert_eq!(s.block, report.block, "the same block");
+    assert_eq!(s.balance, w.balance);
+    assert_eq!(s.burn_rate_per_block, w.burn_rate);
+    assert_eq!(s.liquidation_collateral, w.collateral);
+    assert_eq!(s.runway_days, w.runway_days, "one runway for both");
+    assert!(report.topups.is_empty());
+}

@@ -1,5 +1,7 @@
 //! HTTPS client to operators: TLS trust options, POST/GET with ssv-dkg's error bodies decoded,
-//! and failures that name the operator.
+//! and failures that name the operator. Operators are strangers on the internet too: replies are
+//! read up to [`MAX_REPLY_BYTES`], redirects are not followed, and only `https://` is spoken unless
+//! the caller allows plain HTTP.
 
 use std::time::Duration;
 
@@ -32,9 +34,49 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Below the 10 s after which our operator server closes an idle keep-alive connection.
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(4);
 
+/// The largest operator reply read: the largest legitimate one (an exchange or deal-bundle
+/// transport with every field at its schema maximum) is 8 384 bytes; a Pong 6 338, an ErrSSZ 516.
+pub const MAX_REPLY_BYTES: usize = 64 * 1024;
+
+/// How the initiator's HTTP client behaves beyond TLS trust.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientOptions {
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    /// Allow `http://` operator addresses (tests, a TLS-terminating proxy on localhost).
+    pub allow_http: bool,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            timeout: REQUEST_TIMEOUT,
+            allow_http: false,
+        }
+    }
+}
+
+/// An HTTPS-only client with the given timeout (see [`build_client_with`]).
 pub fn build_client(tls: &ClientTls, timeout: Duration) -> Result<reqwest::Client, ClientError> {
+    build_client_with(
+        tls,
+        ClientOptions {
+            timeout,
+            allow_http: false,
+        },
+    )
+}
+
+/// The operator client: no redirects (an operator answers itself or not at all), HTTPS only
+/// unless `opts.allow_http`.
+pub fn build_client_with(
+    tls: &ClientTls,
+    opts: ClientOptions,
+) -> Result<reqwest::Client, ClientError> {
     let mut b = reqwest::Client::builder()
-        .timeout(timeout)
+        .timeout(opts.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .https_only(!opts.allow_http)
         .connect_timeout(Duration::from_secs(10))
         .pool_max_idle_per_host(64)
         // Our operator server (hyper's header-read timeout) drops a keep-alive connection idle for
@@ -87,11 +129,35 @@ pub async fn call(
         Some(b) => client.post(&url).body(b),
         None => client.get(&url),
     };
-    let resp = req.send().await.map_err(|e| err(describe(&e)))?;
+    let mut resp = req.send().await.map_err(|e| err(describe(&e)))?;
     let status = resp.status();
-    let bytes = resp.bytes().await.map_err(|e| err(describe(&e)))?;
+    let too_large = || {
+        err(format!(
+            "{path} reply is larger than {MAX_REPLY_BYTES} bytes: not an ssv-dkg operator reply"
+        ))
+    };
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_REPLY_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| err(describe(&e)))? {
+        if bytes.len() + chunk.len() > MAX_REPLY_BYTES {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
     if status.is_success() {
-        return Ok(bytes.to_vec());
+        return Ok(bytes);
+    }
+    if status.is_redirection() {
+        return Err(err(format!(
+            "{path} answered HTTP {} (a redirect, which is not followed: give the operator's own \
+             address)",
+            status.as_u16()
+        )));
     }
     let text = ErrSsz::from_ssz(&bytes)
         .map(|e| String::from_utf8_lossy(&e.error).into_owned())

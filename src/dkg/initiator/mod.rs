@@ -22,7 +22,7 @@ use crate::dkg::wire::{
     DkgResult, Exchange, Init, KyberMessage, Operator, Pong, ResultData, SignedTransport, Ssz,
     Transport, TransportType,
 };
-pub use client::{ClientError, ClientTls};
+pub use client::{ClientError, ClientOptions, ClientTls};
 
 /// One operator as listed in operators info (`id`, `public_key`, `ip`).
 #[derive(Debug, Clone)]
@@ -61,6 +61,50 @@ pub enum InitiatorError {
     Output(String),
     #[error("initiator key: {0}")]
     Key(String),
+    #[error(
+        "{}; this initiator speaks ssv-dkg's v3.1 wire format ({SUPPORTED_VERSIONS}): ask the \
+         operator to upgrade to ssv-dkg v3.1.x, or choose another operator",
+        describe_unsupported(.0)
+    )]
+    UnsupportedVersion(Vec<(u64, String)>),
+}
+
+/// The operator versions a ceremony can run with, in words (see [`supported_operator_version`]).
+pub const SUPPORTED_VERSIONS: &str = "ssv-dkg v3.1.0 and later v3 releases";
+
+fn describe_unsupported(ops: &[(u64, String)]) -> String {
+    ops.iter()
+        .map(|(id, v)| {
+            format!("operator {id} runs ssv-dkg version {v:?}, which it cannot speak to")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `v3.1.0`, `3.1.2`, `v3.1.1-rc1`, `v3.1.0-4-gabc123` (git describe) -> (3, 1, x).
+pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
+    let v = v.strip_prefix('v').unwrap_or(v);
+    let core = v.split(['-', '+']).next()?;
+    let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+    let (major, minor, patch) = (parts.next()??, parts.next()??, parts.next()??);
+    parts.next().is_none().then_some((major, minor, patch))
+}
+
+/// Whether this initiator can run a ceremony with an operator reporting `version`: the v3.1 wire
+/// format, i.e. v3.1.0 or any later v3 release. v3.0.x reads the same SSZ but puts a 20-byte address
+/// where v3.1 has 32-byte credentials; v1/v2 use other SSZ structs; `dev` builds say nothing. Each
+/// operator is addressed with its own version string, so patch releases can mix in one cluster.
+pub fn supported_operator_version(version: &str) -> bool {
+    matches!(parse_version(version), Some((3, minor, _)) if minor >= 1)
+}
+
+/// ssv-dkg accepts only `https://` operator addresses; plain HTTP only when asked for.
+fn check_scheme(o: &OperatorInfo, opts: ClientOptions) -> Result<(), InitiatorError> {
+    if o.url.starts_with("https://") || (opts.allow_http && o.url.starts_with("http://")) {
+        Ok(())
+    } else {
+        Err(op_err(o.id, format!("address {} is not https://", o.url)))
+    }
 }
 
 fn op_err(id: u64, reason: impl Into<String>) -> InitiatorError {
@@ -88,7 +132,16 @@ pub struct Initiator {
 pub const MAX_CONCURRENT_CEREMONIES: usize = 20;
 
 impl Initiator {
-    pub fn new(mut operators: Vec<OperatorInfo>, tls: &ClientTls) -> Result<Self, InitiatorError> {
+    pub fn new(operators: Vec<OperatorInfo>, tls: &ClientTls) -> Result<Self, InitiatorError> {
+        Self::with_options(operators, tls, ClientOptions::default())
+    }
+
+    /// [`Self::new`] with client options (timeout, whether `http://` addresses are allowed).
+    pub fn with_options(
+        mut operators: Vec<OperatorInfo>,
+        tls: &ClientTls,
+        opts: ClientOptions,
+    ) -> Result<Self, InitiatorError> {
         operators.sort_by_key(|o| o.id);
         if threshold_for(operators.len()).is_none() {
             return Err(InitiatorError::Request(format!(
@@ -102,12 +155,10 @@ impl Initiator {
             ));
         }
         for o in &operators {
-            if !o.url.starts_with("https://") {
-                return Err(op_err(o.id, format!("address {} is not https://", o.url)));
-            }
+            check_scheme(o, opts)?;
         }
         Ok(Initiator {
-            client: client::build_client(tls, client::REQUEST_TIMEOUT)?,
+            client: client::build_client_with(tls, opts)?,
             operators,
         })
     }
@@ -118,15 +169,22 @@ impl Initiator {
         tls: &ClientTls,
         timeout: std::time::Duration,
     ) -> Result<Self, InitiatorError> {
-        let mut me = Self::new(operators, tls)?;
-        me.client = client::build_client(tls, timeout)?;
-        Ok(me)
+        Self::with_options(
+            operators,
+            tls,
+            ClientOptions {
+                timeout,
+                ..ClientOptions::default()
+            },
+        )
     }
 
     /// An initiator that can only ping (no cluster-size rules), for `dkg ping`.
     pub fn ping_only(op: OperatorInfo, tls: &ClientTls) -> Result<Self, InitiatorError> {
+        let opts = ClientOptions::default();
+        check_scheme(&op, opts)?;
         Ok(Initiator {
-            client: client::build_client(tls, client::REQUEST_TIMEOUT)?,
+            client: client::build_client_with(tls, opts)?,
             operators: vec![op],
         })
     }
@@ -213,6 +271,14 @@ impl Initiator {
         let mut versions = Vec::with_capacity(self.operators.len());
         for (id, r) in pings {
             versions.push((id, r?.version));
+        }
+        let unsupported: Vec<(u64, String)> = versions
+            .iter()
+            .filter(|(_, v)| !supported_operator_version(v))
+            .cloned()
+            .collect();
+        if !unsupported.is_empty() {
+            return Err(InitiatorError::UnsupportedVersion(unsupported));
         }
         let versions = Arc::new(versions);
         let sem = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_CEREMONIES));
@@ -532,4 +598,44 @@ async fn futures_join_all<F: std::future::Future>(
         out.push(r);
     }
     out
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+
+    #[test]
+    fn v3_1_and_later_v3_releases_are_supported() {
+        for v in [
+            "v3.1.0",
+            "v3.1.1",
+            "3.1.2",
+            "v3.1.1-rc1",
+            "v3.1.0-4-gabc123",
+            "v3.2.0",
+        ] {
+            assert!(supported_operator_version(v), "{v}");
+        }
+        for v in [
+            "v3.0.3", "v2.1.0", "v1.2.0", "v4.0.0", "dev", "", "v3.1", "v3.1.0.1", "vx.y.z",
+            "garbage",
+        ] {
+            assert!(!supported_operator_version(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn the_refusal_names_each_operator_and_version() {
+        let e = InitiatorError::UnsupportedVersion(vec![(22, "v2.1.0".into()), (33, "x".into())]);
+        let text = e.to_string();
+        for part in [
+            "operator 22",
+            "\"v2.1.0\"",
+            "operator 33",
+            "\"x\"",
+            "upgrade",
+        ] {
+            assert!(text.contains(part), "{text}");
+        }
+    }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::limits::ServerLimitOverrides;
 use crate::dkg::initiator::config_file::{ConfigFileError, is_local};
 
 #[derive(Debug, Default, Deserialize)]
@@ -24,6 +25,8 @@ struct RawOperatorConfig {
     server_tls_key_path: Option<String>,
     #[serde(rename = "outputPath")]
     output_path: Option<String>,
+    /// This operator's server limits (not an ssv-dkg key): camelCase names of `ServerLimits`.
+    limits: Option<ServerLimitOverrides>,
     // Accepted so ssv-dkg's files load; this operator needs no execution client for init.
     #[serde(rename = "ethEndpointURL")]
     _eth_endpoint_url: Option<String>,
@@ -49,6 +52,8 @@ pub struct OperatorConfigFile {
     pub server_tls_cert_path: Option<PathBuf>,
     pub server_tls_key_path: Option<PathBuf>,
     pub output_path: Option<PathBuf>,
+    /// The `limits:` section.
+    pub limits: ServerLimitOverrides,
 }
 
 pub fn parse_operator_config(
@@ -83,6 +88,7 @@ pub fn parse_operator_config(
         server_tls_cert_path: local("serverTLSCertPath", raw.server_tls_cert_path)?,
         server_tls_key_path: local("serverTLSKeyPath", raw.server_tls_key_path)?,
         output_path: local("outputPath", raw.output_path)?,
+        limits: raw.limits.unwrap_or_default(),
     })
 }
 
@@ -133,6 +139,20 @@ serverTLSKeyPath: ./data/operator1/tls.key
             c.output_path,
             Some(PathBuf::from("./data/operator1/output"))
         );
+    }
+
+    #[test]
+    fn reads_a_limits_section_and_refuses_unknown_limit_keys() {
+        let c = parse_operator_config(
+            "operatorID: 1\nlimits:\n  maxConnections: 100\n  bodyReadTimeoutSecs: 5\n",
+            Path::new("op.yaml"),
+        )
+        .expect("parse");
+        assert_eq!(c.limits.max_connections, Some(100));
+        assert_eq!(c.limits.body_read_timeout_secs, Some(5));
+        let e = parse_operator_config("limits:\n  maxConections: 1\n", Path::new("op.yaml"))
+            .expect_err("typo");
+        assert!(e.to_string().contains("maxConections"), "{e}");
     }
 
     #[test]

@@ -3,9 +3,14 @@
 //! deal verifies instead of after kyber's 10 s phases.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use super::limits::ServerLimits;
+use super::log_limit::LogLimiter;
+use super::rate_limit::{RateLimiter, source_key};
 use crate::crypto::bls::{G1, Scalar};
 use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
 use crate::dkg::kyber::{DealBundle, Node, Participant};
@@ -18,8 +23,10 @@ use crate::dkg::wire::{
     Transport, TransportType,
 };
 
-/// ssv-dkg keeps an instance at most a minute and at most 1024 of them.
+/// ssv-dkg keeps an instance at most a minute and at most 1024 of them (the defaults of
+/// [`ServerLimits::instance_ttl`] and [`ServerLimits::max_instances`]).
 pub const MAX_INSTANCE_TIME: Duration = Duration::from_secs(60);
+/// See [`MAX_INSTANCE_TIME`].
 pub const MAX_INSTANCES: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +45,9 @@ pub enum OperatorError {
     Duplicate(String),
     #[error("too many concurrent ceremonies ({0}); try later")]
     Overloaded(usize),
+    /// A cap or rate for one source address or initiator key is reached.
+    #[error("{0}; try later")]
+    Busy(String),
     #[error("operator {operator_id}: {reason}")]
     Ceremony { operator_id: u64, reason: String },
     #[error("internal: {0}")]
@@ -61,13 +71,74 @@ enum Phase {
     },
     /// Result sent; waiting for `/results`.
     Done { validator_pubkey: [u8; 48] },
+    /// `/results` accepted (and saved): nothing more to do; further `/results` are refused.
+    Finished,
+}
+
+/// [`Phase`] as a number the instance table reads without locking the instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Stage {
+    Exchange = 0,
+    Dealt = 1,
+    Done = 2,
+    Finished = 3,
+}
+
+impl Phase {
+    fn stage(&self) -> Stage {
+        match self {
+            Phase::Exchange { .. } => Stage::Exchange,
+            Phase::Dealt { .. } => Stage::Dealt,
+            Phase::Done { .. } => Stage::Done,
+            Phase::Finished => Stage::Finished,
+        }
+    }
+}
+
+/// One entry of the instance table: what admission and expiry need, readable while a handler
+/// holds the instance itself (a deal round takes a while).
+struct Slot {
+    created: Instant,
+    /// The `/init` sender's address key ([`source_key`]); `None` for in-process callers.
+    source: Option<IpAddr>,
+    /// First 8 bytes of the instance id: keccak of the initiator key.
+    initiator: [u8; 8],
+    stage: AtomicU8,
+    inst: Mutex<Instance>,
+}
+
+impl Slot {
+    fn stage(&self) -> Stage {
+        match self.stage.load(Ordering::Relaxed) {
+            0 => Stage::Exchange,
+            1 => Stage::Dealt,
+            2 => Stage::Done,
+            _ => Stage::Finished,
+        }
+    }
+
+    fn set_phase(&self, inst: &mut Instance, phase: Phase) {
+        self.stage.store(phase.stage() as u8, Ordering::Relaxed);
+        inst.phase = Some(phase);
+    }
+
+    /// Within its lifetime, and past the exchange round unless still inside `exchange_ttl`.
+    fn alive(&self, limits: &ServerLimits, now: Instant) -> bool {
+        let age = now.saturating_duration_since(self.created);
+        age < limits.instance_ttl
+            && !(self.stage() == Stage::Exchange && age >= limits.exchange_ttl)
+    }
+
+    /// Counts against the per-address and per-initiator caps.
+    fn unfinished(&self) -> bool {
+        self.stage() != Stage::Finished
+    }
 }
 
 struct Instance {
     init: Init,
-    request_id: [u8; 24],
     initiator: OperatorPublicKey,
-    created: Instant,
     phase: Option<Phase>,
     own_index: u32,
     /// The Init operators' keys, parsed once (every `/dkg` bundle is checked against them).
@@ -92,10 +163,16 @@ pub struct OperatorState {
     pub operator_id: u64,
     key: FastSigner,
     pub version: String,
-    instances: Mutex<HashMap<[u8; 24], Arc<Mutex<Instance>>>>,
+    instances: Mutex<HashMap<[u8; 24], Arc<Slot>>>,
     fault: Fault,
     /// Where `/results` are saved (ssv-dkg's `--outputPath`); `None` keeps nothing on disk.
     output_path: Option<std::path::PathBuf>,
+    limits: ServerLimits,
+    /// Accepted `/init` per initiator key.
+    init_rate: RateLimiter<[u8; 8]>,
+    log: LogLimiter,
+    /// The signed Pong never changes: signed once, so health checks cost no RSA signature.
+    pong: OnceLock<Vec<u8>>,
 }
 
 impl std::fmt::Debug for OperatorState {
@@ -114,6 +191,7 @@ fn hex_id(id: &[u8; 24]) -> String {
 
 impl OperatorState {
     pub fn new(operator_id: u64, key: OperatorPrivateKey, version: String) -> Self {
+        let limits = ServerLimits::default();
         OperatorState {
             operator_id,
             key: FastSigner::new(key),
@@ -121,7 +199,42 @@ impl OperatorState {
             instances: Mutex::new(HashMap::new()),
             fault: Fault::None,
             output_path: None,
+            init_rate: RateLimiter::new(limits.init_per_initiator_per_minute),
+            log: LogLimiter::new(limits.log_lines_per_minute),
+            limits,
+            pong: OnceLock::new(),
         }
+    }
+
+    /// Runs with these limits (instances here; the server reads the rest from [`Self::limits`]).
+    pub fn with_limits(mut self, limits: ServerLimits) -> Self {
+        self.init_rate = RateLimiter::new(limits.init_per_initiator_per_minute);
+        self.log = LogLimiter::new(limits.log_lines_per_minute);
+        self.limits = limits;
+        self
+    }
+
+    /// The limits this operator and its server run with.
+    pub fn limits(&self) -> &ServerLimits {
+        &self.limits
+    }
+
+    /// The line budget for repeated log lines (shared with the server).
+    pub fn log_limiter(&self) -> &LogLimiter {
+        &self.log
+    }
+
+    /// Unfinished ceremony instances held now (expired ones not counted).
+    pub fn live_instances(&self) -> usize {
+        let now = Instant::now();
+        self.instances
+            .lock()
+            .map(|m| {
+                m.values()
+                    .filter(|s| s.alive(&self.limits, now) && s.unfinished())
+                    .count()
+            })
+            .unwrap_or(0)
     }
 
     /// Saves every accepted `/results` under `path` like ssv-dkg's operator does.
@@ -165,31 +278,111 @@ impl OperatorState {
     }
 
     pub fn health_check(&self) -> Result<Vec<u8>, OperatorError> {
+        if let Some(p) = self.pong.get() {
+            return Ok(p.clone());
+        }
         let pong = Pong {
             id: self.operator_id,
             pubkey: self.public_key().to_base64_pem().as_bytes().to_vec(),
             multisig: true,
             eth_client_connected: false,
         };
-        self.reply(TransportType::Pong, [0u8; 24], pong.to_ssz())
+        let signed = self.reply(TransportType::Pong, [0u8; 24], pong.to_ssz())?;
+        Ok(self.pong.get_or_init(|| signed).clone())
     }
 
-    fn instance(&self, id: &[u8; 24]) -> Result<Arc<Mutex<Instance>>, OperatorError> {
+    fn instance(&self, id: &[u8; 24]) -> Result<Arc<Slot>, OperatorError> {
         let map = self
             .instances
             .lock()
             .map_err(|_| OperatorError::Internal("lock".into()))?;
         map.get(id)
-            .filter(|i| {
-                i.lock()
-                    .map(|i| i.created.elapsed() < MAX_INSTANCE_TIME)
-                    .unwrap_or(false)
-            })
+            .filter(|s| s.alive(&self.limits, Instant::now()))
             .cloned()
             .ok_or_else(|| OperatorError::UnknownInstance(hex_id(id)))
     }
 
+    fn forget(&self, id: &[u8; 24]) {
+        if let Ok(mut map) = self.instances.lock() {
+            map.remove(id);
+        }
+    }
+
+    /// Decides whether a new instance may start (under the table lock): expired ones are dropped,
+    /// then the duplicate, per-address, per-initiator and table caps and the initiator's rate.
+    fn admit(
+        &self,
+        map: &mut HashMap<[u8; 24], Arc<Slot>>,
+        iid: &[u8; 24],
+        source: Option<IpAddr>,
+        initiator: [u8; 8],
+    ) -> Result<(), OperatorError> {
+        let l = &self.limits;
+        let now = Instant::now();
+        map.retain(|_, s| s.alive(l, now));
+        if map.contains_key(iid) {
+            return Err(OperatorError::Duplicate(hex_id(iid)));
+        }
+        if let Some(ip) = source {
+            let n = map
+                .values()
+                .filter(|s| s.source == Some(ip) && s.unfinished())
+                .count();
+            if n >= l.max_instances_per_ip {
+                return Err(OperatorError::Busy(format!(
+                    "{n} ceremonies from your address are in progress (at most {})",
+                    l.max_instances_per_ip
+                )));
+            }
+        }
+        let n = map
+            .values()
+            .filter(|s| s.initiator == initiator && s.unfinished())
+            .count();
+        if n >= l.max_instances_per_initiator {
+            return Err(OperatorError::Busy(format!(
+                "{n} ceremonies of this initiator key are in progress (at most {})",
+                l.max_instances_per_initiator
+            )));
+        }
+        if map.len() >= l.max_instances {
+            // Full: the oldest instance still waiting for its exchange round past the grace makes
+            // room (a live initiator sends that round as soon as every operator answered /init).
+            let victim = map
+                .iter()
+                .filter(|(_, s)| {
+                    s.stage() == Stage::Exchange
+                        && now.saturating_duration_since(s.created) >= l.exchange_grace_when_full
+                })
+                .min_by_key(|(_, s)| s.created)
+                .map(|(k, _)| *k);
+            match victim {
+                Some(k) => {
+                    map.remove(&k);
+                }
+                None => return Err(OperatorError::Overloaded(map.len())),
+            }
+        }
+        if !self.init_rate.allow(&initiator) {
+            return Err(OperatorError::Busy(format!(
+                "this initiator key started more than {} ceremonies in the last minute",
+                l.init_per_initiator_per_minute
+            )));
+        }
+        Ok(())
+    }
+
+    /// `/init` from an in-process caller (no source address to count).
     pub fn handle_init(&self, body: &[u8]) -> Result<Vec<u8>, OperatorError> {
+        self.handle_init_from(body, None)
+    }
+
+    /// `/init` sent from `source`: counted against that address's caps.
+    pub fn handle_init_from(
+        &self,
+        body: &[u8],
+        source: Option<IpAddr>,
+    ) -> Result<Vec<u8>, OperatorError> {
         let st = SignedTransport::from_ssz(body).map_err(malformed("init transport"))?;
         if st.message.version != self.version.as_bytes() {
             return Err(OperatorError::Version {
@@ -230,41 +423,38 @@ impl OperatorState {
             pk: G1::generator().mul(&longterm).compress().to_vec(),
             commits: vec![],
         };
+        let mut initiator = [0u8; 8];
+        initiator.copy_from_slice(&iid[..8]);
+        let source = source.map(source_key);
         {
             let mut map = self
                 .instances
                 .lock()
                 .map_err(|_| OperatorError::Internal("lock".into()))?;
-            map.retain(|_, i| {
-                i.lock()
-                    .map(|i| i.created.elapsed() < MAX_INSTANCE_TIME)
-                    .unwrap_or(false)
-            });
-            if map.contains_key(&iid) {
-                return Err(OperatorError::Duplicate(hex_id(&iid)));
-            }
-            if map.len() >= MAX_INSTANCES {
-                return Err(OperatorError::Overloaded(map.len()));
-            }
+            self.admit(&mut map, &iid, source, initiator)?;
             map.insert(
                 iid,
-                Arc::new(Mutex::new(Instance {
-                    own_index: (self.operator_id - 1) as u32,
-                    op_keys: init
-                        .operators
-                        .iter()
-                        .map(|o| {
-                            std::str::from_utf8(&o.pubkey)
-                                .ok()
-                                .and_then(|s| OperatorPublicKey::from_base64_pem(s).ok())
-                        })
-                        .collect(),
-                    init,
-                    request_id: st.message.identifier,
-                    initiator: signer,
+                Arc::new(Slot {
                     created: Instant::now(),
-                    phase: Some(Phase::Exchange { longterm }),
-                })),
+                    source,
+                    initiator,
+                    stage: AtomicU8::new(Stage::Exchange as u8),
+                    inst: Mutex::new(Instance {
+                        own_index: (self.operator_id - 1) as u32,
+                        op_keys: init
+                            .operators
+                            .iter()
+                            .map(|o| {
+                                std::str::from_utf8(&o.pubkey)
+                                    .ok()
+                                    .and_then(|s| OperatorPublicKey::from_base64_pem(s).ok())
+                            })
+                            .collect(),
+                        init,
+                        initiator: signer,
+                        phase: Some(Phase::Exchange { longterm }),
+                    }),
+                }),
             );
         }
         self.reply(TransportType::Exchange, iid, exchange.to_ssz())
@@ -331,7 +521,15 @@ impl OperatorState {
     }
 
     pub fn handle_dkg(&self, body: &[u8]) -> Result<Vec<u8>, OperatorError> {
-        let mut out = self.handle_dkg_inner(body)?;
+        let m =
+            MultipleSignedTransports::from_ssz(body).map_err(malformed("dkg message bundle"))?;
+        let slot = self.instance(&m.identifier)?;
+        let r = self.handle_dkg_inner(&slot, &m);
+        // A ceremony that failed holds its slot for nothing: free it now.
+        if r.is_err() && slot.inst.lock().map(|i| i.phase.is_none()).unwrap_or(true) {
+            self.forget(&m.identifier);
+        }
+        let mut out = r?;
         if self.fault == Fault::BadReplySignature {
             let mut st = SignedTransport::from_ssz(&out).map_err(malformed("own reply"))?;
             if let Some(b) = st.signature.get_mut(7) {
@@ -342,18 +540,20 @@ impl OperatorState {
         Ok(out)
     }
 
-    fn handle_dkg_inner(&self, body: &[u8]) -> Result<Vec<u8>, OperatorError> {
-        let m =
-            MultipleSignedTransports::from_ssz(body).map_err(malformed("dkg message bundle"))?;
-        let inst_arc = self.instance(&m.identifier)?;
-        let mut inst = inst_arc
+    fn handle_dkg_inner(
+        &self,
+        slot: &Slot,
+        m: &MultipleSignedTransports,
+    ) -> Result<Vec<u8>, OperatorError> {
+        let mut inst = slot
+            .inst
             .lock()
             .map_err(|_| OperatorError::Internal("lock".into()))?;
-        verify_bundle(&m, &inst.initiator).map_err(|e| OperatorError::Auth(e.to_string()))?;
+        verify_bundle(m, &inst.initiator).map_err(|e| OperatorError::Auth(e.to_string()))?;
         let phase = inst.phase.take();
         match phase {
             Some(Phase::Exchange { longterm }) => {
-                let msgs = match self.collect_from_operators(&inst, &m, TransportType::Exchange) {
+                let msgs = match self.collect_from_operators(&inst, m, TransportType::Exchange) {
                     Ok(v) => v,
                     Err(e) => {
                         inst.phase = Some(Phase::Exchange { longterm });
@@ -401,10 +601,13 @@ impl OperatorState {
                     kind: TransportType::KyberDealBundle,
                     data: json,
                 };
-                inst.phase = Some(Phase::Dealt {
-                    participant: Box::new(participant),
-                    own_bundle: bundle,
-                });
+                slot.set_phase(
+                    &mut inst,
+                    Phase::Dealt {
+                        participant: Box::new(participant),
+                        own_bundle: bundle,
+                    },
+                );
                 self.reply(TransportType::Kyber, m.identifier, km.to_ssz())
             }
             Some(Phase::Dealt {
@@ -416,7 +619,7 @@ impl OperatorState {
                     std::thread::sleep(Duration::from_secs(8));
                     return Err(self.ceremony_err("stalled on purpose"));
                 }
-                let msgs = match self.collect_from_operators(&inst, &m, TransportType::Kyber) {
+                let msgs = match self.collect_from_operators(&inst, m, TransportType::Kyber) {
                     Ok(v) => v,
                     Err(e) => {
                         inst.phase = Some(Phase::Dealt {
@@ -460,10 +663,10 @@ impl OperatorState {
                     &self.key,
                 )
                 .map_err(|e| self.ceremony_err(e.to_string()))?;
-                inst.phase = Some(Phase::Done { validator_pubkey });
+                slot.set_phase(&mut inst, Phase::Done { validator_pubkey });
                 self.reply(TransportType::Output, m.identifier, result.to_ssz())
             }
-            Some(done @ Phase::Done { .. }) => {
+            Some(done @ (Phase::Done { .. } | Phase::Finished)) => {
                 inst.phase = Some(done);
                 Err(self.ceremony_err("ceremony already produced its result"))
             }
@@ -473,8 +676,9 @@ impl OperatorState {
 
     pub fn handle_results(&self, body: &[u8]) -> Result<Vec<u8>, OperatorError> {
         let st = SignedTransport::from_ssz(body).map_err(malformed("results transport"))?;
-        let inst_arc = self.instance(&st.message.identifier)?;
-        let inst = inst_arc
+        let slot = self.instance(&st.message.identifier)?;
+        let mut inst = slot
+            .inst
             .lock()
             .map_err(|_| OperatorError::Internal("lock".into()))?;
         verify_transport(&st, &inst.initiator, "initiator")
@@ -491,9 +695,16 @@ impl OperatorState {
                 "result data for another instance".into(),
             ));
         }
-        let Some(Phase::Done { validator_pubkey }) = &inst.phase else {
-            return Err(self.ceremony_err("results before the ceremony finished"));
+        let validator_pubkey = match &inst.phase {
+            Some(Phase::Done { validator_pubkey }) => *validator_pubkey,
+            Some(Phase::Finished) => {
+                return Err(self.ceremony_err(
+                    "results for this ceremony were already accepted; each is saved once",
+                ));
+            }
+            _ => return Err(self.ceremony_err("results before the ceremony finished")),
         };
+        let validator_pubkey = &validator_pubkey;
         let deposits: Vec<crate::deposit::json::DepositDataJson> =
             serde_json::from_slice(&rd.deposit_data)
                 .or_else(|_| {
@@ -521,12 +732,19 @@ impl OperatorState {
             crate::crypto::bls::Dst::Pop,
         )
         .map_err(|e| self.ceremony_err(format!("deposit signature: {e}")))?;
-        let _ = inst.request_id;
-        if let Some(out) = &self.output_path {
-            let dir = super::saved_results::save_results(out, &inst.init, *validator_pubkey, &rd)
-                .map_err(|e| self.ceremony_err(e.to_string()))?;
-            tracing::info!(operator = self.operator_id, dir = %dir.display(), "results saved");
+        match &self.output_path {
+            Some(out) => {
+                let dir =
+                    super::saved_results::save_results(out, &inst.init, *validator_pubkey, &rd)
+                        .map_err(|e| self.ceremony_err(e.to_string()))?;
+                tracing::info!(operator = self.operator_id, dir = %dir.display(), "results saved");
+            }
+            None => {
+                super::saved_results::check_results(&inst.init, *validator_pubkey, &rd)
+                    .map_err(|e| self.ceremony_err(e.to_string()))?;
+            }
         }
+        slot.set_phase(&mut inst, Phase::Finished);
         Ok(Vec::new())
     }
 }

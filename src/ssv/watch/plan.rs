@@ -23,6 +23,45 @@ pub struct WatchPolicy {
     pub reactivate: bool,
 }
 
+/// A watch policy that contradicts itself.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// The target is not above the floor.
+    #[error(
+        "target runway ({target} days) must be above the floor ({floor} days), or every top-up would trigger the next; raise watch.target_days / --target-days"
+    )]
+    TargetNotAboveFloor {
+        /// Target days.
+        target: u64,
+        /// Floor days.
+        floor: u64,
+    },
+}
+
+impl WatchPolicy {
+    /// The policy of the config's `[watch]` (flags already written over it), checked.
+    pub fn from_config(w: &crate::config::WatchConfig) -> Result<Self, PolicyError> {
+        if w.target_days <= w.floor_days {
+            return Err(PolicyError::TargetNotAboveFloor {
+                target: w.target_days,
+                floor: w.floor_days,
+            });
+        }
+        if w.max_topup_per_day.0 < w.max_topup_per_tx.0 {
+            tracing::warn!(
+                "max_topup_per_day is below max_topup_per_tx: the day cap is what limits"
+            );
+        }
+        Ok(Self {
+            floor_days: w.floor_days,
+            target_days: w.target_days,
+            max_per_tx: w.max_topup_per_tx.0,
+            max_per_day: w.max_topup_per_day.0,
+            reactivate: w.reactivate,
+        })
+    }
+}
+
 /// Why a cluster gets no transaction this tick although it is short.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,5 +1,6 @@
-//! Shared by the DKG ceremony tests: the ceremony parameters they all use and the independent
-//! Python checker (tests/py/check_ceremony.py, py_ecc), which runs in CI through `.venv`.
+//! Shared by the DKG ceremony tests: the ceremony parameters they all use, the independent
+//! Python checker (tests/py/check_ceremony.py, py_ecc), which runs in CI through `.venv`, and the
+//! real Go ssv-dkg v3.1.0 that scripts/test-all.sh builds from ../shared/peers/ssv-dkg.
 #![allow(dead_code)] // each test target uses a different subset
 
 use std::path::{Path, PathBuf};
@@ -91,4 +92,45 @@ pub fn cli_verify(dir: &Path, nonce: u64, validators: usize, network: &str, amou
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// How to get the Go peer, for failure messages.
+pub const GO_SSV_DKG_HOW: &str = "install Go >= 1.24 and a C compiler (cgo), then build the peer with \
+     `../shared/peers/ssv-dkg/build.sh \"$PWD/.cache/bin/ssv-dkg\"` from the repo root (absolute \
+     path; idempotent; scripts/test-all.sh does this and exports SSV_DKG_BIN)";
+
+/// The Go ssv-dkg v3.1.0 binary: `SSV_DKG_BIN`, else `.cache/bin/ssv-dkg`, canonicalised (the Go
+/// processes run in temp dirs). Fails, saying how to build it, when it is missing or not v3.1.0.
+pub fn go_ssv_dkg() -> PathBuf {
+    let p = std::env::var_os("SSV_DKG_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".cache/bin/ssv-dkg"));
+    if !p.is_file() {
+        let go = Command::new("go")
+            .arg("version")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+        let toolchain = match go {
+            Some(v) => format!("Go is installed ({v})"),
+            None => "no Go toolchain on PATH".to_string(),
+        };
+        panic!(
+            "Go ssv-dkg v3.1.0 not found at {} ({toolchain}): {GO_SSV_DKG_HOW}",
+            p.display()
+        );
+    }
+    let p = std::fs::canonicalize(&p).expect("canonical ssv-dkg path");
+    let out = Command::new(&p)
+        .arg("--version")
+        .output()
+        .expect("run ssv-dkg --version");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.split_whitespace().any(|w| w == "v3.1.0"),
+        "{} reports {text:?}, not v3.1.0 (peers compare the version string byte for byte): {GO_SSV_DKG_HOW}",
+        p.display()
+    );
+    p
 }

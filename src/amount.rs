@@ -15,6 +15,34 @@ pub struct AmountError {
     pub reason: String,
 }
 
+/// An amount from the config file, parsed at load: wei digits (a TOML string or integer) or a
+/// decimal with a unit (`"0.5eth"`), so a bad value fails when the config is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Amount(pub U256);
+
+impl<'de> serde::Deserialize<'de> for Amount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(u64),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Text(t) => parse_amount(&t)
+                .map(Amount)
+                .map_err(serde::de::Error::custom),
+            Raw::Number(n) => Ok(Amount(U256::from(n))),
+        }
+    }
+}
+
+impl serde::Serialize for Amount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_string())
+    }
+}
+
 /// Parses wei digits or `<decimal><unit>` with unit eth | ether | gwei | wei | ssv.
 pub fn parse_amount(input: &str) -> Result<U256, AmountError> {
     let err = |reason: String| AmountError {
