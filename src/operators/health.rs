@@ -18,18 +18,19 @@ use serde::Serialize;
 use crate::{
     crypto::rsa_keys::OperatorPublicKey,
     dkg::{
-        initiator::{ClientTls, Initiator, InitiatorError, OperatorInfo, PingInfo, client},
+        initiator::{
+            ClientTls, Initiator, InitiatorError, OperatorInfo, PingInfo, SUPPORTED_VERSIONS,
+            client, supported_operator_version,
+        },
         transport::verify_transport,
         wire::{Pong, SignedTransport, Ssz},
     },
 };
 
-/// ssv-dkg wire generations this agent speaks (an operator's version string starts with one).
-pub const SPEAKS: [&str; 1] = ["v3."];
-
-/// Whether the agent can run a ceremony with an operator reporting `version`.
+/// Whether the agent can run a ceremony with an operator reporting `version`: the initiator's own
+/// rule, so `check` and the ceremony agree.
 pub fn speaks(version: &str) -> bool {
-    SPEAKS.iter().any(|p| version.starts_with(p))
+    supported_operator_version(version)
 }
 
 /// Longest wait for a TCP connection before the health check proper.
@@ -150,7 +151,7 @@ pub enum Problem {
     NotV3,
     /// A version the agent cannot speak.
     #[error(
-        "runs ssv-dkg {version:?}, which this agent cannot speak (it speaks v3.x): ask the operator to upgrade to ssv-dkg v3.1.x, or pick another operator"
+        "runs ssv-dkg {version:?}, which this agent cannot speak (it speaks {SUPPORTED_VERSIONS}): ask the operator to upgrade to ssv-dkg v3.1.x, or pick another operator"
     )]
     Version {
         /// What it reports.
@@ -505,7 +506,7 @@ mod tests {
     #[test]
     fn versions_and_addresses() {
         assert!(speaks("v3.1.0") && speaks("v3.2.1"));
-        assert!(!speaks("v2.1.0") && !speaks("dev") && !speaks(""));
+        assert!(!speaks("v2.1.0") && !speaks("v3.0.3") && !speaks("dev") && !speaks(""));
         assert_eq!(
             host_port("https://10.0.0.1:3030/").as_deref(),
             Some("10.0.0.1:3030")
