@@ -48,6 +48,8 @@ pub struct Config {
     pub transactions: TransactionsConfig,
     /// Cluster funding policy at registration.
     pub funding: FundingConfig,
+    /// How operators are discovered, checked and chosen (`validators.operators = "auto"`).
+    pub operators: OperatorsConfig,
     /// The watch service.
     pub watch: WatchConfig,
 }
@@ -155,13 +157,73 @@ impl Default for SignerConfig {
     }
 }
 
+/// Which operators hold the validators' shares: the agent's choice under the `[operators]`
+/// policy, or a fixed list of ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OperatorChoice {
+    /// `"auto"`: the agent picks healthy operators that fit the `[operators]` policy.
+    Auto,
+    /// Operator ids chosen by the user (4, 7, 10 or 13).
+    Ids(Vec<u64>),
+}
+
+impl Default for OperatorChoice {
+    fn default() -> Self {
+        Self::Ids(Vec::new())
+    }
+}
+
+impl OperatorChoice {
+    /// The fixed ids, if this is a fixed list.
+    pub fn ids(&self) -> Option<&[u64]> {
+        match self {
+            Self::Auto => None,
+            Self::Ids(ids) => Some(ids),
+        }
+    }
+}
+
+impl Serialize for OperatorChoice {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Auto => s.serialize_str("auto"),
+            Self::Ids(ids) => ids.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for OperatorChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Word(String),
+            Ids(Vec<u64>),
+        }
+        // Untagged alone would say "did not match any variant"; name what is accepted instead.
+        match Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "expected \"auto\" or a list of operator ids like [1, 2, 3, 4]",
+            )
+        })? {
+            Raw::Word(w) if w == "auto" => Ok(Self::Auto),
+            Raw::Word(w) => Err(serde::de::Error::custom(format!(
+                "`{w}` is not a choice of operators: write \"auto\" or a list of ids like [1, 2, 3, 4]"
+            ))),
+            Raw::Ids(ids) => Ok(Self::Ids(ids)),
+        }
+    }
+}
+
 /// What to create.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ValidatorsConfig {
-    /// Chosen SSV operator ids (4, 7, 10 or 13).
-    pub operator_ids: Vec<u64>,
-    /// Optional ssv-dkg `operators_info.json` (id, public_key, ip); otherwise fetched.
+    /// `"auto"` or the chosen SSV operator ids (4, 7, 10 or 13). `operator_ids` is the old name.
+    #[serde(alias = "operator_ids")]
+    pub operators: OperatorChoice,
+    /// Optional ssv-dkg `operators_info.json` (id, public_key, ip); otherwise the endpoints come
+    /// from the SSV API (`operators.ssv_api_url`).
     pub operators_info_file: Option<PathBuf>,
     /// Withdrawal address the deposit credentials must point to.
     pub withdrawal_address: Option<Address>,
@@ -178,7 +240,7 @@ pub struct ValidatorsConfig {
 impl Default for ValidatorsConfig {
     fn default() -> Self {
         Self {
-            operator_ids: Vec::new(),
+            operators: OperatorChoice::default(),
             operators_info_file: None,
             withdrawal_address: None,
             count: 1,
@@ -229,6 +291,54 @@ impl Default for FundingConfig {
             runway_days: 182,
             min_runway_days: 30,
             allow_migration: false,
+        }
+    }
+}
+
+/// Operator discovery, health checks and automatic choice (`ssv-agent operators`, and `run` with
+/// `validators.operators = "auto"` or `replace_unhealthy`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OperatorsConfig {
+    /// SSV API base URL (`<url>/api/v4/<network>/operators`).
+    pub ssv_api_url: String,
+    /// Operators to choose with `validators.operators = "auto"`: 4, 7, 10 or 13.
+    pub count: usize,
+    /// Only operators the SSV API marks verified.
+    pub verified_only: bool,
+    /// Largest yearly fee per validator (chain value), e.g. `"0.01eth"`; none when unset.
+    pub max_yearly_fee: Option<Amount>,
+    /// Smallest 30-day performance, percent (0 = any).
+    pub min_performance_30d: f64,
+    /// Smallest number of validators the operator already runs (on chain).
+    pub min_validators: u32,
+    /// MEV relays the operator must list, e.g. `["Flashbots", "Ultra Sound"]`.
+    pub mev_relays: Vec<String>,
+    /// Never choose these ids.
+    pub exclude: Vec<u64>,
+    /// Choose these ids first when they are healthy and fit the policy.
+    pub prefer: Vec<u64>,
+    /// With a fixed `validators.operators` list: swap an operator that fails its health check for
+    /// the best healthy one that fits this policy, before any ceremony output exists.
+    pub replace_unhealthy: bool,
+    /// Longest wait for one operator's health check, seconds.
+    pub check_timeout_secs: u64,
+}
+
+impl Default for OperatorsConfig {
+    fn default() -> Self {
+        Self {
+            ssv_api_url: "https://api.ssv.network".into(),
+            count: 4,
+            verified_only: false,
+            max_yearly_fee: None,
+            min_performance_30d: 0.0,
+            min_validators: 0,
+            mev_relays: Vec::new(),
+            exclude: Vec::new(),
+            prefer: Vec::new(),
+            replace_unhealthy: false,
+            check_timeout_secs: 10,
         }
     }
 }
@@ -498,6 +608,32 @@ mod tests {
         assert!(e.contains("netwrok"), "{e}");
         let e = Config::from_toml("[validators]\nwithdrawal_address = \"0x1234\"").unwrap_err();
         assert!(e.contains("withdrawal_address"), "{e}");
+    }
+
+    #[test]
+    fn operators_are_auto_or_ids_and_the_old_key_still_loads() {
+        let c = Config::from_toml("[validators]\noperators = \"auto\"\n").unwrap();
+        assert_eq!(c.validators.operators, OperatorChoice::Auto);
+        let c = Config::from_toml("[validators]\noperators = [4, 3, 2, 1]\n").unwrap();
+        assert_eq!(c.validators.operators.ids(), Some(&[4, 3, 2, 1][..]));
+        let c = Config::from_toml("[validators]\noperator_ids = [1, 2, 3, 4]\n").unwrap();
+        assert_eq!(c.validators.operators.ids(), Some(&[1, 2, 3, 4][..]));
+        let e = Config::from_toml("[validators]\noperators = \"best\"\n").unwrap_err();
+        assert!(e.contains("best") && e.contains("auto"), "{e}");
+        let e = Config::from_toml("[operators]\ncuont = 4\n").unwrap_err();
+        assert!(e.contains("cuont"), "{e}");
+        let c = Config::from_toml("[operators]\nmax_yearly_fee = \"0.01eth\"\n").unwrap();
+        assert_eq!(
+            c.operators.max_yearly_fee,
+            Some(Amount(U256::from(10_000_000_000_000_000u64)))
+        );
+        let e = Config::from_toml("[operators]\nmax_yearly_fee = \"cheap\"\n").unwrap_err();
+        assert!(e.contains("max_yearly_fee"), "{e}");
+        // Round trip through TOML keeps the choice.
+        let mut c = Config::default();
+        c.validators.operators = OperatorChoice::Auto;
+        let back = Config::from_toml(&toml::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back.validators.operators, OperatorChoice::Auto);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! distributed validator. The binary (`src/main.rs`) is a thin clap layer over this library.
 //!
 //! Layers, each using only those below it (see `docs/architecture.md`):
-//! `pipeline`/`devnet` -> `dkg` -> `deposit`, `ssv`, `beacon` -> `chain` -> `config`, `network`,
+//! `pipeline`/`devnet` -> `operators` -> `dkg` -> `deposit`, `ssv`, `beacon` -> `chain` -> `config`, `network`,
 //! `crypto`, `journal`, `ui`.
 
 pub mod amount;
@@ -16,6 +16,7 @@ pub mod devnet;
 pub mod dkg;
 pub mod journal;
 pub mod network;
+pub mod operators;
 pub mod pipeline;
 pub mod rehearsal;
 pub mod ssv;

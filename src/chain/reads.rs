@@ -240,6 +240,48 @@ impl Chain {
         Ok(found.map(|e| decode_operator_key(&e.data.publicKey)))
     }
 
+    /// [`Chain::operator_public_key`] for many operators in one log scan (an `OperatorAdded`
+    /// filter on all their ids, stopping once every key is found); in the order of `ids`.
+    pub async fn operator_public_keys(
+        &self,
+        ids: &[u64],
+    ) -> Result<Vec<Option<String>>, ChainError> {
+        let mut wanted: Vec<u64> = ids.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut found: std::collections::BTreeMap<u64, String> = Default::default();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let topics: Vec<B256> = wanted
+            .iter()
+            .map(|id| B256::from(U256::from(*id)))
+            .collect();
+        let filter = Filter::new()
+            .address(self.profile().ssv_network)
+            .event_signature(SSVNetwork::OperatorAdded::SIGNATURE_HASH)
+            .topic1(topics);
+        let head = self.head().await?;
+        self.log_scanner()
+            .scan_forward(&filter, self.profile().registry_sync_offset, head, |logs| {
+                for l in logs {
+                    if let Ok(e) = SSVNetwork::OperatorAdded::decode_log(&l.inner) {
+                        // The first registration of an id is the one that stands (ids never repeat).
+                        found
+                            .entry(e.data.operatorId)
+                            .or_insert_with(|| decode_operator_key(&e.data.publicKey));
+                    }
+                }
+                if found.len() == wanted.len() {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
+            })
+            .await?;
+        Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
+    }
+
     /// `getValidatorsPerOperatorLimit()`.
     pub async fn validators_per_operator_limit(&self) -> Result<u32, ChainError> {
         self.views()

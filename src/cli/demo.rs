@@ -1,6 +1,7 @@
 //! `ssv-agent demo`: the local devnet (anvil with the contracts at Hoodi's addresses + Lodestar),
-//! four local operator servers serving operators registered on that chain, the whole pipeline for
-//! one validator, a summary, and everything it started stopped again.
+//! the devnet's DKG operators (healthy ones, and an offline one, an outdated one and one serving an
+//! unregistered key) listed by the SSV API double, the whole pipeline for one validator with the
+//! operators chosen automatically, a summary, and everything it started stopped again.
 
 use std::{path::PathBuf, time::Duration};
 
@@ -46,7 +47,7 @@ impl DemoArgs {
             (None, None) => eyre::bail!("no demo folder"),
         };
         ui.info(format!(
-            "starting the devnet (anvil at Hoodi's addresses + Lodestar) and 4 local operators in {}",
+            "starting the devnet (anvil at Hoodi's addresses + Lodestar), its DKG operators and the SSV API double in {}",
             dir.display()
         ));
         let setup = LocalSetup::start(&LocalOptions {
@@ -57,14 +58,13 @@ impl DemoArgs {
         .await
         .map_err(|e| eyre::eyre!("{e}"))?;
         ui.info(format!(
-            "devnet up in {}: RPC {}, beacon {}, operators {:?} at {:?}",
+            "devnet up in {}: RPC {}, beacon {}, SSV API double {}; the agent chooses the operators (validators.operators = \"auto\")",
             fmt_duration(started.elapsed().as_secs()),
             setup.devnet.rpc_url(),
             setup.devnet.beacon_url().unwrap_or("-"),
-            setup.operator_ids,
-            setup.operator_urls()
+            setup.services().ssv_api_url(),
         ));
-        let config = setup.config(self.validators, &dir.join("output"));
+        let config = setup.config_auto(self.validators, &dir.join("output"));
         let opts = RunOptions {
             tls: setup.tls.clone(),
             follow: FollowOptions {

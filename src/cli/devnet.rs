@@ -1,12 +1,16 @@
-//! `ssv-agent devnet up|down`.
+//! `ssv-agent devnet up|down`: the devnet, with its DKG operators (healthy and not) and the SSV
+//! API double listing them; a detached devnet keeps those in a process of its own.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use eyre::WrapErr;
 
 use super::GlobalOpts;
 use crate::{
-    devnet::{self, Contracts, Devnet, DevnetOptions, SsvMode},
+    devnet::{
+        self, Contracts, Devnet, DevnetOptions, DevnetServices, DkgRole, SsvMode, dkg_operators,
+    },
     network::NetworkProfile,
 };
 
@@ -17,6 +21,10 @@ pub enum DevnetCommand {
     Up(UpArgs),
     /// Stop the devnet recorded in `<dir>/devnet.json`.
     Down(DirArg),
+    /// Serve the DKG operators and the SSV API double of the devnet in `<dir>` until SIGTERM
+    /// (started by `devnet up` for a detached devnet).
+    #[command(hide = true)]
+    ServeServices(DirArg),
 }
 
 /// Where the devnet keeps its keys, logs and `devnet.json`.
@@ -61,6 +69,7 @@ impl DevnetCommand {
     pub async fn run(self, global: &GlobalOpts) -> eyre::Result<()> {
         match self {
             Self::Up(a) => up(a, global).await,
+            Self::ServeServices(d) => serve_services(&d.dir).await,
             Self::Down(d) => {
                 let info = devnet::down(&d.dir).await?;
                 println!("stopped the devnet at {}", info.rpc_url);
@@ -90,10 +99,23 @@ async fn up(a: UpArgs, global: &GlobalOpts) -> eyre::Result<()> {
         port: Some(a.port),
         block_time: a.block_time,
         beacon: a.beacon,
+        // In the foreground the services live in this process; a detached devnet gets a process
+        // of its own for them (`devnet serve-services`).
+        services: a.foreground,
         ..Default::default()
     };
     let net = Devnet::start(opts).await?;
-    let info = net.info().clone();
+    let mut info = net.info().clone();
+    if let Some(s) = net.services() {
+        write_ca(&a.dir.dir, s)?;
+    }
+    let net = if a.foreground {
+        Some(net)
+    } else {
+        net.detach();
+        info = spawn_services(&a.dir.dir).await?;
+        None
+    };
     if global.json {
         println!("{}", serde_json::to_string(&info)?);
     } else {
@@ -117,6 +139,21 @@ async fn up(a: UpArgs, global: &GlobalOpts) -> eyre::Result<()> {
             devnet::PRIVATE_OPERATORS,
             a.dir.dir.join("operators").display()
         );
+        if let Some(url) = &info.ssv_api_url {
+            println!(
+                "SSV API double (a test double of api.ssv.network, loopback only): {url}; DKG operator TLS certificate: {}",
+                a.dir.dir.join(CA_FILE).display()
+            );
+            println!(
+                "DKG nodes: healthy {:?}; no endpoint {:?}; offline {:?}; ssv-dkg {} {:?}; serving an unregistered key {:?}",
+                ids_with(&info, DkgRole::Healthy),
+                ids_with(&info, DkgRole::NoEndpoint),
+                ids_with(&info, DkgRole::Offline),
+                dkg_operators::OLD_DKG_VERSION,
+                ids_with(&info, DkgRole::OldVersion),
+                ids_with(&info, DkgRole::RotatedKey),
+            );
+        }
         println!(
             "staker account: {} (anvil dev key #{}; public test key, never real money)",
             info.staker,
@@ -127,17 +164,91 @@ async fn up(a: UpArgs, global: &GlobalOpts) -> eyre::Result<()> {
             info.profile.name, info.rpc_url
         );
     }
-    if a.foreground {
-        tokio::signal::ctrl_c().await?;
-        drop(net);
-        std::fs::remove_file(a.dir.dir.join("devnet.json")).ok();
-        println!("devnet stopped");
-    } else {
-        net.detach();
-        println!(
+    match net {
+        Some(net) => {
+            tokio::signal::ctrl_c().await?;
+            drop(net);
+            std::fs::remove_file(a.dir.dir.join("devnet.json")).ok();
+            println!("devnet stopped");
+        }
+        None => println!(
             "stop it with: ssv-agent devnet down --dir {}",
             a.dir.dir.display()
-        );
+        ),
     }
+    Ok(())
+}
+
+/// The DKG operators' certificate, for `--operator-ca-cert`.
+const CA_FILE: &str = "operators-ca.pem";
+
+fn write_ca(dir: &Path, s: &DevnetServices) -> eyre::Result<()> {
+    let path = dir.join(CA_FILE);
+    std::fs::write(&path, s.ca_pem()).wrap_err_with(|| format!("writing {}", path.display()))
+}
+
+fn ids_with(info: &devnet::DevnetInfo, role: DkgRole) -> Vec<u64> {
+    info.operators
+        .iter()
+        .map(|o| o.id)
+        .filter(|id| dkg_operators::role(*id) == role)
+        .collect()
+}
+
+/// Starts `ssv-agent devnet serve-services` in its own process group and waits (bounded) until it
+/// has recorded itself in `devnet.json`.
+async fn spawn_services(dir: &Path) -> eyre::Result<devnet::DevnetInfo> {
+    use std::os::unix::process::CommandExt;
+    let log = dir.join("services.log");
+    let out =
+        std::fs::File::create(&log).wrap_err_with(|| format!("creating {}", log.display()))?;
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .args(["devnet", "serve-services", "--dir"])
+        .arg(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .process_group(0)
+        .spawn()
+        .wrap_err("starting the devnet services process")?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let info: devnet::DevnetInfo =
+            serde_json::from_slice(&std::fs::read(dir.join("devnet.json"))?)?;
+        if info.services_pid == Some(child.id()) {
+            return Ok(info);
+        }
+        if let Some(status) = child.try_wait()? {
+            eyre::bail!(
+                "the devnet services process exited ({status}); see {}",
+                log.display()
+            );
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            eyre::bail!(
+                "the devnet services did not start within 60 s; see {}",
+                log.display()
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The services of a detached devnet, until SIGTERM (what `devnet down` sends) or Ctrl-C.
+async fn serve_services(dir: &Path) -> eyre::Result<()> {
+    let path = dir.join("devnet.json");
+    let mut info: devnet::DevnetInfo = serde_json::from_slice(
+        &std::fs::read(&path).wrap_err_with(|| format!("reading {}", path.display()))?,
+    )?;
+    let services = DevnetServices::start(&info).await?;
+    write_ca(dir, &services)?;
+    Devnet::record_services(&mut info, std::process::id(), services.ssv_api_url(), dir)?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    drop(services);
     Ok(())
 }

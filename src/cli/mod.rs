@@ -7,6 +7,7 @@ pub mod deposit;
 pub mod devnet;
 pub mod dkg;
 pub mod lifecycle;
+pub mod operators;
 pub mod opts;
 pub mod register;
 pub mod run;
@@ -108,12 +109,16 @@ pub enum Command {
     Activation(activation::ActivationArgs),
     /// resumable; `--dry-run` rehearses it on an anvil fork.
     Run(run::RunArgs),
-    /// The local demo: devnet + 4 local operators + Lodestar, the pipeline for one validator, a summary.
+    /// The local demo: devnet + its DKG operators + SSV API double + Lodestar, operators chosen
+    /// automatically, the pipeline for one validator, a summary.
     Demo(demo::DemoArgs),
     /// Register a keyshares file's validators with SSV and fund the cluster for the runway policy.
     Register(register::RegisterArgs),
     /// Each cluster of an owner: balance, burn rate, runway, liquidation block (table or --json).
     Status(status::StatusArgs),
+    /// SSV operators from the SSV API with the chain's fees: filter, order, `check` their health
+    /// before a ceremony, `cost` a cluster's fees and runway.
+    Operators(Box<operators::OperatorsArgs>),
     /// Keep clusters above a runway floor: capped top-ups, metrics, optional reactivation.
     Watch(watch::WatchArgs),
     /// Remove validators from SSV (refuses ones still running on the beacon chain).
@@ -141,6 +146,7 @@ impl Cli {
             Command::Demo(cmd) => cmd.run(&self.global).await,
             Command::Register(cmd) => cmd.run(&self.global).await,
             Command::Status(cmd) => cmd.run(&self.global).await,
+            Command::Operators(cmd) => cmd.run(&self.global).await,
             Command::Watch(cmd) => cmd.run(&self.global).await,
             Command::Remove(cmd) => cmd.run(&self.global).await,
             Command::Withdraw(cmd) => cmd.run(&self.global).await,

@@ -11,8 +11,37 @@ use eyre::WrapErr;
 use crate::{
     chain::{Chain, Sender, signer::load_signer},
     config::{Config, ENV_RPC_URL},
+    dkg::initiator::ClientTls,
     rehearsal::Rehearsal,
 };
+
+/// How operator TLS certificates are trusted (ssv-dkg's `--clientCACertPath` / `--tlsInsecure`).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Operator TLS")]
+pub struct OperatorTlsArgs {
+    /// PEM certificate(s) to trust for operator TLS (ssv-dkg `--clientCACertPath`); repeatable.
+    #[arg(long = "operator-ca-cert")]
+    pub operator_ca_certs: Vec<PathBuf>,
+    /// Skip operator TLS verification (ssv-dkg `--tlsInsecure`); operators still sign every message.
+    #[arg(long)]
+    pub tls_insecure: bool,
+}
+
+impl OperatorTlsArgs {
+    /// The trust these flags describe (reads the certificate files).
+    pub fn client_tls(&self) -> eyre::Result<ClientTls> {
+        let mut ca = Vec::new();
+        for p in &self.operator_ca_certs {
+            ca.push(std::fs::read_to_string(p).wrap_err_with(|| {
+                format!("cannot read operator CA certificate {}", p.display())
+            })?);
+        }
+        Ok(ClientTls {
+            ca_certs_pem: ca,
+            insecure: self.tls_insecure,
+        })
+    }
+}
 
 /// Which chain and which key: the flags override the config file.
 #[derive(Debug, Clone, Default, Args)]

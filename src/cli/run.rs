@@ -1,6 +1,6 @@
 //! `ssv-agent run`: the whole pipeline from the config file, resumable; `--dry-run` on a fork.
 
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 
 use alloy::primitives::Address;
 use clap::Args;
@@ -8,7 +8,6 @@ use clap::Args;
 use super::GlobalOpts;
 use crate::{
     beacon::activation::FollowOptions,
-    dkg::initiator::ClientTls,
     pipeline::{self, RunOptions},
     ui::{OutputMode, Reporter},
 };
@@ -27,12 +26,9 @@ pub struct RunArgs {
     /// Owner to impersonate in a dry run (default: the configured signer's address).
     #[arg(long, requires = "dry_run")]
     pub owner: Option<Address>,
-    /// PEM certificate(s) to trust for operator TLS (ssv-dkg `--clientCACertPath`); repeatable.
-    #[arg(long = "operator-ca-cert")]
-    pub operator_ca_certs: Vec<PathBuf>,
-    /// Skip operator TLS verification (ssv-dkg `--tlsInsecure`); operators still sign every message.
-    #[arg(long)]
-    pub tls_insecure: bool,
+    /// Operator TLS trust.
+    #[command(flatten)]
+    pub tls: super::opts::OperatorTlsArgs,
     /// Seconds between beacon polls while waiting for activation.
     #[arg(long, default_value_t = 12)]
     pub poll_secs: u64,
@@ -44,19 +40,10 @@ pub struct RunArgs {
 impl RunArgs {
     /// The pipeline options these flags describe.
     pub fn options(&self) -> eyre::Result<RunOptions> {
-        let mut ca = Vec::new();
-        for p in &self.operator_ca_certs {
-            ca.push(std::fs::read_to_string(p).map_err(|e| {
-                eyre::eyre!("cannot read operator CA certificate {}: {e}", p.display())
-            })?);
-        }
         Ok(RunOptions {
             dry_run: self.dry_run,
             owner: self.owner,
-            tls: ClientTls {
-                ca_certs_pem: ca,
-                insecure: self.tls_insecure,
-            },
+            tls: self.tls.client_tls()?,
             follow: FollowOptions {
                 poll: Duration::from_secs(self.poll_secs.max(1)),
                 ..FollowOptions::default()

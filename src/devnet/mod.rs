@@ -6,10 +6,12 @@
 
 pub mod anvil;
 mod contracts;
+pub mod dkg_operators;
 pub mod effective_balance;
 pub mod lodestar;
 pub mod operators;
 pub mod real;
+pub mod ssv_api_double;
 mod tx;
 
 use std::{
@@ -27,6 +29,7 @@ use alloy::{
 use serde::{Deserialize, Serialize};
 
 pub use contracts::{DevnetParams, DevnetSSVNetwork, SsvMode};
+pub use dkg_operators::{DevnetServices, DkgRole};
 pub use effective_balance::{EffectiveBalanceUpdate, oracle_accounts};
 pub use operators::DevnetOperator;
 pub use tx::{TxError, call_tx, transact};
@@ -172,6 +175,9 @@ pub struct DevnetOptions {
     pub block_time: Option<u64>,
     /// Also start a real Lodestar beacon node following the deposit contract.
     pub beacon: bool,
+    /// Also start the operators' DKG servers and the SSV API double listing them
+    /// ([`DevnetServices`]).
+    pub services: bool,
 }
 
 impl Default for DevnetOptions {
@@ -186,6 +192,7 @@ impl Default for DevnetOptions {
             port: None,
             block_time: None,
             beacon: false,
+            services: false,
         }
     }
 }
@@ -210,6 +217,12 @@ pub struct DevnetInfo {
     pub operators: Vec<DevnetOperator>,
     /// The staker dev account (its key is anvil's public dev key #5).
     pub staker: Address,
+    /// The SSV API double's base URL, when the services run.
+    #[serde(default)]
+    pub ssv_api_url: Option<String>,
+    /// The process serving the DKG operators and the SSV API double for a detached devnet.
+    #[serde(default)]
+    pub services_pid: Option<u32>,
 }
 
 /// A running devnet; dropping it stops everything it started (unless detached).
@@ -225,6 +238,7 @@ pub struct Devnet {
     params: DevnetParams,
     real: Option<real::RealDeployment>,
     genesis: u64,
+    services: Option<DevnetServices>,
 }
 
 /// The dev account `index` of [`DEV_MNEMONIC`].
@@ -302,6 +316,8 @@ impl Devnet {
                 beacon_pid: None,
                 operators: Vec::new(),
                 staker: dev_account(STAKER_ACCOUNT).address(),
+                ssv_api_url: None,
+                services_pid: None,
             },
             dir,
             _tmp: tmp,
@@ -310,6 +326,7 @@ impl Devnet {
             params: opts.params.clone(),
             real: None,
             genesis: spec.genesis_number,
+            services: None,
         };
         devnet.info.anvil_pid = devnet.anvil.as_ref().map(Child::id).unwrap_or_default();
         // Genesis is block `registry_sync_offset`, whose parent does not exist; alloy's block
@@ -322,6 +339,11 @@ impl Devnet {
         devnet.info.operators = devnet.register_operators(keys, opts.mode).await?;
         if opts.beacon {
             devnet.start_beacon(opts.dir.is_some()).await?;
+        }
+        if opts.services {
+            let services = DevnetServices::start(&devnet.info).await?;
+            devnet.info.ssv_api_url = Some(services.ssv_api_url());
+            devnet.services = Some(services);
         }
         devnet.write_info()?;
         Ok(devnet)
@@ -602,6 +624,31 @@ impl Devnet {
         &self.info
     }
 
+    /// The DKG operator servers and the SSV API double, when started.
+    pub fn services(&self) -> Option<&DevnetServices> {
+        self.services.as_ref()
+    }
+
+    /// The same, to stop an operator or change the API double.
+    pub fn services_mut(&mut self) -> Option<&mut DevnetServices> {
+        self.services.as_mut()
+    }
+
+    /// Records the process serving the services of a detached devnet (for `devnet down`).
+    pub fn record_services(
+        info: &mut DevnetInfo,
+        pid: u32,
+        ssv_api_url: String,
+        dir: &Path,
+    ) -> Result<(), DevnetError> {
+        info.services_pid = Some(pid);
+        info.ssv_api_url = Some(ssv_api_url);
+        let json =
+            serde_json::to_vec_pretty(info).map_err(|e| DevnetError::Setup(e.to_string()))?;
+        crate::journal::write_atomic(&dir.join("devnet.json"), &json, 0o644)
+            .map_err(|e| DevnetError::Setup(e.to_string()))
+    }
+
     /// Mines `n` blocks at once (`anvil_mine`).
     pub async fn mine(&self, n: u64) -> Result<(), DevnetError> {
         self.provider
@@ -649,6 +696,13 @@ pub async fn down(dir: &Path) -> Result<DevnetInfo, DevnetError> {
     let bytes = std::fs::read(&path).map_err(|_| DevnetError::NotRunning(path.clone()))?;
     let info: DevnetInfo =
         serde_json::from_slice(&bytes).map_err(|e| DevnetError::Setup(e.to_string()))?;
+    if let Some(pid) = info.services_pid {
+        // A stale devnet.json may name a pid the system has since given to someone else.
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains("serve-services") {
+            anvil::stop_pid(pid, Duration::from_secs(5));
+        }
+    }
     if let Some(pid) = info.beacon_pid {
         lodestar::stop_detached(pid, Duration::from_secs(10)).await?;
     }

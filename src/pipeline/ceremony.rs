@@ -35,6 +35,13 @@ pub async fn ceremonies(ctx: &Ctx) -> Result<(), PipelineError> {
         return Ok(());
     }
     let run = StageRun::begin(ctx, StageId::Dkg, None, None, "").expect("no state to skip by");
+    let initiator = ctx.initiator.clone().ok_or_else(|| {
+        PipelineError::stage_reason(
+            StageId::Dkg,
+            "cluster",
+            "ceremonies are missing but preflight set up no initiator",
+        )
+    })?;
     let withdraw_address =
         ctx.config.validators.withdrawal_address.ok_or_else(|| {
             PipelineError::Setting("validators.withdrawal_address is not set".into())
@@ -62,7 +69,7 @@ pub async fn ceremonies(ctx: &Ctx) -> Result<(), PipelineError> {
     ));
     let mut tasks = tokio::task::JoinSet::new();
     for nonce in missing {
-        let initiator = ctx.initiator.clone();
+        let initiator = initiator.clone();
         let req = CeremonyRequest {
             nonce,
             ..base.clone()

@@ -32,8 +32,8 @@ pub struct Ctx {
     pub node_facts: NodeFacts,
     /// Cluster owner (the signer, or the impersonated address in a dry run).
     pub owner: Address,
-    /// DKG initiator for the chosen operators.
-    pub initiator: Arc<Initiator>,
+    /// DKG initiator for the chosen operators (`None` when every ceremony output is on disk).
+    pub initiator: Option<Arc<Initiator>>,
     /// What this output folder is for.
     pub plan: RunPlan,
     /// Ceremony outputs and their state files.

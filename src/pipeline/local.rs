@@ -1,36 +1,32 @@
 //! A whole local setup for `ssv-agent demo` and the pipeline tests: the devnet (anvil with the
-//! contracts at a profile's addresses, optionally Lodestar), the project's own operator servers
-//! serving the first devnet operators' keystores over TLS, and a config pointing at all of it.
+//! contracts at a profile's addresses, optionally Lodestar) with its services (the project's
+//! operator servers, healthy and not, and the SSV API double listing them), and configs pointing at
+//! all of it: a fixed list of healthy operators with an `operators_info.json`, or automatic choice
+//! through the API double.
 
-use std::{
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    sync::Arc,
-};
+use std::path::{Path, PathBuf};
 
 use alloy::primitives::Address;
 
 use super::PipelineError;
 use crate::{
-    config::Config,
-    crypto::rsa_keys::{OperatorPrivateKey, write_private_file},
-    devnet::{Devnet, DevnetOptions, STAKER_ACCOUNT, dev_account},
-    dkg::{
-        initiator::ClientTls,
-        operator::{OperatorState, RunningOperator, TlsMaterial, serve},
-    },
+    config::{Config, OperatorChoice},
+    crypto::rsa_keys::write_private_file,
+    devnet::{Devnet, DevnetOptions, DevnetServices, DkgRole, STAKER_ACCOUNT, dev_account},
+    dkg::initiator::ClientTls,
     network::NetworkProfile,
 };
 
 /// The ssv-dkg wire version the local operators report.
-pub const LOCAL_OPERATOR_VERSION: &str = "v3.1.0";
+pub const LOCAL_OPERATOR_VERSION: &str = crate::devnet::dkg_operators::DKG_VERSION;
 
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct LocalOptions {
     /// Folder for keys, config and outputs (created).
     pub dir: PathBuf,
-    /// Operators to serve (the first n devnet operators; 4, 7, 10 or 13).
+    /// Operators of the fixed list ([`LocalSetup::config`]): the first n healthy public devnet
+    /// operators (4, or 6 at most).
     pub operators: usize,
     /// Start Lodestar too.
     pub beacon: bool,
@@ -38,18 +34,17 @@ pub struct LocalOptions {
 
 /// A running local setup; dropping it stops the operators, Lodestar and anvil.
 pub struct LocalSetup {
-    /// The devnet.
+    /// The devnet, with its services.
     pub devnet: Devnet,
-    servers: Vec<RunningOperator>,
     /// The operators' shared self-signed certificate (trusted by the initiator).
     pub tls: ClientTls,
     /// The folder.
     pub dir: PathBuf,
     /// The staker (cluster owner and withdrawal address).
     pub staker: Address,
-    /// Operator ids served.
+    /// Operator ids of the fixed list.
     pub operator_ids: Vec<u64>,
-    /// `operators_info.json`.
+    /// `operators_info.json` of the fixed list.
     pub operators_info: PathBuf,
     /// The staker's key file (anvil's public dev key #5, never real money).
     pub key_file: PathBuf,
@@ -66,7 +61,7 @@ impl std::fmt::Debug for LocalSetup {
 }
 
 impl LocalSetup {
-    /// Starts the devnet and the operator servers and writes the operators info and key files.
+    /// Starts the devnet with its services and writes the operators info and key files.
     pub async fn start(opts: &LocalOptions) -> Result<Self, PipelineError> {
         let io = |action: &'static str, path: &Path| {
             let path = path.to_owned();
@@ -81,41 +76,36 @@ impl LocalSetup {
             profile: NetworkProfile::hoodi(),
             dir: Some(opts.dir.join("devnet")),
             beacon: opts.beacon,
+            services: true,
             ..DevnetOptions::default()
         })
         .await
-        .map_err(|e| PipelineError::preflight("devnet", e.to_string()))?;
-        let tls = TlsMaterial::self_signed(&[])
-            .map_err(|e| PipelineError::preflight("operators", e.to_string()))?;
-        let mut servers = Vec::new();
+        .map_err(|e| PipelineError::preflight("devnet", e))?;
+        let services = devnet
+            .services()
+            .ok_or_else(|| PipelineError::preflight_reason("devnet", "no devnet services"))?;
         let mut info = Vec::new();
         let mut operator_ids = Vec::new();
-        for op in devnet.operators().iter().take(opts.operators) {
-            let (ks, pw) = (op.keystore.clone(), op.password_file.clone());
-            let key = tokio::task::spawn_blocking(move || {
-                OperatorPrivateKey::read_keystore_files(&ks, &pw)
-            })
-            .await
-            .map_err(|e| PipelineError::preflight("operators", e.to_string()))?
-            .map_err(|e| {
-                PipelineError::preflight("operators", format!("operator {}: {e}", op.id))
-            })?;
-            let state = Arc::new(OperatorState::new(
-                op.id,
-                key,
-                LOCAL_OPERATOR_VERSION.to_string(),
-            ));
-            let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
-            let server = serve(state, addr, &tls).await.map_err(|e| {
-                PipelineError::preflight("operators", format!("operator {}: {e}", op.id))
-            })?;
-            info.push(serde_json::json!({
-                "id": op.id,
-                "public_key": op.public_key,
-                "ip": server.url(),
-            }));
-            operator_ids.push(op.id);
-            servers.push(server);
+        for op in devnet.operators() {
+            let url = services.endpoint(op.id);
+            let healthy = crate::devnet::dkg_operators::role(op.id) == DkgRole::Healthy;
+            if let (true, false, Some(url)) = (healthy, op.private, url)
+                && operator_ids.len() < opts.operators
+            {
+                info.push(serde_json::json!({
+                    "id": op.id,
+                    "public_key": op.public_key,
+                    "ip": url,
+                }));
+                operator_ids.push(op.id);
+            }
+        }
+        if operator_ids.len() < opts.operators {
+            return Err(PipelineError::Setting(format!(
+                "the devnet has {} healthy public operators, {} were asked for",
+                operator_ids.len(),
+                opts.operators
+            )));
         }
         let operators_info = opts.dir.join("operators_info.json");
         let text = serde_json::to_string_pretty(&info)
@@ -130,12 +120,8 @@ impl LocalSetup {
         .map_err(io("cannot write", &key_file))?;
         Ok(Self {
             staker: staker.address(),
+            tls: services.tls(),
             devnet,
-            servers,
-            tls: ClientTls {
-                ca_certs_pem: vec![tls.cert_pem.clone()],
-                insecure: false,
-            },
             dir: opts.dir.clone(),
             operator_ids,
             operators_info,
@@ -143,8 +129,37 @@ impl LocalSetup {
         })
     }
 
-    /// A config for `count` validators of the staker into the served operators' cluster.
+    /// The devnet's services (operator servers, SSV API double).
+    pub fn services(&self) -> &DevnetServices {
+        self.devnet
+            .services()
+            .expect("LocalSetup always starts the devnet services")
+    }
+
+    /// The same, to stop an operator or change the API double.
+    pub fn services_mut(&mut self) -> &mut DevnetServices {
+        self.devnet
+            .services_mut()
+            .expect("LocalSetup always starts the devnet services")
+    }
+
+    /// A config for `count` validators of the staker into the fixed list's cluster, with the
+    /// endpoints from `operators_info.json`.
     pub fn config(&self, count: u32, output_dir: &Path) -> Config {
+        let mut c = self.base_config(count, output_dir);
+        c.validators.operators = OperatorChoice::Ids(self.operator_ids.clone());
+        c.validators.operators_info_file = Some(self.operators_info.clone());
+        c
+    }
+
+    /// A config for `count` validators with `validators.operators = "auto"` over the API double.
+    pub fn config_auto(&self, count: u32, output_dir: &Path) -> Config {
+        let mut c = self.base_config(count, output_dir);
+        c.validators.operators = OperatorChoice::Auto;
+        c
+    }
+
+    fn base_config(&self, count: u32, output_dir: &Path) -> Config {
         let mut c = Config {
             network: self.devnet.profile().name.clone(),
             ..Config::default()
@@ -154,8 +169,7 @@ impl LocalSetup {
             c.beacon.url = b.to_string();
         }
         c.signer.private_key_file = Some(self.key_file.clone());
-        c.validators.operator_ids = self.operator_ids.clone();
-        c.validators.operators_info_file = Some(self.operators_info.clone());
+        c.operators.ssv_api_url = self.services().ssv_api_url();
         c.validators.withdrawal_address = Some(self.staker);
         c.validators.count = count;
         c.validators.output_dir = output_dir.to_owned();
@@ -164,8 +178,11 @@ impl LocalSetup {
         c
     }
 
-    /// The servers' addresses.
+    /// The fixed list's addresses.
     pub fn operator_urls(&self) -> Vec<String> {
-        self.servers.iter().map(RunningOperator::url).collect()
+        self.operator_ids
+            .iter()
+            .filter_map(|id| self.services().endpoint(*id).map(String::from))
+            .collect()
     }
 }

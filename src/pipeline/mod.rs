@@ -20,7 +20,7 @@ mod deposit;
 mod error;
 mod fund;
 pub mod local;
-mod operators;
+pub mod operators;
 pub mod plan;
 mod preflight;
 mod register;
@@ -34,7 +34,7 @@ use alloy::primitives::Address;
 
 pub use context::Ctx;
 pub use error::{PipelineError, Reason};
-pub use operators::{SUPPORTED_DKG_VERSIONS, load_operators_info};
+pub use operators::load_operators_info;
 pub use stage::{KillPoint, StageId};
 pub use summary::{ClusterSummary, RunSummary, ValidatorSummary};
 

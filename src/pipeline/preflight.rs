@@ -1,7 +1,8 @@
 //! Preflight: everything that can refuse before anything starts or money moves. The RPC and the
-//! beacon node are on the profile's network, the operators are registered with the listed keys,
-//! answer a signed ping on a supported version, the owner nonce comes from the chain, and the wallet
-//! covers the deposits, the cluster funding and gas.
+//! beacon node are on the profile's network, the operators are chosen (or confirmed) and healthy
+//! (`operators`: registered with the keys used, a signed ping on a supported version, allowed for
+//! the owner), the owner nonce comes from the chain, and the wallet covers the deposits, the
+//! cluster funding and gas (`crate::operators::cost`).
 
 use std::sync::Arc;
 
@@ -12,35 +13,24 @@ use alloy::primitives::{Address, U256};
 use super::{
     PipelineError, RunOptions,
     context::Ctx,
-    operators::{check_keys_on_chain, load_operators_info, ping_all},
-    plan::{RunPlan, folder_for, validator_folders},
+    operators::{Inputs, choose_for_run},
+    plan::{RunPlan, folder_for, pinned_operators, validator_folders},
 };
 use crate::{
     beacon::{activation, client::BeaconClient},
     chain::{Chain, Sender, signer::load_signer},
     config::Config,
     deposit::checks::NodeFacts,
-    dkg::{initiator::Initiator, transport::threshold_for},
+    dkg::initiator::Initiator,
     journal::Stage,
+    operators::cost::{CostError, RunCost, cluster_cost},
     rehearsal::Rehearsal,
-    ssv::{
-        cluster::read_cluster,
-        fees::{Billing, plan_funding},
-    },
+    ssv::fees::{Billing, fee_per_year},
     ui::{Reporter, fmt_eth},
 };
 
-/// Gas budgeted per transaction for the balance check (deposit ~60k, register ~400k with margin).
-const GAS_PER_TX: u64 = 500_000;
-
 fn check_settings(config: &Config) -> Result<Address, PipelineError> {
     let v = &config.validators;
-    if threshold_for(v.operator_ids.len()).is_none() {
-        return Err(PipelineError::Setting(format!(
-            "validators.operator_ids lists {} operators; a cluster has 4, 7, 10 or 13",
-            v.operator_ids.len()
-        )));
-    }
     if !(1..=100).contains(&v.count) {
         return Err(PipelineError::Setting(format!(
             "validators.count is {}; between 1 and 100 validators per run",
@@ -117,45 +107,54 @@ pub async fn preflight(
         Err(e) => return Err(PipelineError::preflight("beacon", e)),
     };
 
-    // Operators: listed keys == registered keys, signed pongs, supported versions.
-    let mut ids = config.validators.operator_ids.clone();
-    ids.sort_unstable();
-    let info_file = config.validators.operators_info_file.as_ref().ok_or_else(|| {
-        PipelineError::NotAvailable {
-            stage: StageId::Preflight,
-            what: "fetching operator endpoints from the SSV API; set validators.operators_info_file to an ssv-dkg operators_info.json".into(),
-        }
-    })?;
-    let operators = load_operators_info(info_file, &ids)?;
-    check_keys_on_chain(&chain, &operators).await?;
-    let initiator = Arc::new(
-        Initiator::new(operators, &opts.tls)
-            .map_err(|e| PipelineError::preflight("operators", e))?,
-    );
-    let pings = ping_all(&initiator).await?;
-
-    // Owner nonce from chain, and the run plan of this output folder.
+    // The run plan of this output folder (the first nonce is pinned on the first run), then the
+    // operators: chosen or confirmed while no ceremony output exists, pinned after.
     let chain_nonce = chain.owner_nonce(owner).await?;
     let output_dir = config.validators.output_dir.clone();
+    let stored = RunPlan::read(&output_dir)?;
+    let first_nonce = stored.as_ref().map_or(chain_nonce, |s| s.first_nonce);
+    let folders = validator_folders(&output_dir)?;
+    let mut ceremonies_left = 0;
+    for i in 0..u64::from(config.validators.count) {
+        if folder_for(&folders, first_nonce + i)?.is_none() {
+            ceremonies_left += 1;
+        }
+    }
+    let chosen = choose_for_run(&Inputs {
+        config,
+        chain: &chain,
+        owner,
+        stored: stored.as_ref(),
+        pinned: pinned_operators(&output_dir)?,
+        ceremonies_left,
+        tls: &opts.tls,
+        ui,
+    })
+    .await?;
+    let ids = chosen.ids.clone();
     let wanted = RunPlan {
         network: profile.name.clone(),
         chain_id: profile.chain_id,
         owner,
         operator_ids: ids.clone(),
-        first_nonce: chain_nonce,
+        selection: chosen.record.clone(),
+        first_nonce,
         count: config.validators.count,
     };
-    let plan = match RunPlan::read(&output_dir)? {
-        Some(stored) => {
-            stored.check_matches(&wanted, &output_dir)?;
-            stored
-        }
-        None => {
-            if rehearsal.is_none() {
-                wanted.write(&output_dir)?;
-            }
-            wanted
-        }
+    if let Some(stored) = &stored {
+        stored.check_matches(&wanted, &output_dir)?;
+    }
+    // The choice is written before any ceremony can produce output (a dry run writes no run file:
+    // its outputs pin the operators themselves).
+    if rehearsal.is_none() && stored.as_ref() != Some(&wanted) {
+        wanted.write(&output_dir)?;
+    }
+    let plan = wanted;
+    let initiator = match chosen.initiator {
+        Some(ops) => Some(Arc::new(
+            Initiator::new(ops, &opts.tls).map_err(|e| PipelineError::preflight("operators", e))?,
+        )),
+        None => None,
     };
 
     let ctx = Ctx {
@@ -181,10 +180,7 @@ pub async fn preflight(
             ctx.profile.chain_id,
             if ctx.beacon.is_some() { "ok" } else { "skipped" },
             ids,
-            pings
-                .first()
-                .map(|p| p.version.as_str())
-                .unwrap_or("?"),
+            chosen.version.as_deref().unwrap_or("(not contacted)"),
             owner,
             chain_nonce,
             ctx.plan.first_nonce,
@@ -196,7 +192,8 @@ pub async fn preflight(
 }
 
 /// What is still to pay: deposits not yet made, the cluster funding for validators not yet
-/// registered, and gas for their transactions; refuses when the wallet holds less.
+/// registered, and gas for their transactions (`operators::cost`); reports the cluster's cost and
+/// runway, and refuses when the wallet holds less.
 async fn check_balance(ctx: &Ctx) -> Result<U256, PipelineError> {
     let folders = validator_folders(&ctx.output_dir)?;
     let mut deposits_left = 0u64;
@@ -214,40 +211,26 @@ async fn check_balance(ctx: &Ctx) -> Result<U256, PipelineError> {
         }
     }
     let amount_wei = U256::from(ctx.config.validators.amount_gwei) * U256::from(1_000_000_000u64);
-    let mut need = amount_wei * U256::from(deposits_left);
-    if registrations_left > 0 {
-        let cluster = read_cluster(&ctx.chain, ctx.owner, &ctx.plan.operator_ids).await?;
-        let f = &ctx.config.funding;
-        let plan = plan_funding(
-            &cluster.params,
-            cluster.balance,
-            cluster.load,
-            registrations_left,
-            f.runway_days,
-            f.min_runway_days,
-            ctx.profile.blocks_per_day,
+    let f = &ctx.config.funding;
+    let cluster = if registrations_left > 0 {
+        Some(
+            cluster_cost(
+                &ctx.chain,
+                ctx.owner,
+                &ctx.plan.operator_ids,
+                registrations_left,
+                f.runway_days,
+                f.min_runway_days,
+            )
+            .await
+            .map_err(|e| match e {
+                CostError::Chain(c) => PipelineError::Chain(c),
+                CostError::Funding(e) => PipelineError::preflight("funding", e),
+            })?,
         )
-        .map_err(|e| PipelineError::preflight("funding", e))?;
-        match cluster.params.billing {
-            Billing::Eth => need += plan.deposit,
-            Billing::Ssv => {
-                let ssv = ctx.chain.ssv_balance(ctx.owner).await?;
-                if ssv < plan.deposit {
-                    return Err(PipelineError::preflight_reason(
-                        "balance",
-                        format!(
-                            "the cluster is billed in SSV and needs {} SSV for {} days of runway, but {} holds {} SSV",
-                            fmt_eth(plan.deposit),
-                            f.runway_days,
-                            ctx.owner,
-                            fmt_eth(ssv)
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-    let txs = deposits_left + u64::from(registrations_left) + 1;
+    } else {
+        None
+    };
     let gas_price = ctx
         .chain
         .config()
@@ -255,20 +238,60 @@ async fn check_balance(ctx: &Ctx) -> Result<U256, PipelineError> {
         .caps
         .max_fee_per_gas
         .unwrap_or(50_000_000_000);
-    need += U256::from(gas_price) * U256::from(GAS_PER_TX) * U256::from(txs);
+    let cost = RunCost::new(amount_wei, deposits_left, cluster.as_ref(), gas_price);
+    if let Some(c) = &cluster {
+        let unit = if c.billing == Billing::Eth {
+            "ETH"
+        } else {
+            "SSV"
+        };
+        ctx.ui.info(format!(
+            "cost: operators {:?} charge {} {unit} a year per validator with the network fee ({} {unit} a year for the cluster of {}); {} days of runway plus {} {unit} liquidation collateral take {} {unit} at registration; the wallet needs {} ETH for the whole run",
+            c.operator_ids,
+            fmt_eth(c.yearly_per_validator),
+            fmt_eth(c.yearly_cluster),
+            c.funding.load_after.validator_count,
+            f.runway_days,
+            fmt_eth(c.funding.collateral_after),
+            fmt_eth(c.funding.deposit),
+            fmt_eth(cost.total_eth),
+        ));
+        // Shown per block too, so the yearly figure can be checked against the contract's fees.
+        tracing::debug!(
+            burn_per_block = %c.funding.burn_rate_after,
+            yearly = %fee_per_year(c.funding.burn_rate_after, ctx.profile.blocks_per_day),
+            "cluster burn rate"
+        );
+        if c.billing == Billing::Ssv {
+            let ssv = ctx.chain.ssv_balance(ctx.owner).await?;
+            if ssv < cost.funding_ssv {
+                return Err(PipelineError::preflight_reason(
+                    "balance",
+                    format!(
+                        "the cluster is billed in SSV and needs {} SSV for {} days of runway, but {} holds {} SSV",
+                        fmt_eth(cost.funding_ssv),
+                        f.runway_days,
+                        ctx.owner,
+                        fmt_eth(ssv)
+                    ),
+                ));
+            }
+        }
+    }
     let have = ctx.chain.eth_balance(ctx.owner).await?;
-    if have < need {
+    if have < cost.total_eth {
         return Err(PipelineError::preflight_reason(
             "balance",
             format!(
-                "{} holds {} ETH but the run needs up to {} ETH ({deposits_left} deposit(s) of {} ETH, cluster funding for {registrations_left} validator(s), gas for {txs} transaction(s) at the {} gwei cap); top the wallet up or lower validators.count",
+                "{} holds {} ETH but the run needs up to {} ETH ({deposits_left} deposit(s) of {} ETH, cluster funding for {registrations_left} validator(s), gas for {} transaction(s) at the {} gwei cap); top the wallet up or lower validators.count",
                 ctx.owner,
                 fmt_eth(have),
-                fmt_eth(need),
+                fmt_eth(cost.total_eth),
                 fmt_eth(amount_wei),
+                cost.transactions,
                 gas_price / 1_000_000_000
             ),
         ));
     }
-    Ok(need)
+    Ok(cost.total_eth)
 }

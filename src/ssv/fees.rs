@@ -190,6 +190,21 @@ impl FeeParams {
     }
 }
 
+/// Days in the year a yearly fee is quoted for (the SSV web app and ssv-sdk use 365).
+pub const DAYS_PER_YEAR: u64 = 365;
+
+/// A per-block fee over a year: `fee · blocks_per_day · 365` (ssv-web `getYearlyFee`, with the
+/// profile's blocks per day instead of the web app's fixed 7 160).
+pub fn fee_per_year(fee_per_block: U256, blocks_per_day: u64) -> U256 {
+    fee_per_block * U256::from(blocks_per_day) * U256::from(DAYS_PER_YEAR)
+}
+
+/// The per-block fee whose year is at most `per_year` (the inverse of [`fee_per_year`], rounded
+/// down, for "at most this much a year" filters).
+pub fn fee_per_block_for_year(per_year: U256, blocks_per_day: u64) -> U256 {
+    per_year / U256::from(blocks_per_day.max(1) * DAYS_PER_YEAR)
+}
+
 /// The funding a registration needs, with the reasoning kept for the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FundingPlan {
@@ -319,6 +334,21 @@ mod tests {
             liquidation_threshold_period: 50_190,
             minimum_liquidation_collateral: U256::from(940_000_000_000_000u64),
         }
+    }
+
+    #[test]
+    fn yearly_fees_and_their_inverse() {
+        // 1.77 gwei a block at 7 200 blocks a day: 0.00465156 ETH a year.
+        let y = fee_per_year(U256::from(1_770_000_000u64), 7_200);
+        assert_eq!(y, U256::from(4_651_560_000_000_000u64));
+        assert_eq!(
+            fee_per_block_for_year(y, 7_200),
+            U256::from(1_770_000_000u64)
+        );
+        assert_eq!(
+            fee_per_block_for_year(y - U256::from(1), 7_200),
+            U256::from(1_769_999_999u64)
+        );
     }
 
     #[test]

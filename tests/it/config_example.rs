@@ -44,6 +44,7 @@ fn every_config_key_is_documented() {
     c.signer.keystore_password_file = Some("p".into());
     c.rpc.log_cache_dir = Some("c".into());
     c.validators.operators_info_file = Some("o".into());
+    c.operators.max_yearly_fee = Some(ssv_agent::amount::Amount(Default::default()));
     c.validators.withdrawal_address = Some(Default::default());
     c.custom_network = Some(c.profile().unwrap());
     c.watch.alert_webhook_url = Some("https://hooks.example/x".parse().unwrap());
@@ -84,6 +85,7 @@ fn commented_examples_parse_when_uncommented() {
     let text = example()
         .replace("# private_key_file = ", "private_key_file = ")
         .replace("# operators_info_file = ", "operators_info_file = ")
+        .replace("# max_yearly_fee = ", "max_yearly_fee = ")
         .replace(
             "# withdrawal_address = \"0x0000000000000000000000000000000000000000\"",
             "withdrawal_address = \"0x000000000000000000000000000000000000dEaD\"",
@@ -91,4 +93,19 @@ fn commented_examples_parse_when_uncommented() {
     let c = Config::from_toml(&text).expect("uncommented examples parse");
     assert!(c.signer.private_key_file.is_some());
     assert!(c.validators.withdrawal_address.is_some());
+    assert_eq!(
+        c.operators
+            .max_yearly_fee
+            .map(|a| a.0.to_string())
+            .as_deref(),
+        Some("10000000000000000")
+    );
+    // The automatic choice is one uncommented line away.
+    let auto = example().replace("operators = []  # <-- fill in", "# operators = []");
+    let auto = auto.replace("# operators = \"auto\"", "operators = \"auto\"");
+    let c = Config::from_toml(&auto).expect("operators = \"auto\" parses");
+    assert_eq!(
+        c.validators.operators,
+        ssv_agent::config::OperatorChoice::Auto
+    );
 }

@@ -1,43 +1,34 @@
 //! Operators by id from the SSV API, for `dkg init` without operators info: `GET
 //! <base>/api/v4/<network>/operators/<id>` gives `public_key` and `dkg_address` (what the SSV web app
-//! turns into ssv-dkg's operators info).
-
-use std::time::Duration;
-
-use serde::Deserialize;
+//! turns into ssv-dkg's operators info). The request, its bounds and the parsing of the operator
+//! object are `operators::api`'s; here the answer becomes an [`OperatorInfo`] or says why not.
 
 use super::OperatorInfo;
-use crate::crypto::rsa_keys::OperatorPublicKey;
+use crate::operators::api::{ApiClient, ApiError, ApiOptions};
 
 /// The public SSV API; override for tests, mirrors and devnets.
-pub const DEFAULT_SSV_API: &str = "https://api.ssv.network";
+pub const DEFAULT_SSV_API: &str = crate::operators::api::DEFAULT_SSV_API;
 
+/// An operator that cannot be used for a ceremony.
 #[derive(Debug, thiserror::Error)]
 pub enum SsvApiError {
-    #[error("SSV API client: {0}")]
-    Client(String),
-    #[error("SSV API {url}: operator {id}: {reason}")]
-    Operator {
+    /// The API did not give a usable operator.
+    #[error("operator {id}: {source}")]
+    Api {
+        /// The id asked for.
         id: u64,
-        url: String,
+        /// What failed.
+        #[source]
+        source: ApiError,
+    },
+    /// It has no DKG endpoint, or one ssv-dkg would refuse.
+    #[error("SSV API: operator {id}: {reason}")]
+    Endpoint {
+        /// The id.
+        id: u64,
+        /// What is wrong.
         reason: String,
     },
-}
-
-#[derive(Deserialize)]
-struct ApiOperator {
-    id: u64,
-    public_key: String,
-    #[serde(default)]
-    dkg_address: Option<String>,
-}
-
-/// The operator object either bare or wrapped as `{"operator": {...}}`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ApiReply {
-    Bare(ApiOperator),
-    Wrapped { operator: ApiOperator },
 }
 
 /// Fetches each id (concurrently) and returns them in the order given.
@@ -46,13 +37,13 @@ pub async fn fetch_operators(
     network: &str,
     ids: &[u64],
 ) -> Result<Vec<OperatorInfo>, SsvApiError> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| SsvApiError::Client(e.to_string()))?;
-    let base = base_url.trim_end_matches('/');
-    let futs = ids.iter().map(|id| fetch_one(&client, base, network, *id));
+    let api = ApiClient::new(base_url, network, ApiOptions::default()).map_err(|source| {
+        SsvApiError::Api {
+            id: ids.first().copied().unwrap_or(0),
+            source,
+        }
+    })?;
+    let futs = ids.iter().map(|id| fetch_one(&api, *id));
     let mut out = Vec::with_capacity(ids.len());
     for r in super::futures_join_all(futs).await {
         out.push(r?);
@@ -60,49 +51,15 @@ pub async fn fetch_operators(
     Ok(out)
 }
 
-async fn fetch_one(
-    client: &reqwest::Client,
-    base: &str,
-    network: &str,
-    id: u64,
-) -> Result<OperatorInfo, SsvApiError> {
-    let url = format!("{base}/api/v4/{network}/operators/{id}");
-    let err = |reason: String| SsvApiError::Operator {
-        id,
-        url: url.clone(),
-        reason,
-    };
-    let resp = client
-        .get(&url)
-        .send()
+async fn fetch_one(api: &ApiClient, id: u64) -> Result<OperatorInfo, SsvApiError> {
+    let op = api
+        .operator(id)
         .await
-        .map_err(|e| err(format!("request failed: {e}")))?;
-    let status = resp.status();
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| err(format!("reading the reply: {e}")))?;
-    if !status.is_success() {
-        let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
-        return Err(err(format!("HTTP {}: {text}", status.as_u16())));
-    }
-    let op = match serde_json::from_slice::<ApiReply>(&body)
-        .map_err(|e| err(format!("reply is not an operator object: {e}")))?
-    {
-        ApiReply::Bare(o) | ApiReply::Wrapped { operator: o } => o,
-    };
-    if op.id != id {
-        return Err(err(format!("the API answered with operator {}", op.id)));
-    }
-    let key = OperatorPublicKey::from_base64_pem(&op.public_key)
-        .map_err(|e| err(format!("public_key: {e}")))?;
-    let address = op.dkg_address.unwrap_or_default();
-    let address = address.trim().trim_end_matches('/');
-    if address.is_empty() {
-        return Err(err(
-            "has no DKG endpoint (dkg_address) registered; pass --operators-info instead".into(),
-        ));
-    }
+        .map_err(|source| SsvApiError::Api { id, source })?;
+    let err = |reason: String| SsvApiError::Endpoint { id, reason };
+    let address = op.dkg_address.ok_or_else(|| {
+        err("has no DKG endpoint (dkg_address) registered; pass --operators-info instead".into())
+    })?;
     if !address.starts_with("https://") {
         return Err(err(format!(
             "dkg_address {address:?} is not https:// (ssv-dkg accepts HTTPS only)"
@@ -110,8 +67,8 @@ async fn fetch_one(
     }
     Ok(OperatorInfo {
         id,
-        key,
-        url: address.to_string(),
+        key: op.public_key,
+        url: address,
     })
 }
 
