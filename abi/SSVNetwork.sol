@@ -30,6 +30,7 @@ interface SSVNetwork {
     function removeValidator(bytes calldata publicKey, uint64[] memory operatorIds, Cluster memory cluster) external;
     function bulkRemoveValidator(bytes[] calldata publicKeys, uint64[] memory operatorIds, Cluster memory cluster) external;
     function exitValidator(bytes calldata publicKey, uint64[] calldata operatorIds) external;
+    function bulkExitValidator(bytes[] calldata publicKeys, uint64[] calldata operatorIds) external;
     function deposit(address clusterOwner, uint64[] memory operatorIds, Cluster memory cluster) external payable;
     function withdraw(uint64[] memory operatorIds, uint256 amount, Cluster memory cluster) external;
     function liquidate(address clusterOwner, uint64[] memory operatorIds, Cluster memory cluster) external;

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod deposit;
 pub mod devnet;
 pub mod dkg;
+pub mod exit;
 pub mod opts;
 pub mod register;
 pub mod run;
@@ -115,6 +116,9 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Keep clusters above a runway floor: capped top-ups, metrics, optional reactivation.
     Watch(watch::WatchArgs),
+    /// Exit validators through SSV (one, several, or `--all` of a cluster), then follow them to
+    /// withdrawable with an ETA; refuses validators that are not active or not the owner's.
+    Exit(exit::ExitArgs),
 }
 
 impl Cli {
@@ -130,6 +134,7 @@ impl Cli {
             Command::Register(cmd) => cmd.run(&self.global).await,
             Command::Status(cmd) => cmd.run(&self.global).await,
             Command::Watch(cmd) => cmd.run(&self.global).await,
+            Command::Exit(cmd) => cmd.run(&self.global).await,
         }
     }
 }

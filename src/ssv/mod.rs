@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod cluster_tx;
+pub mod exit;
 pub mod fees;
 pub mod keyshares;
 pub mod register;
