@@ -17,6 +17,10 @@ pub enum DevnetCommand {
     Up(UpArgs),
     /// Stop the devnet recorded in `<dir>/devnet.json`.
     Down(DirArg),
+    /// Run the devnet's exit double (the SSV nodes' exit signing) for the devnet in `<dir>`;
+    /// `devnet up --beacon` starts it.
+    #[command(name = "exit-double", hide = true)]
+    ExitDouble(DirArg),
 }
 
 /// Where the devnet keeps its keys, logs and `devnet.json`.
@@ -66,6 +70,11 @@ impl DevnetCommand {
                 println!("stopped the devnet at {}", info.rpc_url);
                 Ok(())
             }
+            Self::ExitDouble(d) => {
+                let cfg = devnet::exit_double::read_config(&d.dir)?;
+                devnet::exit_double::run(cfg).await?;
+                Ok(())
+            }
         }
     }
 }
@@ -110,6 +119,9 @@ async fn up(a: UpArgs, global: &GlobalOpts) -> eyre::Result<()> {
         );
         if let Some(b) = &info.beacon_url {
             println!("beacon node: {b}");
+            println!(
+                "exit double: signs the voluntary exit of every validator exited on SSVNetwork with the operators' key shares (stands in for the SSV nodes)"
+            );
         }
         println!(
             "operators: {} registered (private: {:?}); keystores under {}",
@@ -133,7 +145,14 @@ async fn up(a: UpArgs, global: &GlobalOpts) -> eyre::Result<()> {
         std::fs::remove_file(a.dir.dir.join("devnet.json")).ok();
         println!("devnet stopped");
     } else {
-        net.detach();
+        let beacon = info.beacon_url.is_some();
+        let mut info = net.detach();
+        if beacon {
+            // The in-process double stops with this process; a detached one takes over.
+            let exe = std::env::current_exe()?;
+            info.exit_double_pid = Some(devnet::exit_double::spawn_detached(&exe, &a.dir.dir)?);
+            devnet::write_info(&a.dir.dir, &info)?;
+        }
         println!(
             "stop it with: ssv-agent devnet down --dir {}",
             a.dir.dir.display()
