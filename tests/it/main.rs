@@ -19,6 +19,8 @@ mod dkg_interop_go;
 mod dkg_server_limits;
 mod dkg_server_load;
 mod dkg_verify_vectors;
+mod exit_devnet;
+mod exit_signing;
 mod keyshares_vectors;
 mod lodestar_devnet;
 mod log_scan_limits;
