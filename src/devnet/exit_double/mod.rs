@@ -344,14 +344,14 @@ impl Runner {
     }
 
     /// `fut` with the request timeout; a timeout reads as a retryable failure.
-    async fn bounded<T, E: std::fmt::Display>(
+    async fn bounded<T, E: std::error::Error>(
         &self,
         what: &str,
         fut: impl Future<Output = Result<T, E>>,
     ) -> Result<T, Attempt> {
         match tokio::time::timeout(self.cfg.request_timeout, fut).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(Attempt::Retry(format!("{what}: {e}"))),
+            Ok(Err(e)) => Err(Attempt::Retry(format!("{what}: {}", with_causes(&e)))),
             Err(_) => Err(Attempt::Retry(format!(
                 "{what}: no answer within {:?}",
                 self.cfg.request_timeout
@@ -647,6 +647,17 @@ impl Runner {
         ids.sort_unstable();
         ids
     }
+}
+
+/// An error and its causes on one line (the causes say whether it was a timeout or a refusal).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
 }
 
 fn spec_fork_version(spec: &Spec, key: &str) -> Option<[u8; 4]> {
