@@ -13,6 +13,8 @@
 //
 // Environment (names must not start with LODESTAR_: Lodestar's yargs reads those as CLI args):
 //   SSV_DEVNET_EPOCHS_PER_ETH1_VOTING_PERIOD, SSV_DEVNET_MAX_SEED_LOOKAHEAD  preset overrides
+//   SSV_DEVNET_SHARD_COMMITTEE_PERIOD, SSV_DEVNET_MIN_VALIDATOR_WITHDRAWABILITY_DELAY  the preset
+//                                                    copies of these config values (see below)
 //   SSV_DEVNET_ETH1_UPDATE_MS, SSV_DEVNET_ETH1_MIN_FOLLOW                   read by the patch
 //   SSV_DEVNET_STOP_TIMEOUT_MS                       longest wait for the node to close on a signal
 
@@ -68,9 +70,23 @@ if (votingPeriod !== undefined) presetOverrides.EPOCHS_PER_ETH1_VOTING_PERIOD = 
 const seedLookahead = positiveIntEnv("SSV_DEVNET_MAX_SEED_LOOKAHEAD");
 if (seedLookahead !== undefined) presetOverrides.MAX_SEED_LOOKAHEAD = seedLookahead;
 
+// SHARD_COMMITTEE_PERIOD and MIN_VALIDATOR_WITHDRAWABILITY_DELAY are config values (the chain uses
+// what `--params.*` sets), but Lodestar 1.5.1 also keeps a preset copy of them, and its
+// /eth/v1/config/spec lets the preset copy win. The starter passes both with the same value.
+const shardCommitteePeriod = positiveIntEnv("SSV_DEVNET_SHARD_COMMITTEE_PERIOD");
+if (shardCommitteePeriod !== undefined) presetOverrides.SHARD_COMMITTEE_PERIOD = shardCommitteePeriod;
+const withdrawabilityDelay = positiveIntEnv("SSV_DEVNET_MIN_VALIDATOR_WITHDRAWABILITY_DELAY");
+if (withdrawabilityDelay !== undefined) presetOverrides.MIN_VALIDATOR_WITHDRAWABILITY_DELAY = withdrawabilityDelay;
+
 const {setActivePreset} = await import(pathToFileURL(realModule("params", join("lib", "setPreset.js"))).href);
 // `lodestar dev` runs the minimal preset; the overrides only shorten its eth1 voting and seed lookahead.
 setActivePreset("minimal", presetOverrides);
+// setActivePreset changes the constants Lodestar computes with, but /eth/v1/config/spec renders the
+// preset object itself, which would keep reporting the unmodified values; writing the overrides
+// into that object (not frozen, and not yet read: @lodestar/params' index has not loaded) makes
+// the API report what the chain runs, so clients' ETAs use the real lookahead and delays.
+const {minimalPreset} = await import(pathToFileURL(realModule("params", join("lib", "presets", "minimal.js"))).href);
+Object.assign(minimalPreset, presetOverrides);
 
 if (typeof Promise.withResolvers !== "function") {
   Promise.withResolvers = function withResolvers() {

@@ -111,6 +111,31 @@ pub struct ActivationRecord {
     pub updated_at: u64,
 }
 
+/// A voluntary exit requested on SSVNetwork (`exitValidator` / `bulkExitValidator`) and what the
+/// beacon chain made of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitRecord {
+    /// The transaction this agent sent (recorded before broadcast); `None` when the request was
+    /// found on chain instead.
+    pub tx: Option<TxRecord>,
+    /// Every validator the transaction asks to exit (0x pubkeys; more than one for a bulk exit).
+    pub pubkeys: Vec<String>,
+    /// The cluster's operators.
+    pub operator_ids: Vec<u64>,
+    /// Block of the `ValidatorExited` event, once seen.
+    pub block: Option<u64>,
+    /// Last Beacon API status seen after the request.
+    pub status: Option<String>,
+    /// Beacon validator index.
+    pub validator_index: Option<u64>,
+    /// Exit epoch, once scheduled.
+    pub exit_epoch: Option<u64>,
+    /// Withdrawable epoch, once scheduled.
+    pub withdrawable_epoch: Option<u64>,
+    /// Unix seconds of the last change.
+    pub updated_at: u64,
+}
+
 /// Everything recorded for one validator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidatorState {
@@ -130,6 +155,9 @@ pub struct ValidatorState {
     pub fundings: Vec<TxRecord>,
     /// Activation progress.
     pub activation: Option<ActivationRecord>,
+    /// The voluntary exit, once requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<ExitRecord>,
     /// Human-readable notes with timestamps (stage changes, findings such as "deposit already on chain").
     pub log: Vec<(u64, String)>,
 }
@@ -145,6 +173,7 @@ impl Default for ValidatorState {
             registration: Vec::new(),
             fundings: Vec::new(),
             activation: None,
+            exit: None,
             log: Vec::new(),
         }
     }

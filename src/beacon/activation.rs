@@ -187,7 +187,11 @@ pub async fn preflight(
     Ok(NodeInfo { genesis, params })
 }
 
-async fn check_synced(client: &BeaconClient, max_distance: u64) -> Result<u64, ActivationError> {
+/// The node's head slot, refusing a node that is syncing or further behind than `max_distance`.
+pub(crate) async fn check_synced(
+    client: &BeaconClient,
+    max_distance: u64,
+) -> Result<u64, ActivationError> {
     let s = client.syncing().await?;
     if s.is_syncing || s.sync_distance > max_distance {
         return Err(ActivationError::Syncing {

@@ -1,6 +1,7 @@
-//! A small Beacon API client over reqwest: only the read endpoints the deposit and activation
-//! stages need. Each call has its own timeout; errors say which URL failed and whether a retry can
-//! help, so the activation follower can ride out a node restart.
+//! A small Beacon API client over reqwest: the read endpoints the deposit, activation and exit
+//! stages need, and the one write the devnet's exit double makes (a signed voluntary exit into the
+//! pool). Each call has its own timeout; errors say which URL failed and whether a retry can help,
+//! so the followers can ride out a node restart.
 
 use std::{collections::HashMap, time::Duration};
 
@@ -10,12 +11,15 @@ use url::Url;
 use crate::chain::{Cause, SensitiveUrl};
 
 use super::types::{
-    DepositContractInfo, Envelope, FinalityCheckpoints, Genesis, PendingDeposit, SyncStatus,
+    DepositContractInfo, Envelope, FinalityCheckpoints, Fork, Genesis, PendingDeposit, SyncStatus,
     ValidatorInfo,
 };
+use super::voluntary_exit::SignedVoluntaryExitJson;
 
 /// Default per-request timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most bytes read of the answer to a POST (a pool endpoint answers with a short status).
+const MAX_POST_REPLY: usize = 64 * 1024;
 
 /// A failed Beacon API call.
 #[derive(Debug, thiserror::Error)]
@@ -231,6 +235,51 @@ impl BeaconClient {
     pub async fn finality(&self, state: &str) -> Result<FinalityCheckpoints, BeaconError> {
         let path = format!("eth/v1/beacon/states/{state}/finality_checkpoints");
         Ok(self.get::<Envelope<FinalityCheckpoints>>(&path).await?.data)
+    }
+
+    /// `/eth/v1/beacon/states/{state}/fork`.
+    pub async fn fork(&self, state: &str) -> Result<Fork, BeaconError> {
+        let path = format!("eth/v1/beacon/states/{state}/fork");
+        Ok(self.get::<Envelope<Fork>>(&path).await?.data)
+    }
+
+    /// `POST /eth/v1/beacon/pool/voluntary_exits`: 200 (broadcast) and 204 (stored, broadcast
+    /// later) are success; a 400 means the node judged the exit invalid now (its body says why).
+    pub async fn submit_voluntary_exit(
+        &self,
+        exit: &SignedVoluntaryExitJson,
+    ) -> Result<(), BeaconError> {
+        let path = "eth/v1/beacon/pool/voluntary_exits";
+        let shown = self.shown(path);
+        let unreachable = |e: reqwest::Error| BeaconError::Unreachable {
+            url: shown.clone(),
+            source: Cause::scrubbed(&e, Some(&self.secret)),
+        };
+        let mut resp = self
+            .http
+            .post(self.url(path)?)
+            .header("accept", "application/json")
+            .json(exit)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        // Bounded: a node (or something posing as one) must not make us buffer without limit.
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
+            body.extend_from_slice(&chunk[..chunk.len().min(MAX_POST_REPLY - body.len())]);
+            if body.len() >= MAX_POST_REPLY {
+                break;
+            }
+        }
+        Err(BeaconError::Status {
+            url: shown.clone(),
+            status: status.as_u16(),
+            body: String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
+        })
     }
 
     /// `/eth/v1/beacon/states/{state}/validators/{id}`; `None` when the node does not know it.

@@ -1,7 +1,10 @@
-//! Beacon API: a small client for the endpoints the agent reads, the activation follower and the
-//! activation ETA from queue and churn.
+//! Beacon API: a small client for the endpoints the agent reads (and the exit pool the devnet's
+//! exit double writes), the activation and exit followers, and their ETAs from queue and churn.
 
 pub mod activation;
 pub mod client;
 pub mod eta;
+pub mod exit;
+pub mod exit_eta;
 pub mod types;
+pub mod voluntary_exit;

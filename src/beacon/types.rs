@@ -28,6 +28,20 @@ pub struct Genesis {
     pub genesis_fork_version: [u8; 4],
 }
 
+/// `/eth/v1/beacon/states/{state}/fork`: the fork a state is in, which decides signing domains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct Fork {
+    /// Version before `epoch`.
+    #[serde(deserialize_with = "de_fork_version")]
+    pub previous_version: [u8; 4],
+    /// Version from `epoch` on.
+    #[serde(deserialize_with = "de_fork_version")]
+    pub current_version: [u8; 4],
+    /// Epoch of the last fork.
+    #[serde(deserialize_with = "de_u64")]
+    pub epoch: u64,
+}
+
 /// `/eth/v1/config/deposit_contract`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct DepositContractInfo {

@@ -25,6 +25,10 @@ pub enum DevnetCommand {
     /// (started by `devnet up` for a detached devnet).
     #[command(hide = true)]
     ServeServices(DirArg),
+    /// Run the devnet's exit double (the SSV nodes' exit signing) for the devnet in `<dir>`;
+    /// `devnet up --beacon` starts it.
+    #[command(name = "exit-double", hide = true)]
+    ExitDouble(DirArg),
 }
 
 /// Where the devnet keeps its keys, logs and `devnet.json`.
@@ -75,6 +79,11 @@ impl DevnetCommand {
                 println!("stopped the devnet at {}", info.rpc_url);
                 Ok(())
             }
+            Self::ExitDouble(d) => {
+                let cfg = devnet::exit_double::read_config(&d.dir)?;
+                devnet::exit_double::run(cfg).await?;
+                Ok(())
+            }
         }
     }
 }
@@ -112,7 +121,15 @@ async fn up(a: UpArgs, global: &GlobalOpts) -> eyre::Result<()> {
     let net = if a.foreground {
         Some(net)
     } else {
-        net.detach();
+        let mut detached = net.detach();
+        if detached.beacon_url.is_some() {
+            // The in-process exit double stops with this process; a detached one takes over.
+            let exe = std::env::current_exe()?;
+            detached.exit_double_pid =
+                Some(devnet::exit_double::spawn_detached(&exe, &a.dir.dir)?);
+            devnet::write_info(&a.dir.dir, &detached)?;
+        }
+        // Started after the exit double is recorded: it rewrites devnet.json with its own pid.
         info = spawn_services(&a.dir.dir).await?;
         None
     };
@@ -132,6 +149,9 @@ async fn up(a: UpArgs, global: &GlobalOpts) -> eyre::Result<()> {
         );
         if let Some(b) = &info.beacon_url {
             println!("beacon node: {b}");
+            println!(
+                "exit double: signs the voluntary exit of every validator exited on SSVNetwork with the operators' key shares (stands in for the SSV nodes)"
+            );
         }
         println!(
             "operators: {} registered (private: {:?}); keystores under {}",

@@ -8,6 +8,7 @@ pub mod devnet;
 pub mod dkg;
 pub mod lifecycle;
 pub mod operators;
+pub mod exit;
 pub mod opts;
 pub mod register;
 pub mod run;
@@ -132,6 +133,9 @@ pub enum Command {
     /// Show or set the owner's fee recipient.
     #[command(subcommand)]
     FeeRecipient(lifecycle::FeeRecipientCommand),
+    /// Exit validators through SSV (one, several, or `--all` of a cluster), then follow them to
+    /// withdrawable with an ETA; refuses validators that are not active or not the owner's.
+    Exit(exit::ExitArgs),
 }
 
 impl Cli {
@@ -153,6 +157,7 @@ impl Cli {
             Command::Reactivate(cmd) => cmd.reactivate(&self.global).await,
             Command::Migrate(cmd) => cmd.migrate(&self.global).await,
             Command::FeeRecipient(cmd) => cmd.run(&self.global).await,
+            Command::Exit(cmd) => cmd.run(&self.global).await,
         }
     }
 }

@@ -48,6 +48,12 @@ pub struct DevTiming {
     pub eth1_voting_period_epochs: u64,
     /// Preset `MAX_SEED_LOOKAHEAD` (minimal: 4); activation is this many epochs after finality + 1.
     pub max_seed_lookahead: u64,
+    /// `SHARD_COMMITTEE_PERIOD`: epochs a validator must have been active before a voluntary exit
+    /// is valid (minimal: 64, mainnet: 256).
+    pub shard_committee_period: u64,
+    /// `MIN_VALIDATOR_WITHDRAWABILITY_DELAY`: epochs from exit to withdrawable (minimal and
+    /// mainnet: 256).
+    pub min_validator_withdrawability_delay: u64,
     /// Use the eth1-tracker patch of `beacon-devnet/patches/`: refresh every this many ms and lower
     /// the catch-up floor to `eth1_follow_distance`. `None` runs stock Lodestar, which then needs
     /// `eth1_follow_distance * seconds_per_eth1_block >= 64` s to vote at all.
@@ -56,7 +62,9 @@ pub struct DevTiming {
 
 impl DevTiming {
     /// The fastest setup that proved stable on a 2-core machine: about 45 s from deposit to
-    /// `active_ongoing` (1 s slots and eth1 blocks, follow distance 8, patched tracker).
+    /// `active_ongoing` (1 s slots and eth1 blocks, follow distance 8, patched tracker); a
+    /// validator may exit 4 epochs (32 s) after activation and is withdrawable 4 epochs after its
+    /// exit, so a whole exit takes about a minute and a half.
     pub fn fast() -> Self {
         Self {
             seconds_per_slot: 1,
@@ -64,6 +72,8 @@ impl DevTiming {
             eth1_follow_distance: 8,
             eth1_voting_period_epochs: 1,
             max_seed_lookahead: 1,
+            shard_committee_period: 4,
+            min_validator_withdrawability_delay: 4,
             patched_eth1_refresh_ms: Some(1_000),
         }
     }
@@ -198,7 +208,7 @@ pub enum LodestarError {
     #[error("cannot signal Lodestar (pid {pid}): {source}")]
     Signal { pid: u32, source: std::io::Error },
     #[error(
-        "pid {pid} is not a devnet Lodestar (its command line lacks {marker}); not signalling it"
+        "pid {pid} is not the devnet process recorded for it (its command line lacks {marker}); not signalling it"
     )]
     NotOurs { pid: u32, marker: String },
     #[error("Lodestar (pid {pid}) did not exit even after SIGKILL: {source}")]
@@ -379,7 +389,17 @@ impl Lodestar {
 /// Stops a node that an earlier process started and detached, by pid. Refuses a pid that is not a
 /// Lodestar of this launcher any more (pids are recycled), so it can never signal a stranger.
 pub async fn stop_detached(pid: u32, grace: Duration) -> Result<StopOutcome, LodestarError> {
-    tokio::task::spawn_blocking(move || process::terminate_pid(pid, LAUNCHER, grace))
+    stop_pid_with_marker(pid, LAUNCHER, grace).await
+}
+
+/// Stops a detached devnet process (Lodestar, the exit double) by pid: SIGTERM, then SIGKILL
+/// after `grace`, and only while its command line still contains `marker`.
+pub(crate) async fn stop_pid_with_marker(
+    pid: u32,
+    marker: &'static str,
+    grace: Duration,
+) -> Result<StopOutcome, LodestarError> {
+    tokio::task::spawn_blocking(move || process::terminate_pid(pid, marker, grace))
         .await
         .map_err(|e| LodestarError::StopFailed {
             pid,
@@ -422,6 +442,11 @@ fn check_options(opts: &LodestarOptions) -> Result<(), LodestarError> {
         ("eth1_follow_distance", t.eth1_follow_distance),
         ("eth1_voting_period_epochs", t.eth1_voting_period_epochs),
         ("max_seed_lookahead", t.max_seed_lookahead),
+        ("shard_committee_period", t.shard_committee_period),
+        (
+            "min_validator_withdrawability_delay",
+            t.min_validator_withdrawability_delay,
+        ),
         ("genesis_validators", u64::from(opts.genesis_validators)),
     ];
     for (field, value) in positive {
@@ -481,6 +506,14 @@ fn dev_args(opts: &LodestarOptions, rest_port: u16, p2p_port: u16) -> Vec<String
         "params.ETH1_FOLLOW_DISTANCE",
         t.eth1_follow_distance.to_string(),
     );
+    flag(
+        "params.SHARD_COMMITTEE_PERIOD",
+        t.shard_committee_period.to_string(),
+    );
+    flag(
+        "params.MIN_VALIDATOR_WITHDRAWABILITY_DELAY",
+        t.min_validator_withdrawability_delay.to_string(),
+    );
     flag("params.DEPOSIT_CHAIN_ID", opts.chain_id.to_string());
     flag("params.DEPOSIT_NETWORK_ID", opts.chain_id.to_string());
     flag(
@@ -519,6 +552,16 @@ fn timing_env(t: &DevTiming) -> Vec<(&'static str, String)> {
         (
             "SSV_DEVNET_MAX_SEED_LOOKAHEAD",
             t.max_seed_lookahead.to_string(),
+        ),
+        // The launcher writes these into Lodestar's preset copy, which its spec endpoint shows
+        // over the config values the chain uses (`--params.*` above).
+        (
+            "SSV_DEVNET_SHARD_COMMITTEE_PERIOD",
+            t.shard_committee_period.to_string(),
+        ),
+        (
+            "SSV_DEVNET_MIN_VALIDATOR_WITHDRAWABILITY_DELAY",
+            t.min_validator_withdrawability_delay.to_string(),
         ),
     ];
     if let Some(ms) = t.patched_eth1_refresh_ms {

@@ -1,13 +1,15 @@
 //! The local devnet: the pinned anvil with SSVNetwork placed at a profile's real addresses
 //! (Hoodi by default, or a mainnet look-alike) — the project's contract doubles by default, or
 //! the real SSV Network code ([`Contracts::Real`], see [`real`]) — 13 registered SSV operators
-//! whose keys are written as SSV operator keystores, and optionally a real Lodestar beacon node.
+//! whose keys are written as SSV operator keystores, and optionally a real Lodestar beacon node
+//! with the [`exit_double`] standing in for the SSV nodes' exit signing.
 //! `ssv-agent devnet up|down` wraps it for people; tests start one per test on a free port.
 
 pub mod anvil;
 mod contracts;
 pub mod dkg_operators;
 pub mod effective_balance;
+pub mod exit_double;
 pub mod lodestar;
 pub mod operators;
 pub mod real;
@@ -104,6 +106,9 @@ pub enum DevnetError {
     /// The beacon node failed.
     #[error(transparent)]
     Beacon(#[from] lodestar::LodestarError),
+    /// The exit double could not start.
+    #[error(transparent)]
+    ExitDouble(#[from] exit_double::ExitDoubleError),
     /// Seeding Lodestar's interop deposits failed.
     #[error(transparent)]
     Interop(#[from] lodestar::interop::InteropError),
@@ -213,6 +218,9 @@ pub struct DevnetInfo {
     pub anvil_pid: u32,
     /// Lodestar's process id, when started.
     pub beacon_pid: Option<u32>,
+    /// The detached exit double's process id (`devnet up` without `--foreground`).
+    #[serde(default)]
+    pub exit_double_pid: Option<u32>,
     /// Registered operators.
     pub operators: Vec<DevnetOperator>,
     /// The staker dev account (its key is anvil's public dev key #5).
@@ -230,6 +238,7 @@ pub struct DevnetInfo {
 pub struct Devnet {
     anvil: Option<Child>,
     beacon: Option<lodestar::Lodestar>,
+    exit_double: Option<exit_double::ExitDouble>,
     info: DevnetInfo,
     dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
@@ -307,6 +316,7 @@ impl Devnet {
         let mut devnet = Self {
             anvil: Some(child),
             beacon: None,
+            exit_double: None,
             info: DevnetInfo {
                 rpc_url,
                 beacon_url: None,
@@ -314,6 +324,7 @@ impl Devnet {
                 contracts: opts.contracts,
                 anvil_pid: 0,
                 beacon_pid: None,
+                exit_double_pid: None,
                 operators: Vec::new(),
                 staker: dev_account(STAKER_ACCOUNT).address(),
                 ssv_api_url: None,
@@ -339,6 +350,9 @@ impl Devnet {
         devnet.info.operators = devnet.register_operators(keys, opts.mode).await?;
         if opts.beacon {
             devnet.start_beacon(opts.dir.is_some()).await?;
+            if let Some(cfg) = exit_double::ExitDoubleConfig::for_devnet(&devnet.info) {
+                devnet.exit_double = Some(exit_double::ExitDouble::spawn(cfg).await?);
+            }
         }
         if opts.services {
             let services = DevnetServices::start(&devnet.info).await?;
@@ -583,10 +597,7 @@ impl Devnet {
     }
 
     fn write_info(&self) -> Result<(), DevnetError> {
-        let json =
-            serde_json::to_vec_pretty(&self.info).map_err(|e| DevnetError::Setup(e.to_string()))?;
-        crate::journal::write_atomic(&self.dir.join("devnet.json"), &json, 0o644)
-            .map_err(|e| DevnetError::Setup(e.to_string()))
+        write_info(&self.dir, &self.info)
     }
 
     /// anvil's JSON-RPC URL.
@@ -602,6 +613,11 @@ impl Devnet {
     /// The profile the devnet imitates (chain id and addresses are the real ones).
     pub fn profile(&self) -> &NetworkProfile {
         &self.info.profile
+    }
+
+    /// The exit double (running with the beacon node, until [`Devnet::detach`]).
+    pub fn exit_double(&self) -> Option<&exit_double::ExitDouble> {
+        self.exit_double.as_ref()
     }
 
     /// The registered operators.
@@ -643,10 +659,7 @@ impl Devnet {
     ) -> Result<(), DevnetError> {
         info.services_pid = Some(pid);
         info.ssv_api_url = Some(ssv_api_url);
-        let json =
-            serde_json::to_vec_pretty(info).map_err(|e| DevnetError::Setup(e.to_string()))?;
-        crate::journal::write_atomic(&dir.join("devnet.json"), &json, 0o644)
-            .map_err(|e| DevnetError::Setup(e.to_string()))
+        write_info(dir, info)
     }
 
     /// Mines `n` blocks at once (`anvil_mine`).
@@ -668,7 +681,10 @@ impl Devnet {
     }
 
     /// Leaves anvil (and Lodestar) running after this value is dropped; `devnet down` stops them.
+    /// The exit double is a task of this process and stops here: start its detached process
+    /// with [`exit_double::spawn_detached`].
     pub fn detach(mut self) -> DevnetInfo {
+        self.exit_double.take();
         self.anvil.take();
         if let Some(b) = self.beacon.take() {
             b.detach();
@@ -680,6 +696,7 @@ impl Devnet {
 
 impl Drop for Devnet {
     fn drop(&mut self) {
+        self.exit_double.take();
         if let Some(b) = self.beacon.take() {
             drop(b);
         }
@@ -688,6 +705,13 @@ impl Drop for Devnet {
             let _ = child.wait();
         }
     }
+}
+
+/// Writes `<dir>/devnet.json` (atomically), e.g. after recording a detached process's pid.
+pub fn write_info(dir: &Path, info: &DevnetInfo) -> Result<(), DevnetError> {
+    let json = serde_json::to_vec_pretty(info).map_err(|e| DevnetError::Setup(e.to_string()))?;
+    crate::journal::write_atomic(&dir.join("devnet.json"), &json, 0o644)
+        .map_err(|e| DevnetError::Setup(e.to_string()))
 }
 
 /// Stops a detached devnet recorded in `<dir>/devnet.json`.
@@ -702,6 +726,9 @@ pub async fn down(dir: &Path) -> Result<DevnetInfo, DevnetError> {
         if String::from_utf8_lossy(&cmdline).contains("serve-services") {
             anvil::stop_pid(pid, Duration::from_secs(5));
         }
+    }
+    if let Some(pid) = info.exit_double_pid {
+        exit_double::stop_detached(pid).await?;
     }
     if let Some(pid) = info.beacon_pid {
         lodestar::stop_detached(pid, Duration::from_secs(10)).await?;

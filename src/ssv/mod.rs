@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod cluster;
 pub mod cluster_tx;
+pub mod exit;
 pub mod fees;
 pub mod keyshares;
 pub mod lifecycle;

@@ -165,6 +165,16 @@ fn dev_args_carry_the_chain_and_stay_on_loopback() {
     assert_eq!(value("--rest.address"), "127.0.0.1");
     assert_eq!(value("--listenAddress"), "127.0.0.1");
     assert_eq!(value("--discv5"), "false");
+    // Exits within minutes: the config values the chain uses, and the preset copies the spec
+    // endpoint shows, agree.
+    assert_eq!(value("--params.SHARD_COMMITTEE_PERIOD"), "4");
+    assert_eq!(value("--params.MIN_VALIDATOR_WITHDRAWABILITY_DELAY"), "4");
+    let env = timing_env(&o.timing);
+    assert!(env.contains(&("SSV_DEVNET_SHARD_COMMITTEE_PERIOD", "4".to_string())));
+    assert!(env.contains(&(
+        "SSV_DEVNET_MIN_VALIDATOR_WITHDRAWABILITY_DELAY",
+        "4".to_string()
+    )));
 }
 
 #[test]
