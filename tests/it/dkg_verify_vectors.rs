@@ -6,11 +6,12 @@
 use alloy::primitives::{Address, address};
 use ssv_agent::deposit::json::{DepositDataJson, parse_deposit_json};
 use ssv_agent::dkg::outputs::{
-    self, KeysharesJson, SignedProofJson, ValidatorFiles, write_ceremony_named, write_validator_dir,
+    SignedProofJson, ValidatorFiles, write_ceremony_named, write_validator_dir,
 };
 use ssv_agent::dkg::verify::{
     CeremonyLayout, VerifyError, VerifyExpectations, parse_validator_dir_name, verify_ceremony_dir,
 };
+use ssv_agent::ssv::keyshares::KeysharesJson;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -492,7 +493,7 @@ fn writer_rebuilds_bulk_ceremony_that_verifies() {
         matches!(err, VerifyError::AggregateMismatch { .. }),
         "{err}"
     );
-    let _ = outputs::KEYSHARES_VERSION;
+    let _ = ssv_agent::ssv::keyshares::KEYSHARES_VERSION;
 }
 
 // ---- the outside checkers --------------------------------------------------------------------

@@ -13,6 +13,7 @@ use super::log_limit::LogLimiter;
 use super::rate_limit::{RateLimiter, source_key};
 use crate::crypto::bls::{G1, Scalar};
 use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
+use crate::deposit::data::{MAX_COMPOUNDING_AMOUNT_GWEI, MIN_ACTIVATION_AMOUNT_GWEI};
 use crate::dkg::kyber::{DealBundle, Node, Participant};
 use crate::dkg::results::build_result;
 use crate::dkg::rsa_signer::{FastSigner, PssSigner};
@@ -808,13 +809,13 @@ fn validate_init(init: &Init) -> Result<(), OperatorError> {
             "owner is the zero address".into(),
         ));
     }
-    if !(32_000_000_000..=2_048_000_000_000).contains(&init.amount) {
+    if !(MIN_ACTIVATION_AMOUNT_GWEI..=MAX_COMPOUNDING_AMOUNT_GWEI).contains(&init.amount) {
         return Err(OperatorError::InvalidInit(format!(
             "amount {} gwei out of range",
             init.amount
         )));
     }
-    if crate::dkg::verify::network_for_fork(init.fork).is_none() {
+    if crate::network::dkg_network_for_fork(init.fork).is_none() {
         return Err(OperatorError::InvalidInit(format!(
             "unknown fork version {}",
             hex::encode(init.fork)
