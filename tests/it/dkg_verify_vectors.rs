@@ -132,6 +132,50 @@ fn accepts_every_recorded_ceremony() {
 }
 
 #[test]
+fn cli_verify_reports_json_with_expected_operator_ids() {
+    // The recorded 13-operator Holesky ceremony, through the binary as a user runs it.
+    let (dir, exp) = ceremonies()
+        .into_iter()
+        .find(|(p, _)| p.to_string_lossy().contains("results--valid-1"))
+        .expect("the Holesky vector");
+    let ids: Vec<String> = exp
+        .operator_ids
+        .clone()
+        .unwrap()
+        .iter()
+        .map(u64::to_string)
+        .collect();
+    let run = |ids: &str| {
+        Command::new(env!("CARGO_BIN_EXE_ssv-agent"))
+            .args(["--json", "dkg", "verify", "--ceremony-dir"])
+            .arg(&dir)
+            .args(["--network", "holesky", "--operator-ids", ids])
+            .output()
+            .expect("run ssv-agent dkg verify")
+    };
+    let out = run(&ids.join(","));
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    assert_eq!(v["event"], "dkg_verify");
+    let validators = v["validators"].as_array().expect("validators");
+    assert_eq!(validators.len(), exp.validators.unwrap());
+    assert_eq!(validators[0]["nonce"], 2731);
+    assert_eq!(validators[0]["network"], "holesky");
+    assert_eq!(
+        validators[0]["operator_ids"],
+        serde_json::json!(exp.operator_ids.unwrap())
+    );
+    // Other operator ids than the ceremony's are refused.
+    let out = run("1,2,3,4");
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("operator ids"),
+        "{out:?}"
+    );
+}
+
+#[test]
 fn aggregate_only_folder_is_recognised() {
     let dir = vectors().join("integration_test/stubs/bulk/4/ceremony-2024-10-21--09-57-15.038");
     let v = verify_ceremony_dir(&dir, &VerifyExpectations::default()).unwrap();
