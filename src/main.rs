@@ -23,9 +23,15 @@ async fn main() -> std::process::ExitCode {
     match cli.run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(report) => {
-            eprintln!("error: {report}");
+            let mut shown = report.to_string();
+            eprintln!("error: {shown}");
+            // Many errors repeat their cause in their own message: print each text once.
             for cause in report.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                let text = cause.to_string();
+                if !shown.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                    shown.push_str(&text);
+                }
             }
             std::process::ExitCode::FAILURE
         }

@@ -34,6 +34,40 @@ pub struct NetworkProfile {
 /// The names of the built-in profiles.
 pub const BUILTIN_NETWORKS: [&str; 3] = ["mainnet", "hoodi", "holesky"];
 
+/// Mainnet's `GENESIS_FORK_VERSION`.
+pub const MAINNET_FORK_VERSION: [u8; 4] = [0x00, 0x00, 0x00, 0x00];
+/// Hoodi's `GENESIS_FORK_VERSION`.
+pub const HOODI_FORK_VERSION: [u8; 4] = [0x10, 0x00, 0x09, 0x10];
+/// Holesky's `GENESIS_FORK_VERSION`.
+pub const HOLESKY_FORK_VERSION: [u8; 4] = [0x01, 0x01, 0x70, 0x00];
+
+/// The networks ssv-dkg (eth2-key-manager `networks.go`) signs deposits for: the `network_name`
+/// deposit files carry and its genesis fork version. A superset of the built-in profiles, so that
+/// ceremonies for Sepolia or Prater still run and verify.
+pub const DKG_NETWORKS: [(&str, [u8; 4]); 5] = [
+    ("mainnet", MAINNET_FORK_VERSION),
+    ("holesky", HOLESKY_FORK_VERSION),
+    ("hoodi", HOODI_FORK_VERSION),
+    ("sepolia", [0x90, 0x00, 0x00, 0x69]),
+    ("prater", [0x00, 0x00, 0x10, 0x20]),
+];
+
+/// The genesis fork version of a network ssv-dkg knows, by name.
+pub fn dkg_fork_version(name: &str) -> Option<[u8; 4]> {
+    DKG_NETWORKS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, f)| *f)
+}
+
+/// The name of the network ssv-dkg knows with this genesis fork version.
+pub fn dkg_network_for_fork(fork: [u8; 4]) -> Option<&'static str> {
+    DKG_NETWORKS
+        .iter()
+        .find(|(_, f)| *f == fork)
+        .map(|(n, _)| *n)
+}
+
 impl NetworkProfile {
     /// Ethereum mainnet.
     pub fn mainnet() -> Self {
@@ -47,7 +81,7 @@ impl NetworkProfile {
             registry_sync_offset: 17_507_487,
             // The deposit contract was deployed in block 11 052 984.
             deposit_contract_block: 11_052_984,
-            genesis_fork_version: [0x00, 0x00, 0x00, 0x00],
+            genesis_fork_version: MAINNET_FORK_VERSION,
             blocks_per_day: 7_200,
         }
     }
@@ -64,7 +98,7 @@ impl NetworkProfile {
             registry_sync_offset: 1_065,
             // Hoodi's deposit contract is in its genesis state.
             deposit_contract_block: 0,
-            genesis_fork_version: [0x10, 0x00, 0x09, 0x10],
+            genesis_fork_version: HOODI_FORK_VERSION,
             blocks_per_day: 7_200,
         }
     }
@@ -80,7 +114,7 @@ impl NetworkProfile {
             deposit_contract: address!("4242424242424242424242424242424242424242"),
             registry_sync_offset: 181_612,
             deposit_contract_block: 0,
-            genesis_fork_version: [0x01, 0x01, 0x70, 0x00],
+            genesis_fork_version: HOLESKY_FORK_VERSION,
             blocks_per_day: 7_200,
         }
     }
@@ -111,7 +145,7 @@ impl NetworkProfile {
 pub enum NetworkError {
     /// The name is neither built in nor `custom`.
     #[error(
-        "unknown network `{0}`: use one of mainnet, hoodi, holesky, or `custom` with a [network.custom] table"
+        "unknown network `{0}`: use one of mainnet, hoodi, holesky, or `custom` with a [custom_network] table"
     )]
     Unknown(String),
     /// A fork version that is not 4 bytes of hex.
@@ -151,6 +185,17 @@ mod tests {
             assert_eq!(NetworkProfile::by_name(name).unwrap().name, name);
         }
         assert_eq!(NetworkProfile::hoodi().fork_version_hex(), "10000910");
+    }
+
+    #[test]
+    fn profiles_and_ssv_dkg_agree_on_fork_versions() {
+        for name in BUILTIN_NETWORKS {
+            let p = NetworkProfile::by_name(name).unwrap();
+            assert_eq!(dkg_fork_version(name), Some(p.genesis_fork_version));
+            assert_eq!(dkg_network_for_fork(p.genesis_fork_version), Some(name));
+        }
+        assert_eq!(dkg_fork_version("sepolia"), Some([0x90, 0, 0, 0x69]));
+        assert_eq!(dkg_fork_version("custom"), None);
     }
 
     #[test]

@@ -1,31 +1,37 @@
 //! `ssv-agent dkg init|operator|ping|verify`: ssv-dkg v3.1.0's commands. Flags are kebab-case with
-//! ssv-dkg's camelCase names accepted as aliases.
+//! ssv-dkg's camelCase names accepted as aliases. A value comes from the command line, else from
+//! the ssv-dkg YAML file (`--config-path`), else from [`crate::dkg::defaults`] (the help text shows
+//! those defaults).
 
+use std::fmt::Display;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use alloy::primitives::Address;
-use clap::{Args, Subcommand};
+use clap::{Arg, Args, Subcommand};
 use eyre::{WrapErr, eyre};
 use serde::Deserialize;
 
 use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
+use crate::deposit::data::{GWEI_PER_ETH, MAX_COMPOUNDING_AMOUNT_GWEI, MIN_ACTIVATION_AMOUNT_GWEI};
+use crate::dkg::defaults;
 use crate::dkg::initiator::config_file::{InitConfigFile, read_init_config};
 use crate::dkg::initiator::ssv_api::{DEFAULT_SSV_API, fetch_operators};
 use crate::dkg::initiator::{
-    CeremonyRequest, ClientTls, Initiator, OperatorInfo, SUPPORTED_VERSIONS,
-    supported_operator_version,
+    CeremonyRequest, ClientTls, Initiator, MAX_VALIDATORS, OperatorInfo, PingInfo,
+    SUPPORTED_VERSIONS, supported_operator_version,
 };
 use crate::dkg::operator::config_file::{OperatorConfigFile, read_operator_config};
 use crate::dkg::operator::{
     OperatorState, ServerLimitOverrides, ServerLimits, TlsMaterial, raise_open_file_limit, serve,
 };
-use crate::dkg::verify::{VerifyExpectations, verify_ceremony_dir};
+use crate::dkg::verify::{
+    CeremonyLayout, VerifiedCeremony, VerifyExpectations, verify_ceremony_dir,
+};
+use crate::network::dkg_fork_version;
 
-/// The version string sent on the wire; ssv-dkg peers require an exact match.
-pub const DEFAULT_WIRE_VERSION: &str = "v3.1.0";
-
+/// The `dkg` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum DkgCommand {
     /// Run a DKG ceremony as initiator with the chosen operators.
@@ -38,6 +44,7 @@ pub enum DkgCommand {
     Verify(VerifyArgs),
 }
 
+/// Where the operators' ids, keys and addresses come from.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct OperatorsInfoArgs {
     /// Operators info JSON text: [{"id", "public_key", "ip"}].
@@ -48,43 +55,89 @@ pub struct OperatorsInfoArgs {
     pub operators_info_path: Option<PathBuf>,
 }
 
-/// `dkg init`. Every value may also come from an ssv-dkg YAML file (`--config-path`); a flag on
-/// the command line wins over the file, the file over the default.
-#[derive(Debug, Args)]
-pub struct InitArgs {
-    /// ssv-dkg YAML config (keys are the camelCase flag names; paths relative, inside the cwd).
-    #[arg(long, alias = "configPath")]
-    pub config_path: Option<PathBuf>,
+/// The parameters of a ceremony (`init` makes validators with them, `verify` expects them, and
+/// a future `reshare` keeps them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct CeremonyArgs {
     /// Operator ids (comma separated); 4, 7, 10 or 13.
     #[arg(long, alias = "operatorIDs", value_delimiter = ',')]
     pub operator_ids: Vec<u64>,
-    #[command(flatten)]
-    pub info: OperatorsInfoArgs,
-    /// SSV API base URL, used when no operators info is given.
-    #[arg(long, env = "SSV_API_URL", default_value = DEFAULT_SSV_API)]
-    pub ssv_api_url: String,
     /// SSV cluster owner address.
     #[arg(long)]
     pub owner: Option<Address>,
-    /// Owner's registration nonce for the first validator [default: 0].
+    /// Owner's registration nonce for the first validator; the others follow consecutively.
     #[arg(long)]
     pub nonce: Option<u64>,
     /// Withdrawal address.
     #[arg(long, alias = "withdrawAddress")]
     pub withdraw_address: Option<Address>,
-    /// mainnet, holesky, hoodi or sepolia [default: mainnet].
+    /// Network: mainnet, holesky, hoodi, sepolia or prater.
     #[arg(long)]
     pub network: Option<String>,
-    /// Deposit amount in gwei, 32..2048 ETH [default: 32000000000].
-    #[arg(long)]
+    /// Deposit amount in gwei.
+    #[arg(long, help = amount_help())]
     pub amount: Option<u64>,
+    /// Number of validators.
+    #[arg(long, help = format!("Number of validators, bulk 1..={MAX_VALIDATORS}"))]
+    pub validators: Option<usize>,
+}
+
+fn amount_help() -> String {
+    format!(
+        "Deposit amount in gwei, {}..={} ETH",
+        MIN_ACTIVATION_AMOUNT_GWEI / GWEI_PER_ETH,
+        MAX_COMPOUNDING_AMOUNT_GWEI / GWEI_PER_ETH
+    )
+}
+
+impl CeremonyArgs {
+    /// What `verify` checks the files against: every given value.
+    pub fn expectations(&self) -> VerifyExpectations {
+        VerifyExpectations {
+            validators: self.validators,
+            owner: self.owner,
+            nonce: self.nonce,
+            withdraw_address: self.withdraw_address,
+            amount_gwei: self.amount,
+            network: self.network.clone(),
+            operator_ids: (!self.operator_ids.is_empty()).then(|| self.operator_ids.clone()),
+        }
+    }
+}
+
+/// Appends ` [default: <value>]` to an argument's help, from [`crate::dkg::defaults`].
+fn with_default(arg: Arg, value: impl Display) -> Arg {
+    let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+    arg.help(format!("{help} [default: {value}]"))
+}
+
+/// `dkg init`. Every value may also come from an ssv-dkg YAML file (`--config-path`); a flag on
+/// the command line wins over the file, the file over the default.
+#[derive(Debug, Args)]
+#[command(
+    mut_arg("nonce", |a| with_default(a, defaults::NONCE)),
+    mut_arg("network", |a| with_default(a, defaults::NETWORK)),
+    mut_arg("amount", |a| with_default(a, defaults::AMOUNT_GWEI)),
+    mut_arg("validators", |a| with_default(a, defaults::VALIDATORS)),
+    mut_arg("output_path", |a| with_default(a, defaults::OUTPUT_PATH)),
+)]
+pub struct InitArgs {
+    /// ssv-dkg YAML config (keys are the camelCase flag names; paths relative, inside the cwd).
+    #[arg(long, alias = "configPath")]
+    pub config_path: Option<PathBuf>,
+    /// The ceremony parameters.
+    #[command(flatten)]
+    pub ceremony: CeremonyArgs,
+    /// Where the operators come from (else the SSV API).
+    #[command(flatten)]
+    pub info: OperatorsInfoArgs,
+    /// SSV API base URL, used when no operators info is given.
+    #[arg(long, env = "SSV_API_URL", default_value = DEFAULT_SSV_API)]
+    pub ssv_api_url: String,
     /// 0x02 (compounding) withdrawal credentials instead of 0x01.
     #[arg(long)]
     pub compounding: bool,
-    /// Number of validators, bulk 1..100 [default: 1].
-    #[arg(long)]
-    pub validators: Option<usize>,
-    /// Where the ceremony folder is written [default: ./data/output].
+    /// Where the ceremony folder is written.
     #[arg(long, alias = "outputPath")]
     pub output_path: Option<PathBuf>,
     /// CA certificate(s) to trust for operator TLS.
@@ -96,21 +149,53 @@ pub struct InitArgs {
 }
 
 /// `dkg init`'s values after merging flags, config file and defaults.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ResolvedInit {
+    /// The ceremony to run.
+    pub request: CeremonyRequest,
+    /// The operator ids, as given.
     pub operator_ids: Vec<u64>,
+    /// Where the operators come from (neither given: the SSV API).
     pub info: OperatorsInfoArgs,
+    /// SSV API base URL.
     pub ssv_api_url: String,
-    pub owner: Address,
-    pub nonce: u64,
-    pub withdraw_address: Address,
-    pub network: String,
-    pub amount: u64,
-    pub compounding: bool,
-    pub validators: usize,
+    /// Where the ceremony folder is written.
     pub output_path: PathBuf,
+    /// CA certificates to trust for operator TLS.
     pub client_ca_cert_path: Vec<PathBuf>,
+    /// Skip TLS certificate verification.
     pub tls_insecure: bool,
+}
+
+/// The precedence rule of every `dkg` value: the command line, else the config file.
+fn layered<T>(flag: Option<T>, file: Option<T>) -> Option<T> {
+    flag.or(file)
+}
+
+/// [`layered`] for a value the config file holds as text (parsed only when it is used).
+fn layered_parsed<T>(
+    flag: Option<T>,
+    file: Option<String>,
+    parse: impl FnOnce(&str) -> eyre::Result<T>,
+) -> eyre::Result<Option<T>> {
+    match flag {
+        Some(v) => Ok(Some(v)),
+        None => file.as_deref().map(parse).transpose(),
+    }
+}
+
+/// [`layered`] for a list flag (an empty list on the command line is "not given").
+fn layered_list<T>(flag: Vec<T>, file: Option<Vec<T>>) -> Vec<T> {
+    if flag.is_empty() {
+        file.unwrap_or_default()
+    } else {
+        flag
+    }
+}
+
+/// A value with no default: missing from both places is an error naming both.
+fn required<T>(value: Option<T>, flag: &str, key: &str, rule: &str) -> eyre::Result<T> {
+    value.ok_or_else(|| eyre!("{flag} {rule} (or {key} in the config file)"))
 }
 
 fn parse_address(key: &str, text: &str) -> eyre::Result<Address> {
@@ -126,11 +211,8 @@ impl InitArgs {
             Some(p) => read_init_config(p)?,
             None => InitConfigFile::default(),
         };
-        let operator_ids = if self.operator_ids.is_empty() {
-            file.operator_ids.unwrap_or_default()
-        } else {
-            self.operator_ids
-        };
+        let c = self.ceremony;
+        let operator_ids = layered_list(c.operator_ids, file.operator_ids);
         if operator_ids.is_empty() {
             return Err(eyre!(
                 "no operators: give --operator-ids (or operatorIDs in the config file)"
@@ -146,43 +228,36 @@ impl InitArgs {
                 operators_info_path: file.operators_info_path,
             }
         };
-        let owner = match (self.owner, file.owner) {
-            (Some(a), _) => a,
-            (None, Some(t)) => parse_address("owner", &t)?,
-            (None, None) => return Err(eyre!("--owner is required (or owner in the config file)")),
-        };
-        let withdraw_address = match (self.withdraw_address, file.withdraw_address) {
-            (Some(a), _) => a,
-            (None, Some(t)) => parse_address("withdrawAddress", &t)?,
-            (None, None) => {
-                return Err(eyre!(
-                    "--withdraw-address is required (or withdrawAddress in the config file)"
-                ));
-            }
+        let owner = layered_parsed(c.owner, file.owner, |t| parse_address("owner", t))?;
+        let withdraw_address = layered_parsed(c.withdraw_address, file.withdraw_address, |t| {
+            parse_address("withdrawAddress", t)
+        })?;
+        let network = layered(c.network, file.network).unwrap_or_else(|| defaults::NETWORK.into());
+        let fork_version =
+            dkg_fork_version(&network).ok_or_else(|| eyre!("unknown network {network:?}"))?;
+        let request = CeremonyRequest {
+            owner: required(owner, "--owner", "owner", "is required")?,
+            nonce: layered(c.nonce, file.nonce).unwrap_or(defaults::NONCE),
+            withdraw_address: required(
+                withdraw_address,
+                "--withdraw-address",
+                "withdrawAddress",
+                "is required",
+            )?,
+            compounding: self.compounding || file.compounding.unwrap_or(false),
+            amount_gwei: layered(c.amount, file.amount).unwrap_or(defaults::AMOUNT_GWEI),
+            network_name: network,
+            fork_version,
+            validators: layered(c.validators, file.validators).unwrap_or(defaults::VALIDATORS),
         };
         Ok(ResolvedInit {
+            request,
             operator_ids,
             info,
             ssv_api_url: self.ssv_api_url,
-            owner,
-            nonce: self.nonce.or(file.nonce).unwrap_or(0),
-            withdraw_address,
-            network: self
-                .network
-                .or(file.network)
-                .unwrap_or_else(|| "mainnet".into()),
-            amount: self.amount.or(file.amount).unwrap_or(32_000_000_000),
-            compounding: self.compounding || file.compounding.unwrap_or(false),
-            validators: self.validators.or(file.validators).unwrap_or(1),
-            output_path: self
-                .output_path
-                .or(file.output_path)
-                .unwrap_or_else(|| PathBuf::from("./data/output")),
-            client_ca_cert_path: if self.client_ca_cert_path.is_empty() {
-                file.client_ca_cert_path.unwrap_or_default()
-            } else {
-                self.client_ca_cert_path
-            },
+            output_path: layered(self.output_path, file.output_path)
+                .unwrap_or_else(|| defaults::OUTPUT_PATH.into()),
+            client_ca_cert_path: layered_list(self.client_ca_cert_path, file.client_ca_cert_path),
             tls_insecure: self.tls_insecure || file.tls_insecure.unwrap_or(false),
         })
     }
@@ -190,6 +265,10 @@ impl InitArgs {
 
 /// `dkg operator` (ssv-dkg `start-operator`); values may also come from its YAML config.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("port", |a| with_default(a, defaults::OPERATOR_PORT)),
+    mut_arg("output_path", |a| with_default(a, defaults::OUTPUT_PATH)),
+)]
 pub struct OperatorArgs {
     /// ssv-dkg operator YAML config (camelCase keys; paths relative, inside the cwd).
     #[arg(long, alias = "configPath")]
@@ -203,11 +282,11 @@ pub struct OperatorArgs {
     /// This operator's registered id.
     #[arg(long, alias = "operatorID")]
     pub operator_id: Option<u64>,
-    /// HTTPS port [default: 3030].
+    /// HTTPS port.
     #[arg(long)]
     pub port: Option<u16>,
     /// Listen address.
-    #[arg(long, default_value = "0.0.0.0")]
+    #[arg(long, default_value = defaults::LISTEN)]
     pub listen: String,
     /// TLS certificate (PEM), with --server-tls-key-path; a missing file is an error. Neither
     /// given: a self-signed certificate for localhost.
@@ -217,9 +296,9 @@ pub struct OperatorArgs {
     #[arg(long, alias = "serverTLSKeyPath")]
     pub server_tls_key_path: Option<PathBuf>,
     /// Version string on the wire (must equal the initiator's).
-    #[arg(long, default_value = DEFAULT_WIRE_VERSION)]
+    #[arg(long, default_value = defaults::WIRE_VERSION)]
     pub wire_version: String,
-    /// Where accepted `/results` are saved, as ssv-dkg's operator does [default: ./data/output].
+    /// Where accepted `/results` are saved, as ssv-dkg's operator does.
     #[arg(long, alias = "outputPath")]
     pub output_path: Option<PathBuf>,
     /// Server limits (also the config file's `limits:` section, camelCase keys).
@@ -230,15 +309,25 @@ pub struct OperatorArgs {
 /// `dkg operator`'s values after merging flags, config file and defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedOperator {
+    /// The operator keystore.
     pub priv_key: PathBuf,
+    /// The file holding its password.
     pub priv_key_password: PathBuf,
+    /// The operator's registered id (non-zero).
     pub operator_id: u64,
+    /// HTTPS port.
     pub port: u16,
+    /// Listen address.
     pub listen: String,
+    /// TLS certificate, if one is given.
     pub server_tls_cert_path: Option<PathBuf>,
+    /// TLS private key of the certificate.
     pub server_tls_key_path: Option<PathBuf>,
+    /// Version string on the wire.
     pub wire_version: String,
+    /// Where accepted results are saved.
     pub output_path: PathBuf,
+    /// Every server bound.
     pub limits: ServerLimits,
 }
 
@@ -249,43 +338,41 @@ impl OperatorArgs {
             Some(p) => read_operator_config(p)?,
             None => OperatorConfigFile::default(),
         };
-        let priv_key = self
-            .priv_key
-            .or(file.priv_key)
-            .ok_or_else(|| eyre!("--priv-key is required (or privKey in the config file)"))?;
-        let priv_key_password = self
-            .priv_key_password
-            .or(file.priv_key_password)
-            .ok_or_else(|| {
-                eyre!("--priv-key-password is required (or privKeyPassword in the config file)")
-            })?;
-        let operator_id = self
-            .operator_id
-            .or(file.operator_id)
-            .filter(|id| *id != 0)
-            .ok_or_else(|| {
-                eyre!("--operator-id must be given and non-zero (or operatorID in the config file)")
-            })?;
         Ok(ResolvedOperator {
-            priv_key,
-            priv_key_password,
-            operator_id,
-            port: self.port.or(file.port).unwrap_or(3030),
+            priv_key: required(
+                layered(self.priv_key, file.priv_key),
+                "--priv-key",
+                "privKey",
+                "is required",
+            )?,
+            priv_key_password: required(
+                layered(self.priv_key_password, file.priv_key_password),
+                "--priv-key-password",
+                "privKeyPassword",
+                "is required",
+            )?,
+            operator_id: required(
+                layered(self.operator_id, file.operator_id).filter(|id| *id != 0),
+                "--operator-id",
+                "operatorID",
+                "must be given and non-zero",
+            )?,
+            port: layered(self.port, file.port).unwrap_or(defaults::OPERATOR_PORT),
             listen: self.listen,
-            server_tls_cert_path: self.server_tls_cert_path.or(file.server_tls_cert_path),
-            server_tls_key_path: self.server_tls_key_path.or(file.server_tls_key_path),
+            server_tls_cert_path: layered(self.server_tls_cert_path, file.server_tls_cert_path),
+            server_tls_key_path: layered(self.server_tls_key_path, file.server_tls_key_path),
             wire_version: self.wire_version,
-            output_path: self
-                .output_path
-                .or(file.output_path)
-                .unwrap_or_else(|| PathBuf::from("./data/output")),
+            output_path: layered(self.output_path, file.output_path)
+                .unwrap_or_else(|| defaults::OUTPUT_PATH.into()),
             limits: self.limits.or(file.limits).resolve()?,
         })
     }
 }
 
+/// `dkg ping`.
 #[derive(Debug, Args)]
 pub struct PingArgs {
+    /// Where the operators come from.
     #[command(flatten)]
     pub info: OperatorsInfoArgs,
     /// Only these operator ids (default: all in the info).
@@ -299,22 +386,15 @@ pub struct PingArgs {
     pub tls_insecure: bool,
 }
 
+/// `dkg verify`: the ceremony folder and what it must hold (each given value is checked).
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    /// The ceremony folder (`ceremony-<time>`) to verify.
     #[arg(long, alias = "ceremonyDir")]
     pub ceremony_dir: PathBuf,
-    #[arg(long)]
-    pub validators: Option<usize>,
-    #[arg(long)]
-    pub owner: Option<Address>,
-    #[arg(long)]
-    pub nonce: Option<u64>,
-    #[arg(long, alias = "withdrawAddress")]
-    pub withdraw_address: Option<Address>,
-    #[arg(long)]
-    pub amount: Option<u64>,
-    #[arg(long)]
-    pub network: Option<String>,
+    /// The expected ceremony parameters.
+    #[command(flatten)]
+    pub ceremony: CeremonyArgs,
 }
 
 #[derive(Deserialize)]
@@ -322,18 +402,6 @@ struct OperatorInfoJson {
     id: u64,
     public_key: String,
     ip: String,
-}
-
-/// Genesis fork version of the networks ssv-dkg accepts.
-pub fn fork_for_network(name: &str) -> Option<[u8; 4]> {
-    match name {
-        "mainnet" => Some([0, 0, 0, 0]),
-        "holesky" => Some([0x01, 0x01, 0x70, 0x00]),
-        "hoodi" => Some([0x10, 0x00, 0x09, 0x10]),
-        "sepolia" => Some([0x90, 0x00, 0x00, 0x69]),
-        "prater" => Some([0x00, 0x00, 0x10, 0x20]),
-        _ => None,
-    }
 }
 
 fn load_operators(info: &OperatorsInfoArgs, ids: &[u64]) -> eyre::Result<Vec<OperatorInfo>> {
@@ -372,40 +440,53 @@ fn load_operators(info: &OperatorsInfoArgs, ids: &[u64]) -> eyre::Result<Vec<Ope
 }
 
 impl DkgCommand {
-    pub async fn run(self, _global: &crate::cli::GlobalOpts) -> eyre::Result<()> {
+    /// Runs the subcommand; `--json` makes `init`, `ping` and `verify` report one JSON object
+    /// per line.
+    pub async fn run(self, global: &crate::cli::GlobalOpts) -> eyre::Result<()> {
         match self {
-            DkgCommand::Init(a) => run_init(a).await,
-            DkgCommand::Operator(a) => run_operator(*a).await,
-            DkgCommand::Ping(a) => run_ping(a).await,
-            DkgCommand::Verify(a) => run_verify(a),
+            Self::Init(a) => run_init(a, global.json).await,
+            Self::Operator(a) => run_operator(*a).await,
+            Self::Ping(a) => run_ping(a, global.json).await,
+            Self::Verify(a) => run_verify(a, global.json),
         }
     }
 }
 
-async fn run_init(a: InitArgs) -> eyre::Result<()> {
+async fn run_init(a: InitArgs, json: bool) -> eyre::Result<()> {
     let a = a.resolve()?;
-    let fork =
-        fork_for_network(&a.network).ok_or_else(|| eyre!("unknown network {:?}", a.network))?;
     let ops = if a.info.operators_info.is_none() && a.info.operators_info_path.is_none() {
-        fetch_operators(&a.ssv_api_url, &a.network, &a.operator_ids).await?
+        fetch_operators(&a.ssv_api_url, &a.request.network_name, &a.operator_ids).await?
     } else {
         load_operators(&a.info, &a.operator_ids)?
     };
     let tls = client_tls(&a.client_ca_cert_path, a.tls_insecure)?;
     let init = Arc::new(Initiator::new(ops, &tls)?);
-    let req = CeremonyRequest {
-        owner: a.owner,
-        nonce: a.nonce,
-        withdraw_address: a.withdraw_address,
-        compounding: a.compounding,
-        amount_gwei: a.amount,
-        network_name: a.network.clone(),
-        fork_version: fork,
-        validators: a.validators,
-    };
-    let dir = init.run_and_write(&req, &a.output_path).await?;
-    println!("ceremony written to {}", dir.display());
+    let dir = init.run_and_write(&a.request, &a.output_path).await?;
+    if json {
+        println!("{}", init_json(&a.request, init.operators(), &dir));
+    } else {
+        println!("ceremony written to {}", dir.display());
+    }
     Ok(())
+}
+
+/// `dkg init --json`'s summary of a written ceremony.
+fn init_json(
+    r: &CeremonyRequest,
+    ops: &[OperatorInfo],
+    dir: &std::path::Path,
+) -> serde_json::Value {
+    serde_json::json!({
+        "event": "dkg_init",
+        "ceremony_dir": dir,
+        "validators": r.validators,
+        "first_nonce": r.nonce,
+        "owner": r.owner,
+        "withdraw_address": r.withdraw_address,
+        "amount_gwei": r.amount_gwei,
+        "network": r.network_name,
+        "operator_ids": ops.iter().map(|o| o.id).collect::<Vec<_>>(),
+    })
 }
 
 async fn run_operator(a: OperatorArgs) -> eyre::Result<()> {
@@ -462,30 +543,22 @@ fn client_tls(ca_paths: &[PathBuf], insecure: bool) -> eyre::Result<ClientTls> {
     })
 }
 
-async fn run_ping(a: PingArgs) -> eyre::Result<()> {
+async fn run_ping(a: PingArgs, json: bool) -> eyre::Result<()> {
     let ops = load_operators(&a.info, &a.operator_ids)?;
     let tls = client_tls(&a.client_ca_cert_path, a.tls_insecure)?;
     // Ping any number of operators: bypass the cluster-size check by pinging one by one.
     let mut failed = 0;
     for op in ops {
         let single = Initiator::ping_only(op.clone(), &tls)?;
-        match single.ping_one(&op).await {
-            Ok(p) if !supported_operator_version(&p.version) => {
-                failed += 1;
-                println!(
-                    "operator {}: online, but version {:?} cannot run a ceremony with this \
-                     initiator (needs {SUPPORTED_VERSIONS}): the operator must upgrade",
-                    p.id, p.version
-                );
-            }
-            Ok(p) => println!(
-                "operator {}: online, version {}, multisig {}, eth client {}",
-                p.id, p.version, p.multisig, p.eth_client_connected
-            ),
-            Err(e) => {
-                failed += 1;
-                println!("operator {}: ERROR {e}", op.id);
-            }
+        let answer = single.ping_one(&op).await;
+        let ok = matches!(&answer, Ok(p) if supported_operator_version(&p.version));
+        if !ok {
+            failed += 1;
+        }
+        if json {
+            println!("{}", ping_json(op.id, &answer));
+        } else {
+            println!("{}", ping_line(op.id, &answer));
         }
     }
     if failed > 0 {
@@ -496,23 +569,84 @@ async fn run_ping(a: PingArgs) -> eyre::Result<()> {
     Ok(())
 }
 
-fn run_verify(a: VerifyArgs) -> eyre::Result<()> {
-    let exp = VerifyExpectations {
-        validators: a.validators,
-        owner: a.owner,
-        nonce: a.nonce,
-        withdraw_address: a.withdraw_address,
-        amount_gwei: a.amount,
-        network: a.network,
-        operator_ids: None,
-    };
-    let v = verify_ceremony_dir(&a.ceremony_dir, &exp)?;
-    println!(
-        "{}: {} validator(s) verified",
-        a.ceremony_dir.display(),
-        v.validators.len()
-    );
+fn ping_line(id: u64, answer: &Result<PingInfo, crate::dkg::initiator::InitiatorError>) -> String {
+    match answer {
+        Ok(p) if !supported_operator_version(&p.version) => format!(
+            "operator {}: online, but version {:?} cannot run a ceremony with this \
+             initiator (needs {SUPPORTED_VERSIONS}): the operator must upgrade",
+            p.id, p.version
+        ),
+        Ok(p) => format!(
+            "operator {}: online, version {}, multisig {}, eth client {}",
+            p.id, p.version, p.multisig, p.eth_client_connected
+        ),
+        Err(e) => format!("operator {id}: ERROR {e}"),
+    }
+}
+
+fn ping_json(
+    id: u64,
+    answer: &Result<PingInfo, crate::dkg::initiator::InitiatorError>,
+) -> serde_json::Value {
+    match answer {
+        Ok(p) => serde_json::json!({
+            "event": "dkg_ping",
+            "operator": p.id,
+            "online": true,
+            "version": p.version,
+            "supported": supported_operator_version(&p.version),
+            "multisig": p.multisig,
+            "eth_client_connected": p.eth_client_connected,
+        }),
+        Err(e) => serde_json::json!({
+            "event": "dkg_ping",
+            "operator": id,
+            "online": false,
+            "error": e.to_string(),
+        }),
+    }
+}
+
+fn run_verify(a: VerifyArgs, json: bool) -> eyre::Result<()> {
+    let v = verify_ceremony_dir(&a.ceremony_dir, &a.ceremony.expectations())?;
+    if json {
+        println!("{}", verify_json(&v));
+    } else {
+        println!(
+            "{}: {} validator(s) verified",
+            a.ceremony_dir.display(),
+            v.validators.len()
+        );
+    }
     Ok(())
+}
+
+fn verify_json(v: &VerifiedCeremony) -> serde_json::Value {
+    let validators: Vec<serde_json::Value> = v
+        .validators
+        .iter()
+        .map(|x| {
+            serde_json::json!({
+                "nonce": x.nonce,
+                "pubkey": format!("0x{}", hex::encode(x.pubkey)),
+                "owner": x.owner,
+                "operator_ids": x.operator_ids,
+                "withdrawal_credentials": format!("0x{}", hex::encode(x.withdrawal_credentials)),
+                "amount_gwei": x.amount_gwei,
+                "network": x.network,
+                "folder": x.folder,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "event": "dkg_verify",
+        "ceremony_dir": v.dir,
+        "layout": match v.layout {
+            CeremonyLayout::Folders => "folders",
+            CeremonyLayout::AggregatesOnly => "aggregates_only",
+        },
+        "validators": validators,
+    })
 }
 
 #[cfg(test)]
@@ -544,16 +678,16 @@ mod tests {
         let r = resolve(&["--configPath", cfg]).expect("file only");
         assert_eq!(r.operator_ids, vec![11, 22, 33, 44]);
         assert_eq!(
-            r.owner,
+            r.request.owner,
             "0xDCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9"
                 .parse::<Address>()
                 .expect("addr")
         );
-        assert_eq!(r.nonce, 1);
-        assert_eq!(r.network, "holesky");
-        assert_eq!(r.validators, 10);
-        assert_eq!(r.amount, 32_000_000_000);
-        assert!(!r.compounding);
+        assert_eq!(r.request.nonce, 1);
+        assert_eq!(r.request.network_name, "holesky");
+        assert_eq!(r.request.validators, 10);
+        assert_eq!(r.request.amount_gwei, 32_000_000_000);
+        assert!(!r.request.compounding);
         assert_eq!(r.output_path, PathBuf::from("./data/initiator/output"));
         assert_eq!(
             r.info.operators_info_path,
@@ -580,15 +714,25 @@ mod tests {
             "/abs/out",
         ])
         .expect("flags override");
-        assert_eq!(r.nonce, 7);
-        assert_eq!(r.network, "hoodi");
+        assert_eq!(r.request.nonce, 7);
+        assert_eq!(r.request.network_name, "hoodi");
         assert_eq!(r.operator_ids, vec![1, 2, 3, 4]);
         // The command line's operators info replaces the file's path entirely.
         assert_eq!(r.info.operators_info.as_deref(), Some("[]"));
         assert_eq!(r.info.operators_info_path, None);
-        assert!(r.compounding);
+        assert!(r.request.compounding);
         assert_eq!(r.output_path, PathBuf::from("/abs/out"));
-        assert_eq!(r.validators, 10);
+        assert_eq!(r.request.validators, 10);
+
+        // `--json`'s summary carries what was resolved.
+        let v = init_json(&r.request, &[], std::path::Path::new("/abs/out/ceremony-x"));
+        assert_eq!(v["event"], "dkg_init");
+        assert_eq!(
+            (v["first_nonce"].as_u64(), v["validators"].as_u64()),
+            (Some(7), Some(10))
+        );
+        assert_eq!(v["network"], "hoodi");
+        assert_eq!(v["ceremony_dir"], "/abs/out/ceremony-x");
     }
 
     #[test]
@@ -603,7 +747,12 @@ mod tests {
         ])
         .expect("flags only");
         assert_eq!(
-            (r.nonce, r.network.as_str(), r.amount, r.validators),
+            (
+                r.request.nonce,
+                r.request.network_name.as_str(),
+                r.request.amount_gwei,
+                r.request.validators
+            ),
             (0, "mainnet", 32_000_000_000, 1)
         );
         assert_eq!(r.output_path, PathBuf::from("./data/output"));
@@ -683,7 +832,7 @@ mod init_from_api_tests {
                 "public_key": key.public_key().to_base64_pem(),
                 "dkg_address": "",
             });
-            let state = Arc::new(OperatorState::new(id, key, DEFAULT_WIRE_VERSION.into()));
+            let state = Arc::new(OperatorState::new(id, key, defaults::WIRE_VERSION.into()));
             let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
             let s = serve(state, addr, &tls).await.expect("serve");
             let mut body = body;
@@ -712,7 +861,7 @@ mod init_from_api_tests {
             out.path().to_str().expect("utf8"),
         ])
         .expect("args");
-        run_init(args.init)
+        run_init(args.init, false)
             .await
             .expect("ceremony with API operators");
         let ceremony = std::fs::read_dir(out.path())
@@ -751,7 +900,7 @@ mod init_from_api_tests {
             out.path().to_str().expect("utf8"),
         ])
         .expect("args");
-        let e = run_init(args.init).await.expect_err("unknown id");
+        let e = run_init(args.init, false).await.expect_err("unknown id");
         assert!(e.to_string().contains("operator 9"), "{e}");
         drop(servers);
     }

@@ -103,11 +103,11 @@ pub enum Command {
     /// DKG ceremonies interoperable with ssvlabs' ssv-dkg v3.1.0: init, operator, ping, verify.
     #[command(subcommand)]
     Dkg(dkg::DkgCommand),
-    /// The whole pipeline from the config: DKG, deposit, activation, SSV registration and funding;
     /// Check deposit data and send each deposit exactly once (journaled, resumable, --dry-run).
     Deposit(deposit::DepositArgs),
     /// Follow validators on the Beacon API until active, with an ETA.
     Activation(activation::ActivationArgs),
+    /// The whole pipeline from the config: DKG, deposit, activation, SSV registration and funding;
     /// resumable; `--dry-run` rehearses it on an anvil fork.
     Run(run::RunArgs),
     /// The local demo: devnet + its DKG operators + SSV API double + Lodestar, operators chosen

@@ -26,16 +26,49 @@ impl Dst {
     }
 }
 
+/// A blst status code as an error (blst's own type is a plain `#[repr(u32)]` enum).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?}")]
+pub struct BlstError(pub BLST_ERROR);
+
+/// What is wrong with a group element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PointProblem {
+    /// blst refused the encoding (not a compressed point, not on the curve).
+    #[error("{0}")]
+    Encoding(#[source] BlstError),
+    /// On the curve but outside the prime-order subgroup.
+    #[error("not in subgroup")]
+    NotInSubgroup,
+    /// The point at infinity where a real key or nonce is needed.
+    #[error("identity")]
+    Identity,
+}
+
+/// Why a BLS operation failed. No variant carries secret material.
 #[derive(Debug, thiserror::Error)]
 pub enum BlsError {
+    /// A public key that is not a valid compressed G1 point of the subgroup (or is the identity).
     #[error("invalid BLS public key: {0}")]
-    InvalidPublicKey(String),
+    InvalidPublicKey(#[source] BlstError),
+    /// A signature that is not a valid compressed G2 point of the subgroup.
     #[error("invalid BLS signature encoding: {0}")]
-    InvalidSignature(String),
+    InvalidSignature(#[source] BlstError),
+    /// A well-formed signature that does not verify.
     #[error("BLS signature does not verify ({dst:?} DST)")]
-    VerifyFailed { dst: Dst },
+    VerifyFailed {
+        /// The domain separation tag it was checked under.
+        dst: Dst,
+    },
+    /// A group element that cannot be used.
     #[error("invalid {group} point: {reason}")]
-    InvalidPoint { group: &'static str, reason: String },
+    InvalidPoint {
+        /// `G1` or `G2`.
+        group: &'static str,
+        /// What is wrong with it.
+        #[source]
+        reason: PointProblem,
+    },
     #[error("{what}: expected {expected} bytes, got {got}")]
     Length {
         what: &'static str,
@@ -55,20 +88,16 @@ pub enum BlsError {
     #[error("interpolated point is the identity")]
     IdentityResult,
     #[error("OS random number generator failed: {0}")]
-    Rng(String),
-}
-
-fn err_text(e: BLST_ERROR) -> String {
-    format!("{e:?}")
+    Rng(#[source] getrandom::Error),
 }
 
 /// Verifies `sig` over `msg` under `pubkey` (both compressed). Rejects the identity public key and
 /// signature, points off the curve and points outside the prime-order subgroups.
 pub fn verify(pubkey: &[u8], msg: &[u8], sig: &[u8], dst: Dst) -> Result<(), BlsError> {
     let pk =
-        PublicKey::key_validate(pubkey).map_err(|e| BlsError::InvalidPublicKey(err_text(e)))?;
+        PublicKey::key_validate(pubkey).map_err(|e| BlsError::InvalidPublicKey(BlstError(e)))?;
     let sig =
-        Signature::sig_validate(sig, true).map_err(|e| BlsError::InvalidSignature(err_text(e)))?;
+        Signature::sig_validate(sig, true).map_err(|e| BlsError::InvalidSignature(BlstError(e)))?;
     match sig.verify(false, msg, dst.as_bytes(), &[], &pk, false) {
         BLST_ERROR::BLST_SUCCESS => Ok(()),
         _ => Err(BlsError::VerifyFailed { dst }),
@@ -99,7 +128,7 @@ pub fn interpolate_g1(points: &[(u64, [u8; 48])]) -> Result<[u8; 48], BlsError> 
         if p.is_identity() {
             return Err(BlsError::InvalidPoint {
                 group: "G1",
-                reason: "identity".into(),
+                reason: PointProblem::Identity,
             });
         }
         acc = acc.add(&p.mul(c));

@@ -9,25 +9,37 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::crypto::bls::{BlsError, G1, Scalar};
+use crate::crypto::bls::{BlsError, G1, PointProblem, Scalar};
 
 const POINT_LEN: usize = 48;
 const TAG_LEN: usize = 16;
 
+/// Why an ECIES encryption or decryption failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EciesError {
+    /// The recipient's public key is not a usable G1 point.
     #[error("ECIES recipient key: {0}")]
-    RecipientKey(BlsError),
+    RecipientKey(#[source] BlsError),
+    /// Too short to hold the ephemeral point and the GCM tag.
     #[error("ECIES ciphertext is {got} bytes, shorter than the minimum {min}")]
-    TooShort { got: usize, min: usize },
+    TooShort {
+        /// Bytes given.
+        got: usize,
+        /// Bytes needed at least (48 + 16).
+        min: usize,
+    },
+    /// The ephemeral point R at the start of the ciphertext is not a usable G1 point.
     #[error("ECIES ephemeral point: {0}")]
-    EphemeralPoint(BlsError),
+    EphemeralPoint(#[source] BlsError),
+    /// AES-GCM authentication failed: wrong key or tampered ciphertext.
     #[error("ECIES authentication failed (wrong key or tampered ciphertext)")]
     Decrypt,
+    /// AES-GCM or HKDF refused to encrypt (cannot happen with the fixed sizes used here).
     #[error("ECIES encryption failed")]
     Encrypt,
+    /// No randomness for the ephemeral scalar.
     #[error("ECIES randomness: {0}")]
-    Rng(BlsError),
+    Rng(#[source] BlsError),
 }
 
 fn derive(shared: &G1) -> Result<(Zeroizing<[u8; 32]>, [u8; 12]), EciesError> {
@@ -50,7 +62,7 @@ pub fn encrypt(recipient: &[u8], msg: &[u8]) -> Result<Vec<u8>, EciesError> {
     if pubkey.is_identity() {
         return Err(EciesError::RecipientKey(BlsError::InvalidPoint {
             group: "G1",
-            reason: "identity".into(),
+            reason: PointProblem::Identity,
         }));
     }
     let r = Scalar::random().map_err(EciesError::Rng)?;
@@ -80,7 +92,7 @@ pub fn decrypt(secret: &Scalar, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>,
     if big_r.is_identity() {
         return Err(EciesError::EphemeralPoint(BlsError::InvalidPoint {
             group: "G1",
-            reason: "identity".into(),
+            reason: PointProblem::Identity,
         }));
     }
     let shared = big_r.mul(secret);

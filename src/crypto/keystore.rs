@@ -36,32 +36,66 @@ impl Kdf {
     pub const PBKDF2_DEFAULT: Kdf = Kdf::Pbkdf2 { c: 262_144 };
 }
 
+/// Why a keystore cannot be read or made. Never carries the password or the secret.
 #[derive(Debug, thiserror::Error)]
 pub enum KeystoreError {
+    /// Not JSON of the EIP-2335 shape.
     #[error("keystore is not valid JSON of the EIP-2335 shape: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("keystore field {field} is not hex: {reason}")]
-    Hex { field: &'static str, reason: String },
+    /// A hex field (salt, iv, checksum, ciphertext) does not decode.
+    #[error("keystore field {field} is not hex: {source}")]
+    Hex {
+        /// The field, as a JSON path.
+        field: &'static str,
+        /// The decoder's refusal.
+        #[source]
+        source: hex::FromHexError,
+    },
+    /// A KDF, cipher or checksum function other than scrypt/pbkdf2, aes-128-ctr, sha256.
     #[error("unsupported keystore {module} function {function:?}")]
     UnsupportedFunction {
+        /// Which module (`kdf`, `cipher`, `checksum`, `kdf.params.prf`).
         module: &'static str,
+        /// The function named in the file.
         function: String,
     },
+    /// A KDF parameter missing, of the wrong type, or outside the bounds this reader accepts
+    /// (scrypt memory <= 512 MiB, pbkdf2 <= 10^7 rounds).
     #[error("keystore kdf parameter {param} is missing or invalid")]
-    KdfParam { param: &'static str },
+    KdfParam {
+        /// The parameter(s).
+        param: &'static str,
+    },
+    /// A derived key shorter than the 32 bytes the cipher and checksum need.
     #[error("keystore kdf dklen is {got}, need at least 32")]
-    DkLen { got: u64 },
+    DkLen {
+        /// The `dklen` of the file.
+        got: u64,
+    },
+    /// An AES-128-CTR IV that is not 16 bytes.
     #[error("keystore cipher iv must be 16 bytes, got {got}")]
-    IvLength { got: usize },
+    IvLength {
+        /// Bytes found.
+        got: usize,
+    },
+    /// The checksum does not match: wrong password or corrupted file.
     #[error("keystore checksum mismatch: wrong password or corrupted file")]
     WrongPassword,
-    #[error("key derivation failed: {0}")]
-    Kdf(String),
+    /// scrypt refused its parameters.
+    #[error("key derivation failed: invalid scrypt parameters")]
+    ScryptParams,
+    /// scrypt refused the output length.
+    #[error("key derivation failed: invalid output buffer length")]
+    ScryptOutput,
+    /// The OS random generator failed (salt, IV, UUID).
     #[error("OS random number generator failed: {0}")]
-    Rng(String),
+    Rng(#[source] getrandom::Error),
+    /// A keystore file could not be read or written.
     #[error("keystore file {path}: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// The I/O error.
         source: std::io::Error,
     },
 }
@@ -123,10 +157,8 @@ pub fn normalize_password(password: &str) -> Zeroizing<Vec<u8>> {
 }
 
 fn hex_field(field: &'static str, s: &str) -> Result<Vec<u8>, KeystoreError> {
-    hex::decode(s.strip_prefix("0x").unwrap_or(s)).map_err(|e| KeystoreError::Hex {
-        field,
-        reason: e.to_string(),
-    })
+    hex::decode(s.strip_prefix("0x").unwrap_or(s))
+        .map_err(|source| KeystoreError::Hex { field, source })
 }
 
 fn param_u64(m: &Module, name: &'static str) -> Result<u64, KeystoreError> {
@@ -180,9 +212,9 @@ fn derive_key(kdf: &Module, password: &[u8]) -> Result<Zeroizing<Vec<u8>>, Keyst
             let (r, p) = (r as u32, p as u32);
             let log_n = n.trailing_zeros() as u8;
             let params =
-                scrypt::Params::new(log_n, r, p).map_err(|e| KeystoreError::Kdf(e.to_string()))?;
+                scrypt::Params::new(log_n, r, p).map_err(|_| KeystoreError::ScryptParams)?;
             scrypt::scrypt(password, &salt, &params, &mut dk)
-                .map_err(|e| KeystoreError::Kdf(e.to_string()))?;
+                .map_err(|_| KeystoreError::ScryptOutput)?;
         }
         "pbkdf2" => {
             let prf = param_str(kdf, "prf")?;
@@ -262,7 +294,7 @@ pub fn decrypt_crypto(
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], KeystoreError> {
     let mut b = [0u8; N];
-    getrandom::fill(&mut b).map_err(|e| KeystoreError::Rng(e.to_string()))?;
+    getrandom::fill(&mut b).map_err(KeystoreError::Rng)?;
     Ok(b)
 }
 

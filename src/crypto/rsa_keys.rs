@@ -23,31 +23,99 @@ use zeroize::Zeroizing;
 
 const PUB_LABEL: &str = "RSA PUBLIC KEY";
 
+/// Why an operator RSA key cannot be parsed, used or stored. Never carries private key material.
 #[derive(Debug, thiserror::Error)]
 pub enum RsaKeyError {
+    /// The base64 around the PEM text does not decode.
     #[error("operator public key is not base64: {0}")]
-    Base64(String),
+    Base64(#[source] base64::DecodeError),
+    /// Not one PEM block with an accepted label.
     #[error("operator public key is not a PEM block labelled {expected:?}: {reason}")]
     Pem {
+        /// The label ssv-dkg writes.
         expected: &'static str,
+        /// What is wrong with the block.
         reason: String,
     },
+    /// The PEM body is not base64.
+    #[error(
+        "operator public key is not a PEM block labelled {expected:?}: body is not base64: {source}"
+    )]
+    PemBody {
+        /// The label ssv-dkg writes.
+        expected: &'static str,
+        /// The decoder's refusal.
+        #[source]
+        source: base64::DecodeError,
+    },
+    /// The DER body is neither an RSA SubjectPublicKeyInfo nor a PKCS#1 RSA key (both parsers'
+    /// messages).
     #[error("operator public key DER is neither PKIX nor PKCS#1 RSA: {0}")]
     Der(String),
+    /// The key cannot be written as PKIX DER.
+    #[error("cannot encode the public key as PKIX: {0}")]
+    EncodePublic(#[source] rsa::pkcs8::spki::Error),
+    /// A private key PEM that is not PKCS#1 RSA.
     #[error("RSA private key PEM (PKCS#1) does not parse")]
     PrivateKey,
+    /// The private key cannot be written as PKCS#1 PEM.
+    #[error("RSA PKCS#1 encoding failed: {0}")]
+    EncodePrivate(#[source] rsa::pkcs1::Error),
+    /// A signature whose length is not the modulus size.
     #[error("RSA signature is {got} bytes, the key needs {expected}")]
-    SignatureLength { expected: usize, got: usize },
+    SignatureLength {
+        /// The modulus size in bytes.
+        expected: usize,
+        /// Bytes given.
+        got: usize,
+    },
+    /// An RSA-PSS signature that does not verify.
     #[error("RSA-PSS signature does not verify")]
     BadSignature,
-    #[error("RSA {op} failed: {reason}")]
-    Rsa { op: &'static str, reason: String },
+    /// The `rsa` crate refused an operation.
+    #[error("RSA {op} failed: {source}")]
+    Rsa {
+        /// The operation (`PSS signing`, `PKCS#1 v1.5 encryption`).
+        op: &'static str,
+        /// The crate's error.
+        #[source]
+        source: rsa::Error,
+    },
+    /// A ciphertext whose length is not the modulus size.
+    #[error("RSA PKCS#1 v1.5 decryption failed: ciphertext is {got} bytes, key needs {expected}")]
+    CiphertextLength {
+        /// The modulus size in bytes.
+        expected: usize,
+        /// Bytes given.
+        got: usize,
+    },
+    /// A ciphertext the key refuses.
+    #[error("RSA PKCS#1 v1.5 decryption failed: ciphertext rejected")]
+    Decrypt,
+    /// Key generation failed.
     #[error("RSA key generation failed: {0}")]
-    Generate(String),
+    Generate(#[source] rsa::Error),
+    /// The operator key file's keystore does not decrypt or parse.
     #[error("operator key file: {0}")]
     Keystore(#[from] KeystoreError),
-    #[error("operator key file {path}: {reason}")]
-    File { path: String, reason: String },
+    /// An operator key or password file cannot be read or written.
+    #[error("operator key file {path}: {source}")]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The keystore cannot be serialised.
+    #[error("operator key file {path}: {source}")]
+    FileJson {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The serialiser's error.
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// An operator (or initiator) RSA public key together with its canonical base64-PEM encoding.
@@ -104,7 +172,10 @@ fn pem_unwrap(text: &str) -> Result<(String, Vec<u8>), RsaKeyError> {
         .collect();
     let der = B64
         .decode(body.as_bytes())
-        .map_err(|e| err(&format!("body is not base64: {e}")))?;
+        .map_err(|source| RsaKeyError::PemBody {
+            expected: PUB_LABEL,
+            source,
+        })?;
     Ok((label, der))
 }
 
@@ -113,7 +184,7 @@ impl OperatorPublicKey {
     pub fn from_base64_pem(s: &str) -> Result<Self, RsaKeyError> {
         let pem = B64
             .decode(s.trim().as_bytes())
-            .map_err(|e| RsaKeyError::Base64(e.to_string()))?;
+            .map_err(RsaKeyError::Base64)?;
         let text = String::from_utf8(pem).map_err(|_| RsaKeyError::Pem {
             expected: PUB_LABEL,
             reason: "decoded base64 is not text".into(),
@@ -140,9 +211,7 @@ impl OperatorPublicKey {
     }
 
     pub fn from_rsa(key: rsa::PublicKey) -> Result<Self, RsaKeyError> {
-        let der = key
-            .to_public_key_der()
-            .map_err(|e| RsaKeyError::Der(format!("cannot encode PKIX: {e}")))?;
+        let der = key.to_public_key_der().map_err(RsaKeyError::EncodePublic)?;
         let encoded = B64.encode(pem_wrap(PUB_LABEL, der.as_bytes()));
         Ok(OperatorPublicKey { key, encoded })
     }
@@ -193,9 +262,9 @@ impl OperatorPublicKey {
     pub fn encrypt_pkcs1v15(&self, plaintext: &[u8]) -> Result<Vec<u8>, RsaKeyError> {
         self.key
             .encrypt(&mut OsRng, Pkcs1v15Encrypt, plaintext)
-            .map_err(|e| RsaKeyError::Rsa {
+            .map_err(|source| RsaKeyError::Rsa {
                 op: "PKCS#1 v1.5 encryption",
-                reason: e.to_string(),
+                source,
             })
     }
 }
@@ -216,8 +285,7 @@ impl fmt::Debug for OperatorPrivateKey {
 impl OperatorPrivateKey {
     /// Fresh key with public exponent 65537; ssv-dkg uses 2048 bits.
     pub fn generate(bits: usize) -> Result<Self, RsaKeyError> {
-        let key = rsa::PrivateKey::new(&mut OsRng, bits)
-            .map_err(|e| RsaKeyError::Generate(e.to_string()))?;
+        let key = rsa::PrivateKey::new(&mut OsRng, bits).map_err(RsaKeyError::Generate)?;
         Self::from_rsa(key)
     }
 
@@ -237,10 +305,7 @@ impl OperatorPrivateKey {
     pub fn to_pkcs1_pem(&self) -> Result<Zeroizing<String>, RsaKeyError> {
         self.key
             .to_pkcs1_pem(LineEnding::LF)
-            .map_err(|e| RsaKeyError::Rsa {
-                op: "PKCS#1 encoding",
-                reason: e.to_string(),
-            })
+            .map_err(RsaKeyError::EncodePrivate)
     }
 
     pub fn public_key(&self) -> &OperatorPublicKey {
@@ -265,9 +330,9 @@ impl OperatorPrivateKey {
         let scheme = Pss::<Sha256>::new_with_salt(self.max_pss_salt_len());
         self.key
             .sign_with_rng(&mut OsRng, scheme, &hashed)
-            .map_err(|e| RsaKeyError::Rsa {
+            .map_err(|source| RsaKeyError::Rsa {
                 op: "PSS signing",
-                reason: e.to_string(),
+                source,
             })
     }
 
@@ -276,22 +341,15 @@ impl OperatorPrivateKey {
     /// plaintext (a share is checked against its public share).
     pub fn decrypt_pkcs1v15(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, RsaKeyError> {
         if ciphertext.len() != self.public.size() {
-            return Err(RsaKeyError::Rsa {
-                op: "PKCS#1 v1.5 decryption",
-                reason: format!(
-                    "ciphertext is {} bytes, key needs {}",
-                    ciphertext.len(),
-                    self.public.size()
-                ),
+            return Err(RsaKeyError::CiphertextLength {
+                expected: self.public.size(),
+                got: ciphertext.len(),
             });
         }
         self.key
             .decrypt_blinded(&mut OsRng, Pkcs1v15Encrypt, ciphertext)
             .map(Zeroizing::new)
-            .map_err(|_| RsaKeyError::Rsa {
-                op: "PKCS#1 v1.5 decryption",
-                reason: "ciphertext rejected".into(),
-            })
+            .map_err(|_| RsaKeyError::Decrypt)
     }
 
     /// Reads an SSV operator key file (`encrypted_private_key.json`) with its password.
@@ -304,16 +362,17 @@ impl OperatorPrivateKey {
     /// Reads an operator key file and a password file (raw bytes; normalisation drops a
     /// trailing newline).
     pub fn read_keystore_files(key_file: &Path, password_file: &Path) -> Result<Self, RsaKeyError> {
-        let json = std::fs::read_to_string(key_file).map_err(|e| RsaKeyError::File {
-            path: key_file.display().to_string(),
-            reason: e.to_string(),
+        let json = std::fs::read_to_string(key_file).map_err(|source| RsaKeyError::File {
+            path: key_file.to_owned(),
+            source,
         })?;
-        let password = Zeroizing::new(std::fs::read_to_string(password_file).map_err(|e| {
-            RsaKeyError::File {
-                path: password_file.display().to_string(),
-                reason: e.to_string(),
-            }
-        })?);
+        let password =
+            Zeroizing::new(std::fs::read_to_string(password_file).map_err(|source| {
+                RsaKeyError::File {
+                    path: password_file.to_owned(),
+                    source,
+                }
+            })?);
         Self::from_keystore_json(&json, &password)
     }
 
@@ -331,13 +390,13 @@ impl OperatorPrivateKey {
         kdf: Kdf,
     ) -> Result<(), RsaKeyError> {
         let crypto = self.to_keystore(password, kdf)?;
-        let json = serde_json::to_string(&crypto).map_err(|e| RsaKeyError::File {
-            path: path.display().to_string(),
-            reason: e.to_string(),
+        let json = serde_json::to_string(&crypto).map_err(|source| RsaKeyError::FileJson {
+            path: path.to_owned(),
+            source,
         })?;
-        write_private_file(path, json.as_bytes()).map_err(|e| RsaKeyError::File {
-            path: path.display().to_string(),
-            reason: e.to_string(),
+        write_private_file(path, json.as_bytes()).map_err(|source| RsaKeyError::File {
+            path: path.to_owned(),
+            source,
         })
     }
 }
@@ -366,16 +425,10 @@ pub fn write_private_file(path: &Path, data: &[u8]) -> std::io::Result<()> {
 /// The OS random generator as a rand_core 0.10 source for the rsa crate.
 struct OsRng;
 
-#[derive(Debug)]
-struct RngFailure(String);
-
-impl fmt::Display for RngFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "OS random number generator failed: {}", self.0)
-    }
-}
-
-impl std::error::Error for RngFailure {}
+/// The OS random generator failed.
+#[derive(Debug, thiserror::Error)]
+#[error("OS random number generator failed: {0}")]
+struct RngFailure(#[source] getrandom::Error);
 
 impl rsa::rand_core::TryRng for OsRng {
     type Error = RngFailure;
@@ -390,7 +443,7 @@ impl rsa::rand_core::TryRng for OsRng {
         Ok(u64::from_le_bytes(b))
     }
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        getrandom::fill(dst).map_err(|e| RngFailure(e.to_string()))
+        getrandom::fill(dst).map_err(RngFailure)
     }
 }
 

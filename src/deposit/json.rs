@@ -88,23 +88,25 @@ pub enum DepositFileError {
         source: std::io::Error,
     },
     /// Not a JSON array of deposit entries (serde names the field and position).
-    #[error("deposit file {path} is not valid deposit data: {message}")]
+    #[error("deposit file {path} is not valid deposit data: {source}")]
     Parse {
         /// The file (or `<text>` when parsed from a string).
         path: PathBuf,
         /// What went wrong, including the field.
-        message: String,
+        #[source]
+        source: serde_json::Error,
     },
     /// An empty array.
     #[error("deposit file {0} holds no deposit entries")]
     Empty(PathBuf),
     /// The file could not be written.
-    #[error("cannot write deposit file {path}: {message}")]
+    #[error("cannot write deposit file {path}: {source}")]
     Write {
         /// The file.
         path: PathBuf,
-        /// The journal's io error text.
-        message: String,
+        /// The journal's error.
+        #[source]
+        source: crate::journal::JournalError,
     },
 }
 
@@ -114,9 +116,9 @@ pub fn parse_deposit_json(
     origin: &Path,
 ) -> Result<Vec<DepositDataJson>, DepositFileError> {
     let entries: Vec<DepositDataJson> =
-        serde_json::from_str(text).map_err(|e| DepositFileError::Parse {
+        serde_json::from_str(text).map_err(|source| DepositFileError::Parse {
             path: origin.to_owned(),
-            message: e.to_string(),
+            source,
         })?;
     if entries.is_empty() {
         return Err(DepositFileError::Empty(origin.to_owned()));
@@ -146,12 +148,12 @@ pub fn write_deposit_file(
     path: &Path,
     entries: &[DepositDataJson],
 ) -> Result<(), DepositFileError> {
-    crate::journal::write_atomic(path, to_deposit_json(entries).as_bytes(), 0o644).map_err(|e| {
-        DepositFileError::Write {
+    crate::journal::write_atomic(path, to_deposit_json(entries).as_bytes(), 0o644).map_err(
+        |source| DepositFileError::Write {
             path: path.to_owned(),
-            message: e.to_string(),
-        }
-    })
+            source,
+        },
+    )
 }
 
 fn ser_hex<S: Serializer, const N: usize>(bytes: &[u8; N], s: S) -> Result<S::Ok, S::Error> {

@@ -3,6 +3,7 @@
 //! operator HTTPS server (`operator`) and the initiator (`initiator`).
 
 pub mod bls_batch;
+pub mod defaults;
 pub mod initiator;
 pub mod kyber;
 pub mod operator;

@@ -11,13 +11,13 @@
 //! struct order, mode 0600, directories 0750.
 
 use crate::deposit::json::{DepositDataJson, to_deposit_json};
+use crate::dkg::wire::SignedProof;
+use crate::dkg::wire::proof_root::proof_root_of;
+use crate::ssv::keyshares::KeysharesJson;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// `version` ssv-dkg v3 writes into keyshares.json.
-pub const KEYSHARES_VERSION: &str = "v1.2.0";
 pub const DEPOSIT_FILE: &str = "deposit_data.json";
 pub const KEYSHARES_FILE: &str = "keyshares.json";
 pub const PROOFS_FILE: &str = "proofs.json";
@@ -54,65 +54,8 @@ pub enum OutputError {
     },
 }
 
-/// One operator in `data.operators`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct KeysharesOperator {
-    pub id: u64,
-    /// Base64 PEM of the operator's RSA key.
-    pub operator_key: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct KeysharesData {
-    pub owner_nonce: u64,
-    /// EIP-55 checksummed, `0x`-prefixed.
-    pub owner_address: String,
-    /// `0x` + 96 hex.
-    pub public_key: String,
-    pub operators: Vec<KeysharesOperator>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct KeysharesPayload {
-    pub public_key: String,
-    pub operator_ids: Vec<u64>,
-    /// `0x` + hex of signature(96) ‖ share pubkeys (48·n) ‖ encrypted shares (256·n).
-    pub shares_data: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeysharesShare {
-    pub data: KeysharesData,
-    pub payload: KeysharesPayload,
-}
-
-/// `keyshares.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct KeysharesJson {
-    pub version: String,
-    pub created_at: String,
-    pub shares: Vec<KeysharesShare>,
-}
-
-impl KeysharesJson {
-    /// A v1.2.0 file stamped with the current time.
-    pub fn new(shares: Vec<KeysharesShare>) -> Self {
-        KeysharesJson {
-            version: KEYSHARES_VERSION.to_string(),
-            created_at: go_rfc3339_nano(SystemTime::now()),
-            shares,
-        }
-    }
-}
-
 /// dkg-spec `Proof`, hex without `0x` on disk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ProofJson {
     #[serde(with = "hex_plain")]
     pub validator: Vec<u8>,
@@ -126,7 +69,6 @@ pub struct ProofJson {
 
 /// dkg-spec `SignedProof`: the proof and the operator's RSA-PSS signature over its root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SignedProofJson {
     pub proof: ProofJson,
     #[serde(with = "hex_plain")]
@@ -146,47 +88,31 @@ mod hex_plain {
     }
 }
 
-fn sha256_pair(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(a);
-    h.update(b);
-    h.finalize().into()
-}
-
-/// Merkle root of `data` split into 32-byte chunks, padded with zero chunks to `limit` leaves
-/// (`limit` a power of two).
-fn merkleize_bytes(data: &[u8], limit: usize) -> [u8; 32] {
-    let mut layer: Vec<[u8; 32]> = data
-        .chunks(32)
-        .map(|c| {
-            let mut chunk = [0u8; 32];
-            chunk[..c.len()].copy_from_slice(c);
-            chunk
-        })
-        .collect();
-    let mut width = limit.max(1).next_power_of_two();
-    layer.resize(width, [0u8; 32]);
-    while width > 1 {
-        layer = layer.chunks(2).map(|p| sha256_pair(&p[0], &p[1])).collect();
-        width /= 2;
-    }
-    layer[0]
-}
-
 impl ProofJson {
-    /// SSZ hash-tree-root of `Proof{ValidatorPubKey [48], EncryptedShare list<=512,
-    /// SharePubKey [48], Owner [20]}` — the message the operator's RSA-PSS signature covers.
+    /// SSZ hash-tree-root of dkg-spec `Proof`, the message the operator's RSA-PSS signature
+    /// covers ([`proof_root_of`] over the fields as the file holds them).
     pub fn hash_tree_root(&self) -> [u8; 32] {
-        let validator = merkleize_bytes(&self.validator, 2);
-        let share_list = merkleize_bytes(&self.encrypted_share, 512 / 32);
-        let mut len = [0u8; 32];
-        len[..8].copy_from_slice(&(self.encrypted_share.len() as u64).to_le_bytes());
-        let share = sha256_pair(&share_list, &len);
-        let share_pub = merkleize_bytes(&self.share_pub, 2);
-        let owner = merkleize_bytes(&self.owner, 1);
-        let left = sha256_pair(&validator, &share);
-        let right = sha256_pair(&share_pub, &owner);
-        sha256_pair(&left, &right)
+        proof_root_of(
+            &self.validator,
+            &self.encrypted_share,
+            &self.share_pub,
+            &self.owner,
+        )
+    }
+}
+
+impl From<&SignedProof> for SignedProofJson {
+    fn from(sp: &SignedProof) -> Self {
+        let p = &sp.proof;
+        Self {
+            proof: ProofJson {
+                validator: p.validator_pubkey.to_vec(),
+                encrypted_share: p.encrypted_share.clone(),
+                share_pub: p.share_pubkey.to_vec(),
+                owner: p.owner.to_vec(),
+            },
+            signature: sp.signature.to_vec(),
+        }
     }
 }
 
@@ -344,14 +270,13 @@ pub fn aggregates(
         .iter()
         .flat_map(|v| v.deposit.iter().cloned())
         .collect();
-    let keyshares = KeysharesJson {
-        version: KEYSHARES_VERSION.to_string(),
-        created_at: created_at.to_string(),
-        shares: validators
+    let keyshares = KeysharesJson::new(
+        created_at.to_string(),
+        validators
             .iter()
             .flat_map(|v| v.keyshares.shares.iter().cloned())
             .collect(),
-    };
+    );
     let proofs = validators.iter().map(|v| v.proofs.clone()).collect();
     (deposits, keyshares, proofs)
 }

@@ -14,7 +14,7 @@ use aws_lc_rs::signature::{
 use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
 use rsa::pkcs8::DecodePrivateKey;
 
-use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
+use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey, RsaKeyError};
 
 /// PSS with SHA-256, MGF1-SHA-256 and the maximal salt (`emLen - hLen - 2`), i.e. Go's
 /// `PSSSaltLengthAuto` when signing.
@@ -39,14 +39,27 @@ pub fn verify_pss(key: &OperatorPublicKey, msg: &[u8], sig: &[u8]) -> bool {
     key.verify_pss(msg, sig).is_ok()
 }
 
+/// Why a signing key could not be made or could not sign.
 #[derive(Debug, thiserror::Error)]
 pub enum SignerError {
+    /// aws-lc could not generate a key.
     #[error("RSA key generation failed")]
     Generate,
+    /// aws-lc could not export the key it generated.
+    #[error("generated RSA key does not convert: PKCS#8 export")]
+    Export,
+    /// The `rsa` crate refused aws-lc's PKCS#8 export.
+    #[error("generated RSA key does not convert: PKCS#8 parse: {0}")]
+    Import(#[source] rsa::pkcs8::Error),
+    /// The imported key has no usable public half.
     #[error("generated RSA key does not convert: {0}")]
-    Convert(String),
+    Convert(#[source] RsaKeyError),
+    /// The `rsa` crate could not sign.
     #[error("RSA-PSS signing failed: {0}")]
-    Sign(String),
+    Sign(#[source] RsaKeyError),
+    /// aws-lc refused the signing request.
+    #[error("RSA-PSS signing failed: aws-lc rejected the signing request")]
+    AwsLc,
 }
 
 /// Something that signs ssv-dkg messages: an operator identity or an initiator key.
@@ -58,7 +71,7 @@ pub trait PssSigner {
 
 impl PssSigner for OperatorPrivateKey {
     fn sign_pss(&self, msg: &[u8]) -> Result<Vec<u8>, SignerError> {
-        OperatorPrivateKey::sign_pss(self, msg).map_err(|e| SignerError::Sign(e.to_string()))
+        OperatorPrivateKey::sign_pss(self, msg).map_err(SignerError::Sign)
     }
     fn public_key(&self) -> &OperatorPublicKey {
         OperatorPrivateKey::public_key(self)
@@ -103,13 +116,9 @@ impl FastSigner {
     /// `rsa` crate for everything that is not signing.
     pub fn generate() -> Result<Self, SignerError> {
         let kp = KeyPair::generate(KeySize::Rsa2048).map_err(|_| SignerError::Generate)?;
-        let der = kp
-            .as_der()
-            .map_err(|_| SignerError::Convert("PKCS#8 export".into()))?;
-        let rsa_key = rsa::PrivateKey::from_pkcs8_der(der.as_ref())
-            .map_err(|e| SignerError::Convert(format!("PKCS#8 parse: {e}")))?;
-        let key = OperatorPrivateKey::from_rsa(rsa_key)
-            .map_err(|e| SignerError::Convert(e.to_string()))?;
+        let der = kp.as_der().map_err(|_| SignerError::Export)?;
+        let rsa_key = rsa::PrivateKey::from_pkcs8_der(der.as_ref()).map_err(SignerError::Import)?;
+        let key = OperatorPrivateKey::from_rsa(rsa_key).map_err(SignerError::Convert)?;
         Ok(FastSigner {
             key,
             fast: Some(kp),
@@ -133,7 +142,7 @@ impl PssSigner for FastSigner {
             Some(kp) => {
                 let mut sig = vec![0u8; kp.public_modulus_len()];
                 kp.sign(&PSS_MAX_SALT, &self.rng, msg, &mut sig)
-                    .map_err(|_| SignerError::Sign("aws-lc rejected the signing request".into()))?;
+                    .map_err(|_| SignerError::AwsLc)?;
                 Ok(sig)
             }
             None => PssSigner::sign_pss(&self.key, msg),

@@ -1,15 +1,29 @@
 //! RSA-PSS signed transports (every ssv-dkg message) and the small validations both sides share.
 
 use crate::crypto::rsa_keys::OperatorPublicKey;
-use crate::dkg::rsa_signer::{self, PssSigner};
+use crate::dkg::rsa_signer::{self, PssSigner, SignerError};
 use crate::dkg::wire::{MultipleSignedTransports, SignedTransport, Ssz, Transport};
 
+/// A transport or bundle that cannot be signed, or whose signature does not verify.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
+    /// The signature does not verify under the key we trust for the sender.
     #[error("{who}: signature over the {what} does not verify")]
-    BadSignature { who: String, what: &'static str },
-    #[error("signing the {what}: {reason}")]
-    Sign { what: &'static str, reason: String },
+    BadSignature {
+        /// The sender (`initiator`, `operator 3`).
+        who: String,
+        /// `transport` or `message bundle`.
+        what: &'static str,
+    },
+    /// Our own signing failed.
+    #[error("signing the {what}: {source}")]
+    Sign {
+        /// `transport` or `message bundle`.
+        what: &'static str,
+        /// The signer's failure.
+        #[source]
+        source: SignerError,
+    },
 }
 
 /// Signs `message` with `key`; `Signer` carries the key's canonical base64-PEM text.
@@ -19,9 +33,9 @@ pub fn sign_transport<K: PssSigner + ?Sized>(
 ) -> Result<SignedTransport, TransportError> {
     let signature = key
         .sign_pss(&message.to_ssz())
-        .map_err(|e| TransportError::Sign {
+        .map_err(|source| TransportError::Sign {
             what: "transport",
-            reason: e.to_string(),
+            source,
         })?;
     Ok(SignedTransport {
         message,
@@ -54,9 +68,9 @@ pub fn sign_bundle<K: PssSigner + ?Sized>(
 ) -> Result<MultipleSignedTransports, TransportError> {
     let signature = key
         .sign_pss(&MultipleSignedTransports::signed_payload(&messages))
-        .map_err(|e| TransportError::Sign {
+        .map_err(|source| TransportError::Sign {
             what: "message bundle",
-            reason: e.to_string(),
+            source,
         })?;
     Ok(MultipleSignedTransports {
         identifier,

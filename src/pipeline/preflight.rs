@@ -20,8 +20,11 @@ use crate::{
     beacon::{activation, client::BeaconClient},
     chain::{Chain, Sender, signer::load_signer},
     config::Config,
-    deposit::checks::NodeFacts,
-    dkg::initiator::Initiator,
+    deposit::{
+        checks::NodeFacts,
+        data::{GWEI_PER_ETH, MAX_COMPOUNDING_AMOUNT_GWEI, MIN_ACTIVATION_AMOUNT_GWEI},
+    },
+    dkg::initiator::{Initiator, MAX_VALIDATORS},
     journal::Stage,
     operators::cost::{CostError, RunCost, cluster_cost},
     rehearsal::Rehearsal,
@@ -31,18 +34,23 @@ use crate::{
 
 fn check_settings(config: &Config) -> Result<Address, PipelineError> {
     let v = &config.validators;
-    if !(1..=100).contains(&v.count) {
+    if !(1..=MAX_VALIDATORS).contains(&(v.count as usize)) {
         return Err(PipelineError::Setting(format!(
-            "validators.count is {}; between 1 and 100 validators per run",
+            "validators.count is {}; between 1 and {MAX_VALIDATORS} validators per run",
             v.count
         )));
     }
-    let max = if v.compounding { 2_048 } else { 32 };
-    if !(32_000_000_000..=max * 1_000_000_000).contains(&v.amount_gwei) {
+    let max = if v.compounding {
+        MAX_COMPOUNDING_AMOUNT_GWEI
+    } else {
+        MIN_ACTIVATION_AMOUNT_GWEI
+    };
+    if !(MIN_ACTIVATION_AMOUNT_GWEI..=max).contains(&v.amount_gwei) {
         return Err(PipelineError::Setting(format!(
-            "validators.amount_gwei is {}; {} credentials take 32..={max} ETH",
+            "validators.amount_gwei is {}; {} credentials take 32..={} ETH",
             v.amount_gwei,
-            if v.compounding { "0x02" } else { "0x01" }
+            if v.compounding { "0x02" } else { "0x01" },
+            max / GWEI_PER_ETH
         )));
     }
     v.withdrawal_address.ok_or_else(|| {

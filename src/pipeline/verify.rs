@@ -15,9 +15,10 @@ use crate::{
         json::read_deposit_file,
     },
     dkg::{
-        outputs::{DEPOSIT_FILE, KEYSHARES_FILE, KeysharesJson, PROOFS_FILE, SignedProofJson},
+        outputs::{DEPOSIT_FILE, KEYSHARES_FILE, PROOFS_FILE, SignedProofJson},
         verify::{VerifyExpectations, verify_validator},
     },
+    ssv::keyshares::{KeysharesJson, from_slice_exact},
 };
 
 /// Verifies one validator's ceremony output.
@@ -87,15 +88,16 @@ pub async fn verify(ctx: &Ctx, v: &mut Validator) -> Result<(), PipelineError> {
     )
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(
+fn read_json<T: serde::de::DeserializeOwned + serde::Serialize>(
     run: &StageRun,
     path: &Path,
 ) -> Result<T, PipelineError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PipelineError::Io {
+    let bytes = std::fs::read(path).map_err(|source| PipelineError::Io {
         action: "cannot read",
         path: path.to_owned(),
         source,
     })?;
-    serde_json::from_str(&text)
+    // Exactly ssv-dkg's fields, as `dkg verify` reads them.
+    from_slice_exact(&bytes)
         .map_err(|e| run.refuse(format!("{} does not parse: {e}", path.display())))
 }

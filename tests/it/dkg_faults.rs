@@ -162,7 +162,7 @@ async fn five_or_six_operators_are_refused() {
                 })
                 .collect()
         };
-        let err = Initiator::new(infos, &tls()).err().expect("refused");
+        let err = Initiator::new(infos, &tls()).expect_err("refused");
         assert!(matches!(err, InitiatorError::Request(_)));
         assert!(err.to_string().contains(&format!("{n} operators")), "{err}");
     }

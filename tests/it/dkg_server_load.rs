@@ -82,7 +82,7 @@ async fn twenty_unfinished_105_mb_uploads_keep_rss_under_100_mb() {
         uploads.push(async move { unfinished_upload(op_ref, from, head, body, deadline).await });
     }
     let t = Instant::now();
-    let results = futures_join(uploads).await;
+    let results = futures::future::join_all(uploads).await;
     let upload_time = t.elapsed();
     let sent: u64 = results.iter().map(|(n, _)| n).sum();
     // The connections are still open (held in `results`) while memory is read.
@@ -302,28 +302,24 @@ async fn dkg_ping_verifies_certificates_by_default() {
         text.contains("operator 7: online, version v3.1.0"),
         "{text}"
     );
-}
-
-/// Awaits futures concurrently (borrowing), keeping their order.
-async fn futures_join<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if out[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => out[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().flatten().collect()
+    // `--json`: one object per operator, for the refused and for the trusted certificate.
+    let json = |extra: &[&str]| {
+        let out = ping(&[&["--json"], extra].concat());
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("not one JSON object ({e}): {out:?}"));
+        (out.status.success(), v)
+    };
+    let (ok, v) = json(&[]);
+    assert!(!ok);
+    assert_eq!(
+        (v["operator"].as_u64(), v["online"].as_bool()),
+        (Some(7), Some(false)),
+        "{v}"
+    );
+    assert!(!v["error"].as_str().unwrap_or("").is_empty(), "{v}");
+    let (ok, v) = json(&["--client-ca-cert-path", ca.to_str().expect("utf8")]);
+    assert!(ok, "{v}");
+    assert_eq!(v["event"], "dkg_ping");
+    assert_eq!(v["version"], "v3.1.0");
+    assert_eq!(v["supported"], true);
 }

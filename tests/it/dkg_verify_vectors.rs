@@ -6,11 +6,12 @@
 use alloy::primitives::{Address, address};
 use ssv_agent::deposit::json::{DepositDataJson, parse_deposit_json};
 use ssv_agent::dkg::outputs::{
-    self, KeysharesJson, SignedProofJson, ValidatorFiles, write_ceremony_named, write_validator_dir,
+    SignedProofJson, ValidatorFiles, write_ceremony_named, write_validator_dir,
 };
 use ssv_agent::dkg::verify::{
     CeremonyLayout, VerifyError, VerifyExpectations, parse_validator_dir_name, verify_ceremony_dir,
 };
+use ssv_agent::ssv::keyshares::KeysharesJson;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -128,6 +129,50 @@ fn accepts_every_recorded_ceremony() {
         validators += v.validators.len();
     }
     assert_eq!(validators, 13, "1 + 1 + 10 + 1 recorded validators");
+}
+
+#[test]
+fn cli_verify_reports_json_with_expected_operator_ids() {
+    // The recorded 13-operator Holesky ceremony, through the binary as a user runs it.
+    let (dir, exp) = ceremonies()
+        .into_iter()
+        .find(|(p, _)| p.to_string_lossy().contains("results--valid-1"))
+        .expect("the Holesky vector");
+    let ids: Vec<String> = exp
+        .operator_ids
+        .clone()
+        .unwrap()
+        .iter()
+        .map(u64::to_string)
+        .collect();
+    let run = |ids: &str| {
+        Command::new(env!("CARGO_BIN_EXE_ssv-agent"))
+            .args(["--json", "dkg", "verify", "--ceremony-dir"])
+            .arg(&dir)
+            .args(["--network", "holesky", "--operator-ids", ids])
+            .output()
+            .expect("run ssv-agent dkg verify")
+    };
+    let out = run(&ids.join(","));
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    assert_eq!(v["event"], "dkg_verify");
+    let validators = v["validators"].as_array().expect("validators");
+    assert_eq!(validators.len(), exp.validators.unwrap());
+    assert_eq!(validators[0]["nonce"], 2731);
+    assert_eq!(validators[0]["network"], "holesky");
+    assert_eq!(
+        validators[0]["operator_ids"],
+        serde_json::json!(exp.operator_ids.unwrap())
+    );
+    // Other operator ids than the ceremony's are refused.
+    let out = run("1,2,3,4");
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("operator ids"),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -492,7 +537,7 @@ fn writer_rebuilds_bulk_ceremony_that_verifies() {
         matches!(err, VerifyError::AggregateMismatch { .. }),
         "{err}"
     );
-    let _ = outputs::KEYSHARES_VERSION;
+    let _ = ssv_agent::ssv::keyshares::KEYSHARES_VERSION;
 }
 
 // ---- the outside checkers --------------------------------------------------------------------

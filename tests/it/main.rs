@@ -9,6 +9,7 @@ mod anvil_artifacts;
 mod beacon_client;
 mod beacon_lodestar;
 mod cli_errors;
+mod cli_help;
 mod config_example;
 mod deposit_devnet;
 mod deposit_vectors;

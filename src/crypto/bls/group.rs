@@ -13,7 +13,7 @@ use blst::{
 };
 use zeroize::Zeroize;
 
-use super::BlsError;
+use super::{BlsError, BlstError, PointProblem};
 
 /// An element of the BLS12-381 scalar field (mod r). Secret material in the DKG, so Debug is redacted
 /// and the limbs are wiped on drop.
@@ -50,7 +50,7 @@ impl Scalar {
     pub fn random() -> Result<Self, BlsError> {
         loop {
             let mut wide = [0u8; 64];
-            getrandom::fill(&mut wide).map_err(|e| BlsError::Rng(e.to_string()))?;
+            getrandom::fill(&mut wide).map_err(BlsError::Rng)?;
             let mut sc = blst_scalar::default();
             // SAFETY: blst reduces an arbitrary-length big-endian byte string modulo r.
             unsafe { blst_scalar_from_be_bytes(&mut sc, wide.as_ptr(), wide.len()) };
@@ -197,7 +197,7 @@ impl G1 {
         if err != BLST_ERROR::BLST_SUCCESS {
             return Err(BlsError::InvalidPoint {
                 group: "G1",
-                reason: format!("{err:?}"),
+                reason: PointProblem::Encoding(BlstError(err)),
             });
         }
         // SAFETY: aff is a valid affine point.
@@ -205,7 +205,7 @@ impl G1 {
         if !inf && !unsafe { blst_p1_affine_in_g1(&aff) } {
             return Err(BlsError::InvalidPoint {
                 group: "G1",
-                reason: "not in subgroup".into(),
+                reason: PointProblem::NotInSubgroup,
             });
         }
         let mut p = blst_p1::default();
@@ -236,7 +236,7 @@ impl G1 {
         if err != BLST_ERROR::BLST_SUCCESS {
             return Err(BlsError::InvalidPoint {
                 group: "G1",
-                reason: format!("{err:?}"),
+                reason: PointProblem::Encoding(BlstError(err)),
             });
         }
         let mut p = blst_p1::default();
@@ -295,7 +295,7 @@ impl G2 {
         if err != BLST_ERROR::BLST_SUCCESS {
             return Err(BlsError::InvalidPoint {
                 group: "G2",
-                reason: format!("{err:?}"),
+                reason: PointProblem::Encoding(BlstError(err)),
             });
         }
         // SAFETY: aff is a valid affine point.
@@ -303,7 +303,7 @@ impl G2 {
         if !inf && !unsafe { blst_p2_affine_in_g2(&aff) } {
             return Err(BlsError::InvalidPoint {
                 group: "G2",
-                reason: "not in subgroup".into(),
+                reason: PointProblem::NotInSubgroup,
             });
         }
         let mut p = blst_p2::default();

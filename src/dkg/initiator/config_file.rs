@@ -7,21 +7,46 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 
+/// Why an ssv-dkg YAML config file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigFileError {
+    /// The file cannot be read.
     #[error("cannot read config file {path}: {source}")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
-    #[error("config file {path}: {reason}")]
-    Parse { path: PathBuf, reason: String },
+    /// Not YAML of the expected keys and types (unknown keys are errors).
+    #[error("config file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The YAML parser's error (names the key and position; boxed, it is large).
+        #[source]
+        source: Box<serde_saphyr::Error>,
+    },
+    /// An entry of a comma-separated list that does not parse.
+    #[error("config file {path}: {key}: {value:?} is not a valid entry")]
+    Entry {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: String,
+        /// The entry.
+        value: String,
+    },
+    /// A path that is absolute or climbs out of the working directory.
     #[error(
         "config file {path}: {key} = {value:?} must be a relative path inside the working directory (ssv-dkg rejects absolute and escaping paths)"
     )]
     NotLocal {
+        /// The file.
         path: PathBuf,
+        /// The key.
         key: &'static str,
+        /// The path given.
         value: String,
     },
 }
@@ -127,9 +152,10 @@ fn csv_list<T: std::str::FromStr>(
             .map(str::trim)
             .filter(|x| !x.is_empty())
             .map(|x| {
-                x.parse::<T>().map_err(|_| ConfigFileError::Parse {
+                x.parse::<T>().map_err(|_| ConfigFileError::Entry {
                     path: path.to_owned(),
-                    reason: format!("{key}: {x:?} is not a valid entry"),
+                    key: key.to_string(),
+                    value: x.to_string(),
                 })
             })
             .collect(),
@@ -141,9 +167,9 @@ pub fn parse_init_config(text: &str, path: &Path) -> Result<InitConfigFile, Conf
     let raw: RawInitConfig = if text.trim().is_empty() {
         RawInitConfig::default()
     } else {
-        serde_saphyr::from_str(text).map_err(|e| ConfigFileError::Parse {
+        serde_saphyr::from_str(text).map_err(|source| ConfigFileError::Parse {
             path: path.to_owned(),
-            reason: e.to_string(),
+            source: Box::new(source),
         })?
     };
     let local = |key: &'static str, v: String| -> Result<PathBuf, ConfigFileError> {

@@ -10,13 +10,19 @@ use std::sync::Arc;
 
 use alloy::primitives::Address;
 
+use futures::future::join_all;
+
 use crate::crypto::rsa_keys::OperatorPublicKey;
-use crate::deposit::data::withdrawal_credentials;
+use crate::deposit::data::{
+    MAX_COMPOUNDING_AMOUNT_GWEI, MIN_ACTIVATION_AMOUNT_GWEI, withdrawal_credentials,
+};
 use crate::dkg::kyber::DealBundle;
-use crate::dkg::outputs::{ValidatorFiles, write_ceremony};
-use crate::dkg::results::{KnownOperator, validate_results};
-use crate::dkg::rsa_signer::{FastSigner, PssSigner};
-use crate::dkg::transport::{sign_bundle, sign_transport, threshold_for, verify_transport};
+use crate::dkg::outputs::{OutputError, ValidatorFiles, write_ceremony};
+use crate::dkg::results::{KnownOperator, ResultError, validate_results};
+use crate::dkg::rsa_signer::{FastSigner, PssSigner, SignerError};
+use crate::dkg::transport::{
+    TransportError, sign_bundle, sign_transport, threshold_for, verify_transport,
+};
 use crate::dkg::wire::ids::{instance_id, new_request_id};
 use crate::dkg::wire::{
     DkgResult, Exchange, Init, KyberMessage, Operator, Pong, ResultData, SignedTransport, Ssz,
@@ -27,7 +33,9 @@ pub use client::{ClientError, ClientOptions, ClientTls};
 /// One operator as listed in operators info (`id`, `public_key`, `ip`).
 #[derive(Debug, Clone)]
 pub struct OperatorInfo {
+    /// The operator's registry id.
     pub id: u64,
+    /// Its registered RSA key: every reply must be signed by it.
     pub key: OperatorPublicKey,
     /// `https://host:port` (optionally with a path prefix).
     pub url: String,
@@ -36,31 +44,81 @@ pub struct OperatorInfo {
 /// Ceremony parameters (ssv-dkg `init` flags).
 #[derive(Debug, Clone)]
 pub struct CeremonyRequest {
+    /// The cluster owner the shares are signed for.
     pub owner: Address,
     /// Nonce of the first validator; validator i uses nonce + i.
     pub nonce: u64,
+    /// The execution address of the withdrawal credentials.
     pub withdraw_address: Address,
+    /// 0x02 (compounding) credentials instead of 0x01.
     pub compounding: bool,
+    /// Deposit amount in gwei (32..=2048 ETH).
     pub amount_gwei: u64,
+    /// The `network_name` written into the deposit data.
     pub network_name: String,
+    /// The genesis fork version the deposit is signed under.
     pub fork_version: [u8; 4],
+    /// How many validators (ceremonies), 1..=[`MAX_VALIDATORS`].
     pub validators: usize,
 }
 
+/// Why a ceremony (or the initiator's setup) failed. Variants that name an operator are its
+/// fault; the others are the request's or this machine's.
 #[derive(Debug, thiserror::Error)]
 pub enum InitiatorError {
+    /// An operator could not be reached or answered out of protocol at the HTTP level.
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// An operator's reply breaks the protocol.
     #[error("operator {id}: {reason}")]
-    Operator { id: u64, reason: String },
+    Operator {
+        /// The operator.
+        id: u64,
+        /// What its reply got wrong.
+        reason: String,
+    },
+    /// The request itself is invalid (cluster size, amount, owner, validator count).
     #[error("invalid ceremony request: {0}")]
     Request(String),
-    #[error("ceremony for nonce {nonce} failed: {reason}")]
-    Ceremony { nonce: u64, reason: String },
+    /// Signing a message of the ceremony failed.
+    #[error("ceremony for nonce {nonce} failed: {source}")]
+    Sign {
+        /// The ceremony's owner nonce.
+        nonce: u64,
+        /// The signing failure.
+        #[source]
+        source: TransportError,
+    },
+    /// The operators' results do not validate.
+    #[error("ceremony for nonce {nonce} failed: {source}")]
+    Results {
+        /// The ceremony's owner nonce.
+        nonce: u64,
+        /// What is wrong with them (names the operator when one is at fault).
+        #[source]
+        source: ResultError,
+    },
+    /// The ceremony's files could not be encoded for `/results`.
+    #[error("ceremony for nonce {nonce} failed: encoding the results: {source}")]
+    Encode {
+        /// The ceremony's owner nonce.
+        nonce: u64,
+        /// The encoder's failure.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A ceremony or validation task panicked or was cancelled.
+    #[error("ceremony task failed: {0}")]
+    Task(#[source] tokio::task::JoinError),
+    /// The ceremony files could not be written.
     #[error("writing the ceremony files: {0}")]
-    Output(String),
+    Output(#[source] OutputError),
+    /// The initiator's RSA identity could not be made.
     #[error("initiator key: {0}")]
-    Key(String),
+    Key(#[source] SignerError),
+    /// The OS random generator failed (request ids).
+    #[error("random request id: {0}")]
+    Rng(#[source] getrandom::Error),
     #[error(
         "{}; this initiator speaks ssv-dkg's v3.1 wire format ({SUPPORTED_VERSIONS}): ask the \
          operator to upgrade to ssv-dkg v3.1.x, or choose another operator",
@@ -117,21 +175,32 @@ fn op_err(id: u64, reason: impl Into<String>) -> InitiatorError {
 /// What ping learned about an operator.
 #[derive(Debug, Clone)]
 pub struct PingInfo {
+    /// The operator's id (checked against the one asked for).
     pub id: u64,
+    /// The ssv-dkg version string of its reply.
     pub version: String,
+    /// Whether it runs with a multisig owner.
     pub multisig: bool,
+    /// Whether its execution-layer client is connected.
     pub eth_client_connected: bool,
 }
 
+/// Runs ceremonies with one fixed set of operators (sorted by id) over one HTTPS client.
+#[derive(Debug)]
 pub struct Initiator {
     client: reqwest::Client,
     operators: Vec<OperatorInfo>,
 }
 
+/// The most validators one `init` run makes (ssv-dkg's bulk limit).
+pub const MAX_VALIDATORS: usize = 100;
+
 /// ssv-dkg runs at most 20 bulk ceremonies at once.
 pub const MAX_CONCURRENT_CEREMONIES: usize = 20;
 
 impl Initiator {
+    /// An initiator for a cluster of 4, 7, 10 or 13 operators with unique non-zero ids and
+    /// `https://` addresses, with the default client options.
     pub fn new(operators: Vec<OperatorInfo>, tls: &ClientTls) -> Result<Self, InitiatorError> {
         Self::with_options(operators, tls, ClientOptions::default())
     }
@@ -189,6 +258,7 @@ impl Initiator {
         })
     }
 
+    /// The operators, by ascending id.
     pub fn operators(&self) -> &[OperatorInfo] {
         &self.operators
     }
@@ -227,12 +297,13 @@ impl Initiator {
         })
     }
 
+    /// Pings every operator concurrently; one answer per operator, in id order.
     pub async fn ping(&self) -> Vec<(u64, Result<PingInfo, InitiatorError>)> {
         let futs = self
             .operators
             .iter()
             .map(|o| async move { (o.id, self.ping_one(o).await) });
-        futures_join_all(futs).await
+        join_all(futs).await
     }
 
     /// Pings everyone (all must answer), then runs `req.validators` ceremonies and returns their
@@ -241,13 +312,13 @@ impl Initiator {
         self: &Arc<Self>,
         req: &CeremonyRequest,
     ) -> Result<Vec<ValidatorFiles>, InitiatorError> {
-        if !(1..=100).contains(&req.validators) {
+        if !(1..=MAX_VALIDATORS).contains(&req.validators) {
             return Err(InitiatorError::Request(format!(
-                "{} validators; 1 to 100 allowed",
+                "{} validators; 1 to {MAX_VALIDATORS} allowed",
                 req.validators
             )));
         }
-        if !(32_000_000_000..=2_048_000_000_000).contains(&req.amount_gwei) {
+        if !(MIN_ACTIVATION_AMOUNT_GWEI..=MAX_COMPOUNDING_AMOUNT_GWEI).contains(&req.amount_gwei) {
             return Err(InitiatorError::Request(format!(
                 "amount {} gwei outside 32..2048 ETH",
                 req.amount_gwei
@@ -265,8 +336,8 @@ impl Initiator {
         let key = Arc::new(
             keygen
                 .await
-                .map_err(|e| InitiatorError::Key(e.to_string()))?
-                .map_err(|e| InitiatorError::Key(e.to_string()))?,
+                .map_err(InitiatorError::Task)?
+                .map_err(InitiatorError::Key)?,
         );
         let mut versions = Vec::with_capacity(self.operators.len());
         for (id, r) in pings {
@@ -297,14 +368,7 @@ impl Initiator {
         }
         let mut out = Vec::with_capacity(tasks.len());
         for t in tasks {
-            match t.await {
-                Ok(r) => out.push(r?),
-                Err(e) => {
-                    return Err(InitiatorError::Request(format!(
-                        "ceremony task failed: {e}"
-                    )));
-                }
-            }
+            out.push(t.await.map_err(InitiatorError::Task)??);
         }
         out.sort_by_key(|v| v.nonce);
         Ok(out)
@@ -317,7 +381,7 @@ impl Initiator {
         output: &Path,
     ) -> Result<PathBuf, InitiatorError> {
         let files = self.run(req).await?;
-        write_ceremony(output, &files).map_err(|e| InitiatorError::Output(e.to_string()))
+        write_ceremony(output, &files).map_err(InitiatorError::Output)
     }
 
     async fn send_all(
@@ -329,7 +393,7 @@ impl Initiator {
             client::call(&self.client, o.id, &o.url, path, Some(b)).await
         });
         let mut out = Vec::with_capacity(self.operators.len());
-        for r in futures_join_all(futs).await {
+        for r in join_all(futs).await {
             out.push(r?);
         }
         Ok(out)
@@ -382,6 +446,8 @@ impl Initiator {
         Ok(out)
     }
 
+    /// One ceremony for owner nonce `nonce`: `/init`, the two `/dkg` rounds, validation of the
+    /// results, `/results`. Returns the validated files (nothing is written here).
     async fn ceremony(
         &self,
         key: &FastSigner,
@@ -389,10 +455,33 @@ impl Initiator {
         nonce: u64,
         versions: &[(u64, String)],
     ) -> Result<ValidatorFiles, InitiatorError> {
-        let fail = |reason: String| InitiatorError::Ceremony { nonce, reason };
-        let request_id = new_request_id().map_err(|e| InitiatorError::Key(e.to_string()))?;
-        let n = self.operators.len();
-        let init = Init {
+        let sign_err = |source| InitiatorError::Sign { nonce, source };
+        let request_id = new_request_id().map_err(InitiatorError::Rng)?;
+        let init = self.init_message(req, nonce);
+        let init_ssz = init.to_ssz();
+        let iid = instance_id(
+            key.public_key().to_base64_pem().as_bytes(),
+            &init_ssz,
+            &request_id,
+        );
+        let bodies =
+            init_bodies(key, request_id, &init_ssz, &self.operators, versions).map_err(sign_err)?;
+        let exchanges = self.round_exchange(bodies, &iid).await?;
+        let bundle = sign_bundle(key, iid, exchanges).map_err(sign_err)?;
+        let deals = self.round_deals(bundle.to_ssz(), &iid).await?;
+        let bundle = sign_bundle(key, iid, deals).map_err(sign_err)?;
+        let results = self.round_results(bundle.to_ssz(), &iid).await?;
+        let files = self
+            .validate(&init, iid, results, &req.network_name, nonce)
+            .await?;
+        self.post_results(key, &init, iid, &files, versions, nonce)
+            .await?;
+        Ok(files)
+    }
+
+    /// dkg-spec `Init` for validator nonce `nonce`.
+    fn init_message(&self, req: &CeremonyRequest, nonce: u64) -> Init {
+        Init {
             operators: self
                 .operators
                 .iter()
@@ -401,50 +490,26 @@ impl Initiator {
                     pubkey: o.key.to_base64_pem().as_bytes().to_vec(),
                 })
                 .collect(),
-            t: threshold_for(n).unwrap_or(0),
+            t: threshold_for(self.operators.len()).unwrap_or(0),
             withdrawal_credentials: withdrawal_credentials(req.withdraw_address, req.compounding)
                 .to_vec(),
             fork: req.fork_version,
             owner: req.owner.into_array(),
             nonce,
             amount: req.amount_gwei,
-        };
-        let init_ssz = init.to_ssz();
-        let iid = instance_id(
-            key.public_key().to_base64_pem().as_bytes(),
-            &init_ssz,
-            &request_id,
-        );
-
-        // Round 1: /init, each operator addressed with the version string it reported. Operators
-        // of one version get the same bytes, so each distinct version is signed once.
-        let mut signed: Vec<(String, Vec<u8>)> = Vec::new();
-        let mut bodies = Vec::with_capacity(n);
-        for o in &self.operators {
-            let version = versions
-                .iter()
-                .find(|(id, _)| *id == o.id)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
-            if let Some((_, body)) = signed.iter().find(|(v, _)| *v == version) {
-                bodies.push(body.clone());
-                continue;
-            }
-            let t = Transport {
-                kind: TransportType::Init,
-                identifier: request_id,
-                data: init_ssz.clone(),
-                version: version.clone().into_bytes(),
-            };
-            let body = sign_transport(key, t)
-                .map_err(|e| fail(e.to_string()))?
-                .to_ssz();
-            bodies.push(body.clone());
-            signed.push((version, body));
         }
+    }
+
+    /// Round 1: `/init` to everyone; each must answer with an exchange message holding a
+    /// 48-byte key.
+    async fn round_exchange(
+        &self,
+        bodies: Vec<Vec<u8>>,
+        iid: &[u8; 24],
+    ) -> Result<Vec<SignedTransport>, InitiatorError> {
         let exchanges = self.check_replies(
             self.send_all("init", bodies).await?,
-            &iid,
+            iid,
             TransportType::Exchange,
         )?;
         for (o, st) in self.operators.iter().zip(&exchanges) {
@@ -457,46 +522,55 @@ impl Initiator {
                 ));
             }
         }
+        Ok(exchanges)
+    }
 
-        // Round 2: exchanges to everyone -> deal bundles.
-        let bundle = sign_bundle(key, iid, exchanges)
-            .map_err(|e| fail(e.to_string()))?
-            .to_ssz();
+    /// Round 2: the exchanges to everyone; each must answer with its own deal bundle (a
+    /// complaint aborts).
+    async fn round_deals(
+        &self,
+        bundle: Vec<u8>,
+        iid: &[u8; 24],
+    ) -> Result<Vec<SignedTransport>, InitiatorError> {
+        let n = self.operators.len();
         let deals = self.check_replies(
             self.send_all("dkg", vec![bundle; n]).await?,
-            &iid,
+            iid,
             TransportType::Kyber,
         )?;
         for (o, st) in self.operators.iter().zip(&deals) {
             let km = KyberMessage::from_ssz(&st.message.data)
                 .map_err(|e| op_err(o.id, format!("kyber message: {e}")))?;
-            match km.kind {
-                TransportType::KyberDealBundle => {
-                    let b =
-                        DealBundle::from_json(&km.data).map_err(|e| op_err(o.id, e.to_string()))?;
-                    if u64::from(b.dealer_index) + 1 != o.id {
-                        return Err(op_err(
-                            o.id,
-                            format!("deal bundle claims dealer index {}", b.dealer_index),
-                        ));
-                    }
-                }
-                other => {
-                    return Err(op_err(
-                        o.id,
-                        format!("sent {other:?} instead of its deals (complaint); aborting"),
-                    ));
-                }
+            if km.kind != TransportType::KyberDealBundle {
+                return Err(op_err(
+                    o.id,
+                    format!(
+                        "sent {:?} instead of its deals (complaint); aborting",
+                        km.kind
+                    ),
+                ));
+            }
+            let b = DealBundle::from_json(&km.data).map_err(|e| op_err(o.id, e.to_string()))?;
+            if u64::from(b.dealer_index) + 1 != o.id {
+                return Err(op_err(
+                    o.id,
+                    format!("deal bundle claims dealer index {}", b.dealer_index),
+                ));
             }
         }
+        Ok(deals)
+    }
 
-        // Round 3: deals to everyone -> results.
-        let bundle = sign_bundle(key, iid, deals)
-            .map_err(|e| fail(e.to_string()))?
-            .to_ssz();
+    /// Round 3: the deals to everyone; each must answer with its result.
+    async fn round_results(
+        &self,
+        bundle: Vec<u8>,
+        iid: &[u8; 24],
+    ) -> Result<Vec<DkgResult>, InitiatorError> {
+        let n = self.operators.len();
         let outputs = self.check_replies(
             self.send_all("dkg", vec![bundle; n]).await?,
-            &iid,
+            iid,
             TransportType::Output,
         )?;
         let mut results = Vec::with_capacity(n);
@@ -511,6 +585,19 @@ impl Initiator {
             }
             results.push(r);
         }
+        Ok(results)
+    }
+
+    /// [`validate_results`] off the async workers that drive the HTTP rounds (pairings and
+    /// interpolation take milliseconds each).
+    async fn validate(
+        &self,
+        init: &Init,
+        iid: [u8; 24],
+        results: Vec<DkgResult>,
+        network: &str,
+        nonce: u64,
+    ) -> Result<ValidatorFiles, InitiatorError> {
         let known: Vec<KnownOperator> = self
             .operators
             .iter()
@@ -519,33 +606,34 @@ impl Initiator {
                 key: o.key.clone(),
             })
             .collect();
-        // Pairings and interpolation: keep them off the async workers that drive the HTTP rounds.
-        let network = req.network_name.clone();
-        let init_c = init.clone();
+        let network = network.to_string();
+        let init = init.clone();
         let validated = tokio::task::spawn_blocking(move || {
-            validate_results(&init_c, &known, iid, &results, &network)
+            validate_results(&init, &known, iid, &results, &network)
         })
         .await
-        .map_err(|e| fail(format!("validation task: {e}")))?
-        .map_err(|e| match e {
-            crate::dkg::results::ResultError::Operator { operator, reason } => {
-                op_err(operator, reason)
-            }
-            other => fail(other.to_string()),
-        })?;
-        let files = validated.files;
+        .map_err(InitiatorError::Task)?
+        .map_err(|source| InitiatorError::Results { nonce, source })?;
+        Ok(validated.files)
+    }
 
-        // Final: /results to every operator; any rejection fails the ceremony (like ssv-dkg).
-        let deposit_json =
-            serde_json::to_vec(&files.deposit[0]).map_err(|e| fail(e.to_string()))?;
-        let ks_json = serde_json::to_vec(&files.keyshares).map_err(|e| fail(e.to_string()))?;
-        let proofs_json = serde_json::to_vec(&files.proofs).map_err(|e| fail(e.to_string()))?;
+    /// Final: `/results` to every operator; any rejection fails the ceremony (like ssv-dkg).
+    async fn post_results(
+        &self,
+        key: &FastSigner,
+        init: &Init,
+        iid: [u8; 24],
+        files: &ValidatorFiles,
+        versions: &[(u64, String)],
+        nonce: u64,
+    ) -> Result<(), InitiatorError> {
+        let encode_err = |source| InitiatorError::Encode { nonce, source };
         let rd = ResultData {
             operators: init.operators.clone(),
             identifier: iid,
-            deposit_data: deposit_json,
-            keyshares_data: ks_json,
-            proofs: proofs_json,
+            deposit_data: serde_json::to_vec(&files.deposit[0]).map_err(encode_err)?,
+            keyshares_data: serde_json::to_vec(&files.keyshares).map_err(encode_err)?,
+            proofs: serde_json::to_vec(&files.proofs).map_err(encode_err)?,
         };
         let t = Transport {
             kind: TransportType::Result,
@@ -557,48 +645,51 @@ impl Initiator {
                 .unwrap_or_default(),
         };
         let body = sign_transport(key, t)
-            .map_err(|e| fail(e.to_string()))?
+            .map_err(|source| InitiatorError::Sign { nonce, source })?
             .to_ssz();
-        self.send_all("results", vec![body; n]).await?;
-        Ok(files)
+        self.send_all("results", vec![body; self.operators.len()])
+            .await?;
+        Ok(())
     }
 }
 
-/// Awaits all futures concurrently, keeping their order.
-async fn futures_join_all<F: std::future::Future>(
-    futs: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let handles: Vec<_> = futs.into_iter().map(Box::pin).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    // Poll all together: join via a simple select loop using tokio's JoinSet is not possible for
-    // non-'static borrows, so drive them with a manual join.
-    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> = handles.into_iter().map(Some).collect();
-    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut all = true;
-        for (i, slot) in pending.iter_mut().enumerate() {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => {
-                        results[i] = Some(v);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => all = false,
-                }
-            }
+/// The signed `/init` bodies, one per operator, each addressed with the version string that
+/// operator reported. Operators of one version get the same bytes, so each distinct version is
+/// signed once.
+fn init_bodies(
+    key: &FastSigner,
+    request_id: [u8; 24],
+    init_ssz: &[u8],
+    operators: &[OperatorInfo],
+    versions: &[(u64, String)],
+) -> Result<Vec<Vec<u8>>, TransportError> {
+    let mut signed: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut bodies = Vec::with_capacity(operators.len());
+    for o in operators {
+        let version = versions
+            .iter()
+            .find(|(id, _)| *id == o.id)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        if let Some((_, body)) = signed.iter().find(|(v, _)| *v == version) {
+            bodies.push(body.clone());
+            continue;
         }
-        if all {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    for r in results.into_iter().flatten() {
-        out.push(r);
+        let t = Transport {
+            kind: TransportType::Init,
+            identifier: request_id,
+            data: init_ssz.to_vec(),
+            version: version.clone().into_bytes(),
+        };
+        let body = sign_transport(key, t)?.to_ssz();
+        bodies.push(body.clone());
+        signed.push((version, body));
     }
-    out
+    Ok(bodies)
 }
+
+// `ssv_api.rs` (issue 14's area) still calls the join helper by its old name.
+use futures::future::join_all as futures_join_all;
 
 #[cfg(test)]
 mod version_tests {

@@ -21,12 +21,29 @@ pub struct DealBundle {
     pub signature: Vec<u8>,
 }
 
+/// A deal bundle that does not have ssv-dkg's JSON shape.
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
+    /// Not JSON of the bundle's shape.
     #[error("deal bundle JSON: {0}")]
-    Json(String),
+    Json(#[source] serde_json::Error),
+    /// A field with a value the protocol does not allow.
     #[error("deal bundle field {field}: {reason}")]
-    Field { field: &'static str, reason: String },
+    Field {
+        /// The Go field name.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A hex field that does not decode.
+    #[error("deal bundle field {field}: {source}")]
+    FieldHex {
+        /// The Go field name.
+        field: &'static str,
+        /// The decoder's refusal.
+        #[source]
+        source: hex::FromHexError,
+    },
 }
 
 mod b64 {
@@ -118,12 +135,11 @@ impl DealBundle {
             },
             public: Some(self.public.iter().map(hex::encode).collect()),
         };
-        serde_json::to_vec(&outer).map_err(|e| BundleError::Json(e.to_string()))
+        serde_json::to_vec(&outer).map_err(BundleError::Json)
     }
 
     pub fn from_json(bytes: &[u8]) -> Result<Self, BundleError> {
-        let outer: OuterJson =
-            serde_json::from_slice(bytes).map_err(|e| BundleError::Json(e.to_string()))?;
+        let outer: OuterJson = serde_json::from_slice(bytes).map_err(BundleError::Json)?;
         if outer.deal.public.as_ref().is_some_and(|p| !p.is_empty()) {
             return Err(BundleError::Field {
                 field: "Deal.Public",
@@ -135,9 +151,9 @@ impl DealBundle {
             .unwrap_or_default()
             .iter()
             .map(|h| {
-                let v = hex::decode(h).map_err(|e| BundleError::Field {
+                let v = hex::decode(h).map_err(|source| BundleError::FieldHex {
                     field: "Public",
-                    reason: e.to_string(),
+                    source,
                 })?;
                 <[u8; 48]>::try_from(v.as_slice()).map_err(|_| BundleError::Field {
                     field: "Public",

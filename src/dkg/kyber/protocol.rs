@@ -35,8 +35,14 @@ pub enum DkgError {
     MissingDeal { operator: u64 },
     #[error("crypto: {0}")]
     Crypto(#[from] BlsError),
-    #[error("encrypting a deal for operator {operator}: {reason}")]
-    Encrypt { operator: u64, reason: String },
+    #[error("encrypting a deal for operator {operator}: {source}")]
+    Encrypt {
+        /// The operator the deal is for.
+        operator: u64,
+        /// The encryption failure.
+        #[source]
+        source: crate::crypto::ecies::EciesError,
+    },
 }
 
 /// Our share of the distributed key and the group's public polynomial.
@@ -108,10 +114,10 @@ impl Participant {
                 own_share = value;
                 continue;
             }
-            let ct = ecies::encrypt(&node.public, &value.to_be_bytes()).map_err(|e| {
+            let ct = ecies::encrypt(&node.public, &value.to_be_bytes()).map_err(|source| {
                 DkgError::Encrypt {
                     operator: node.operator_id(),
-                    reason: e.to_string(),
+                    source,
                 }
             })?;
             deals.push(Deal {
@@ -195,6 +201,29 @@ impl Participant {
     /// once per dealer. Only when a batch fails are dealers checked one by one, which names the
     /// culprit exactly as the per-dealer checks would.
     pub fn finish(self, bundles: &[DealBundle]) -> Result<DistKeyShare, DkgError> {
+        let others = self.other_dealers(bundles)?;
+        check_bundle_signatures(&others)?;
+        let x = u64::from(self.own_index) + 1;
+        let mut share = self.own_share.clone();
+        let mut commits = self.own_commits.clone();
+        let mut opened = Vec::with_capacity(others.len());
+        for (node, b) in &others {
+            let (s, c) = self.open_bundle(b, node)?;
+            share = share.add(&s);
+            for (acc, ci) in commits.iter_mut().zip(c.iter()) {
+                *acc = acc.add(ci);
+            }
+            opened.push((node.operator_id(), s, c));
+        }
+        check_sums(&share, &commits, x, &opened)?;
+        Ok(DistKeyShare { share, commits })
+    }
+
+    /// Every other participant's bundle, in node order: one each, none from outside.
+    fn other_dealers<'b>(
+        &self,
+        bundles: &'b [DealBundle],
+    ) -> Result<Vec<(&Node, &'b DealBundle)>, DkgError> {
         let mut by_dealer: BTreeMap<u32, &DealBundle> = BTreeMap::new();
         for b in bundles {
             let Some(node) = self.nodes.iter().find(|n| n.index == b.dealer_index) else {
@@ -210,7 +239,7 @@ impl Participant {
                 });
             }
         }
-        let mut others: Vec<(&Node, &DealBundle)> = Vec::with_capacity(self.nodes.len());
+        let mut others = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
             if node.index == self.own_index {
                 continue;
@@ -218,78 +247,79 @@ impl Participant {
             let b = by_dealer.get(&node.index).ok_or(DkgError::MissingDeal {
                 operator: node.operator_id(),
             })?;
-            others.push((node, b));
+            others.push((node, *b));
         }
-
-        let hashes: Vec<[u8; 32]> = others.iter().map(|(_, b)| b.hash()).collect();
-        let items: Vec<batch::Item<'_>> = others
-            .iter()
-            .zip(&hashes)
-            .map(|((node, b), h)| batch::Item {
-                public: &node.public,
-                msg: h,
-                signature: &b.signature,
-            })
-            .collect();
-        if !batch::verify_all(&items, Dst::Nul) {
-            for ((node, b), h) in others.iter().zip(&hashes) {
-                bls::verify(&node.public, h, &b.signature, Dst::Nul).map_err(|e| {
-                    DkgError::BadDeal {
-                        operator: node.operator_id(),
-                        reason: format!("deal bundle signature: {e}"),
-                    }
-                })?;
-            }
-            return Err(DkgError::Setup(
-                "deal bundle signatures failed as a batch but pass one by one".into(),
-            ));
-        }
-
-        let x = u64::from(self.own_index) + 1;
-        let mut share = self.own_share.clone();
-        let mut commits = self.own_commits.clone();
-        let mut opened = Vec::with_capacity(others.len());
-        for (node, b) in &others {
-            let (s, c) = self.open_bundle(b, node)?;
-            share = share.add(&s);
-            for (acc, ci) in commits.iter_mut().zip(c.iter()) {
-                *acc = acc.add(ci);
-            }
-            opened.push((node.operator_id(), s, c));
-        }
-        // Honest commitments are in G1, so the sums are; a sum outside it means some dealer sent
-        // a point with a small-order component: find and name it.
-        if !commits.iter().all(G1::in_subgroup) {
-            for (operator, _, c) in &opened {
-                if !c.iter().all(G1::in_subgroup) {
-                    return Err(DkgError::BadDeal {
-                        operator: *operator,
-                        reason: "commitment: not in the G1 subgroup".into(),
-                    });
-                }
-            }
-            return Err(DkgError::Setup(
-                "summed commitments are outside G1 although each is inside".into(),
-            ));
-        }
-        if G1::generator().mul(&share) != eval_public(&commits, x) {
-            for (operator, s, c) in &opened {
-                if G1::generator().mul(s) != eval_public(c, x) {
-                    return Err(DkgError::BadDeal {
-                        operator: *operator,
-                        reason: "share does not match its commitments".into(),
-                    });
-                }
-            }
-            return Err(DkgError::Setup(
-                "summed shares do not match the summed commitments".into(),
-            ));
-        }
-        if commits.first().is_none_or(G1::is_identity) {
-            return Err(DkgError::Setup(
-                "distributed public key is the identity".into(),
-            ));
-        }
-        Ok(DistKeyShare { share, commits })
+        Ok(others)
     }
+}
+
+/// The bundles' signatures as one batch; one by one, naming the dealer, only if it fails.
+fn check_bundle_signatures(others: &[(&Node, &DealBundle)]) -> Result<(), DkgError> {
+    let hashes: Vec<[u8; 32]> = others.iter().map(|(_, b)| b.hash()).collect();
+    let items: Vec<batch::Item<'_>> = others
+        .iter()
+        .zip(&hashes)
+        .map(|((node, b), h)| batch::Item {
+            public: &node.public,
+            msg: h,
+            signature: &b.signature,
+        })
+        .collect();
+    if batch::verify_all(&items, Dst::Nul) {
+        return Ok(());
+    }
+    for ((node, b), h) in others.iter().zip(&hashes) {
+        bls::verify(&node.public, h, &b.signature, Dst::Nul).map_err(|e| DkgError::BadDeal {
+            operator: node.operator_id(),
+            reason: format!("deal bundle signature: {e}"),
+        })?;
+    }
+    Err(DkgError::Setup(
+        "deal bundle signatures failed as a batch but pass one by one".into(),
+    ))
+}
+
+/// The Feldman check on the sums: (Σ shares)·G == Σ commitments evaluated at `x`, the summed
+/// commitments in G1 and not the identity. When a sum fails, the dealer whose own values fail is
+/// named (`opened`: operator, its share, its commitments).
+fn check_sums(
+    share: &Scalar,
+    commits: &[G1],
+    x: u64,
+    opened: &[(u64, Scalar, Vec<G1>)],
+) -> Result<(), DkgError> {
+    // Honest commitments are in G1, so the sums are; a sum outside it means some dealer sent
+    // a point with a small-order component: find and name it.
+    if !commits.iter().all(G1::in_subgroup) {
+        for (operator, _, c) in opened {
+            if !c.iter().all(G1::in_subgroup) {
+                return Err(DkgError::BadDeal {
+                    operator: *operator,
+                    reason: "commitment: not in the G1 subgroup".into(),
+                });
+            }
+        }
+        return Err(DkgError::Setup(
+            "summed commitments are outside G1 although each is inside".into(),
+        ));
+    }
+    if G1::generator().mul(share) != eval_public(commits, x) {
+        for (operator, s, c) in opened {
+            if G1::generator().mul(s) != eval_public(c, x) {
+                return Err(DkgError::BadDeal {
+                    operator: *operator,
+                    reason: "share does not match its commitments".into(),
+                });
+            }
+        }
+        return Err(DkgError::Setup(
+            "summed shares do not match the summed commitments".into(),
+        ));
+    }
+    if commits.first().is_none_or(G1::is_identity) {
+        return Err(DkgError::Setup(
+            "distributed public key is the identity".into(),
+        ));
+    }
+    Ok(())
 }

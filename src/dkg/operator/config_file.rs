@@ -63,9 +63,9 @@ pub fn parse_operator_config(
     let raw: RawOperatorConfig = if text.trim().is_empty() {
         RawOperatorConfig::default()
     } else {
-        serde_saphyr::from_str(text).map_err(|e| ConfigFileError::Parse {
+        serde_saphyr::from_str(text).map_err(|source| ConfigFileError::Parse {
             path: path.to_owned(),
-            reason: e.to_string(),
+            source: Box::new(source),
         })?
     };
     let local =

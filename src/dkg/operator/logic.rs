@@ -13,6 +13,7 @@ use super::log_limit::LogLimiter;
 use super::rate_limit::{RateLimiter, source_key};
 use crate::crypto::bls::{G1, Scalar};
 use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
+use crate::deposit::data::{MAX_COMPOUNDING_AMOUNT_GWEI, MIN_ACTIVATION_AMOUNT_GWEI};
 use crate::dkg::kyber::{DealBundle, Node, Participant};
 use crate::dkg::results::build_result;
 use crate::dkg::rsa_signer::{FastSigner, PssSigner};
@@ -29,36 +30,77 @@ pub const MAX_INSTANCE_TIME: Duration = Duration::from_secs(60);
 /// See [`MAX_INSTANCE_TIME`].
 pub const MAX_INSTANCES: usize = 1024;
 
+/// Why an operator refuses a request. The text is what the initiator gets back (ErrSSZ); it
+/// never holds key material.
 #[derive(Debug, thiserror::Error)]
 pub enum OperatorError {
+    /// The initiator speaks another wire version (ssv-dkg requires an exact match).
     #[error("wrong version: remote {remote} local {local}")]
-    Version { remote: String, local: String },
+    Version {
+        /// The version string the request carries.
+        remote: String,
+        /// This operator's.
+        local: String,
+    },
+    /// A message that is not valid SSZ of its type.
+    #[error("malformed {what}: {source}")]
+    Malformed {
+        /// Which message.
+        what: &'static str,
+        /// The decoder's refusal.
+        #[source]
+        source: crate::dkg::wire::SszError,
+    },
+    /// A message of the wrong transport type.
     #[error("malformed {what}: {reason}")]
-    Malformed { what: &'static str, reason: String },
+    WrongType {
+        /// Which message.
+        what: &'static str,
+        /// The type found (and expected).
+        reason: String,
+    },
+    /// Deposit data in `/results` that is not JSON of its shape.
+    #[error("malformed {what}: {source}")]
+    Json {
+        /// Which document.
+        what: &'static str,
+        /// The parser's refusal.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An `/init` this operator does not take part in (cluster, threshold, credentials, ...).
     #[error("invalid init message: {0}")]
     InvalidInit(String),
+    /// A signature or signer that is not the one the ceremony allows.
     #[error("{0}")]
     Auth(String),
+    /// No live instance with this id (never started, finished, failed or expired).
     #[error("unknown or expired ceremony instance {0}")]
     UnknownInstance(String),
+    /// An `/init` whose instance id is already live.
     #[error("instance {0} already exists")]
     Duplicate(String),
+    /// The instance table is full of instances past their exchange round.
     #[error("too many concurrent ceremonies ({0}); try later")]
     Overloaded(usize),
     /// A cap or rate for one source address or initiator key is reached.
     #[error("{0}; try later")]
     Busy(String),
+    /// The ceremony cannot go on (another operator's message, the DKG, the results).
     #[error("operator {operator_id}: {reason}")]
-    Ceremony { operator_id: u64, reason: String },
+    Ceremony {
+        /// This operator.
+        operator_id: u64,
+        /// What failed.
+        reason: String,
+    },
+    /// A failure on this side (a poisoned lock, no randomness, a signing error).
     #[error("internal: {0}")]
     Internal(String),
 }
 
 fn malformed(what: &'static str) -> impl Fn(crate::dkg::wire::SszError) -> OperatorError {
-    move |e| OperatorError::Malformed {
-        what,
-        reason: e.to_string(),
-    }
+    move |source| OperatorError::Malformed { what, source }
 }
 
 enum Phase {
@@ -383,6 +425,55 @@ impl OperatorState {
         body: &[u8],
         source: Option<IpAddr>,
     ) -> Result<Vec<u8>, OperatorError> {
+        let (st, init, signer) = self.accept_init(body)?;
+        let iid = instance_id(&st.signer, &st.message.data, &st.message.identifier);
+        let longterm = Scalar::random().map_err(|e| OperatorError::Internal(e.to_string()))?;
+        let exchange = Exchange {
+            pk: G1::generator().mul(&longterm).compress().to_vec(),
+            commits: vec![],
+        };
+        let mut initiator = [0u8; 8];
+        initiator.copy_from_slice(&iid[..8]);
+        let source = source.map(source_key);
+        let op_keys = init
+            .operators
+            .iter()
+            .map(|o| {
+                std::str::from_utf8(&o.pubkey)
+                    .ok()
+                    .and_then(|s| OperatorPublicKey::from_base64_pem(s).ok())
+            })
+            .collect();
+        let slot = Slot {
+            created: Instant::now(),
+            source,
+            initiator,
+            stage: AtomicU8::new(Stage::Exchange as u8),
+            inst: Mutex::new(Instance {
+                own_index: (self.operator_id - 1) as u32,
+                op_keys,
+                init,
+                initiator: signer,
+                phase: Some(Phase::Exchange { longterm }),
+            }),
+        };
+        {
+            let mut map = self
+                .instances
+                .lock()
+                .map_err(|_| OperatorError::Internal("lock".into()))?;
+            self.admit(&mut map, &iid, source, initiator)?;
+            map.insert(iid, Arc::new(slot));
+        }
+        self.reply(TransportType::Exchange, iid, exchange.to_ssz())
+    }
+
+    /// An `/init` this operator takes part in: our wire version, a valid `Init` signed by the
+    /// initiator key it names, with this operator's key listed under its id.
+    fn accept_init(
+        &self,
+        body: &[u8],
+    ) -> Result<(SignedTransport, Init, OperatorPublicKey), OperatorError> {
         let st = SignedTransport::from_ssz(body).map_err(malformed("init transport"))?;
         if st.message.version != self.version.as_bytes() {
             return Err(OperatorError::Version {
@@ -391,7 +482,7 @@ impl OperatorState {
             });
         }
         if st.message.kind != TransportType::Init {
-            return Err(OperatorError::Malformed {
+            return Err(OperatorError::WrongType {
                 what: "init transport",
                 reason: format!("type {:?}, expected Init", st.message.kind),
             });
@@ -417,47 +508,7 @@ impl OperatorState {
                 me.id, self.operator_id
             )));
         }
-        let iid = instance_id(&st.signer, &st.message.data, &st.message.identifier);
-        let longterm = Scalar::random().map_err(|e| OperatorError::Internal(e.to_string()))?;
-        let exchange = Exchange {
-            pk: G1::generator().mul(&longterm).compress().to_vec(),
-            commits: vec![],
-        };
-        let mut initiator = [0u8; 8];
-        initiator.copy_from_slice(&iid[..8]);
-        let source = source.map(source_key);
-        {
-            let mut map = self
-                .instances
-                .lock()
-                .map_err(|_| OperatorError::Internal("lock".into()))?;
-            self.admit(&mut map, &iid, source, initiator)?;
-            map.insert(
-                iid,
-                Arc::new(Slot {
-                    created: Instant::now(),
-                    source,
-                    initiator,
-                    stage: AtomicU8::new(Stage::Exchange as u8),
-                    inst: Mutex::new(Instance {
-                        own_index: (self.operator_id - 1) as u32,
-                        op_keys: init
-                            .operators
-                            .iter()
-                            .map(|o| {
-                                std::str::from_utf8(&o.pubkey)
-                                    .ok()
-                                    .and_then(|s| OperatorPublicKey::from_base64_pem(s).ok())
-                            })
-                            .collect(),
-                        init,
-                        initiator: signer,
-                        phase: Some(Phase::Exchange { longterm }),
-                    }),
-                }),
-            );
-        }
-        self.reply(TransportType::Exchange, iid, exchange.to_ssz())
+        Ok((st, init, signer))
     }
 
     /// Maps each message to the Init operator that signed it, checking signatures and coverage.
@@ -550,8 +601,7 @@ impl OperatorState {
             .lock()
             .map_err(|_| OperatorError::Internal("lock".into()))?;
         verify_bundle(m, &inst.initiator).map_err(|e| OperatorError::Auth(e.to_string()))?;
-        let phase = inst.phase.take();
-        match phase {
+        match inst.phase.take() {
             Some(Phase::Exchange { longterm }) => {
                 let msgs = match self.collect_from_operators(&inst, m, TransportType::Exchange) {
                     Ok(v) => v,
@@ -560,55 +610,8 @@ impl OperatorState {
                         return Err(e);
                     }
                 };
-                let mut nodes = Vec::with_capacity(msgs.len());
-                for (id, st) in msgs {
-                    let ex = Exchange::from_ssz(&st.message.data).map_err(malformed("exchange"))?;
-                    let public: [u8; 48] = ex.pk.as_slice().try_into().map_err(|_| {
-                        self.ceremony_err(format!(
-                            "operator {id}: exchange key is {} bytes",
-                            ex.pk.len()
-                        ))
-                    })?;
-                    G1::from_compressed(&public)
-                        .ok()
-                        .filter(|p| !p.is_identity())
-                        .ok_or_else(|| {
-                            self.ceremony_err(format!("operator {id}: invalid exchange key"))
-                        })?;
-                    nodes.push(Node {
-                        index: (id - 1) as u32,
-                        public,
-                    });
-                }
-                nodes.sort_by_key(|n| n.index);
-                let nonce = session_nonce(&m.identifier);
-                let lt_copy = longterm.clone();
-                let (participant, mut bundle) = Participant::deal(
-                    longterm,
-                    nonce,
-                    inst.init.t as usize,
-                    nodes.clone(),
-                    inst.own_index,
-                )
-                .map_err(|e| self.ceremony_err(e.to_string()))?;
-                if self.fault == Fault::WrongShare {
-                    corrupt_first_deal(&mut bundle, &nodes, &lt_copy)?;
-                }
-                let json = bundle
-                    .to_json()
-                    .map_err(|e| OperatorError::Internal(e.to_string()))?;
-                let km = KyberMessage {
-                    kind: TransportType::KyberDealBundle,
-                    data: json,
-                };
-                slot.set_phase(
-                    &mut inst,
-                    Phase::Dealt {
-                        participant: Box::new(participant),
-                        own_bundle: bundle,
-                    },
-                );
-                self.reply(TransportType::Kyber, m.identifier, km.to_ssz())
+                let nodes = self.exchange_nodes(msgs)?;
+                self.deal(slot, &mut inst, m.identifier, longterm, nodes)
             }
             Some(Phase::Dealt {
                 participant,
@@ -629,42 +632,8 @@ impl OperatorState {
                         return Err(e);
                     }
                 };
-                let mut bundles = Vec::with_capacity(msgs.len());
-                for (id, st) in msgs {
-                    let km = KyberMessage::from_ssz(&st.message.data)
-                        .map_err(malformed("kyber message"))?;
-                    if km.kind != TransportType::KyberDealBundle {
-                        return Err(self.ceremony_err(format!(
-                            "operator {id} sent {:?}, not a deal bundle",
-                            km.kind
-                        )));
-                    }
-                    let b = DealBundle::from_json(&km.data)
-                        .map_err(|e| self.ceremony_err(format!("operator {id}: {e}")))?;
-                    if u64::from(b.dealer_index) + 1 != id {
-                        return Err(self.ceremony_err(format!(
-                            "operator {id} signed a deal bundle of dealer index {}",
-                            b.dealer_index
-                        )));
-                    }
-                    bundles.push(b);
-                }
-                let _ = own_bundle;
-                let dks = participant
-                    .finish(&bundles)
-                    .map_err(|e| self.ceremony_err(e.to_string()))?;
-                let validator_pubkey = dks.public_key();
-                let result = build_result(
-                    &inst.init,
-                    self.operator_id,
-                    m.identifier,
-                    &dks.share,
-                    validator_pubkey,
-                    &self.key,
-                )
-                .map_err(|e| self.ceremony_err(e.to_string()))?;
-                slot.set_phase(&mut inst, Phase::Done { validator_pubkey });
-                self.reply(TransportType::Output, m.identifier, result.to_ssz())
+                let bundles = self.deal_bundles(msgs)?;
+                self.finish(slot, &mut inst, m.identifier, *participant, &bundles)
             }
             Some(done @ (Phase::Done { .. } | Phase::Finished)) => {
                 inst.phase = Some(done);
@@ -672,6 +641,125 @@ impl OperatorState {
             }
             None => Err(self.ceremony_err("ceremony failed earlier")),
         }
+    }
+
+    /// The kyber nodes of the exchange round: each operator's exchange key, a valid G1 point.
+    fn exchange_nodes(
+        &self,
+        msgs: Vec<(u64, &SignedTransport)>,
+    ) -> Result<Vec<Node>, OperatorError> {
+        let mut nodes = Vec::with_capacity(msgs.len());
+        for (id, st) in msgs {
+            let ex = Exchange::from_ssz(&st.message.data).map_err(malformed("exchange"))?;
+            let public: [u8; 48] = ex.pk.as_slice().try_into().map_err(|_| {
+                self.ceremony_err(format!(
+                    "operator {id}: exchange key is {} bytes",
+                    ex.pk.len()
+                ))
+            })?;
+            G1::from_compressed(&public)
+                .ok()
+                .filter(|p| !p.is_identity())
+                .ok_or_else(|| self.ceremony_err(format!("operator {id}: invalid exchange key")))?;
+            nodes.push(Node {
+                index: (id - 1) as u32,
+                public,
+            });
+        }
+        nodes.sort_by_key(|n| n.index);
+        Ok(nodes)
+    }
+
+    /// Deals this operator's shares to `nodes` and answers with the signed deal bundle.
+    fn deal(
+        &self,
+        slot: &Slot,
+        inst: &mut Instance,
+        iid: [u8; 24],
+        longterm: Scalar,
+        nodes: Vec<Node>,
+    ) -> Result<Vec<u8>, OperatorError> {
+        let lt_copy = longterm.clone();
+        let (participant, mut bundle) = Participant::deal(
+            longterm,
+            session_nonce(&iid),
+            inst.init.t as usize,
+            nodes.clone(),
+            inst.own_index,
+        )
+        .map_err(|e| self.ceremony_err(e.to_string()))?;
+        if self.fault == Fault::WrongShare {
+            corrupt_first_deal(&mut bundle, &nodes, &lt_copy)?;
+        }
+        let json = bundle
+            .to_json()
+            .map_err(|e| OperatorError::Internal(e.to_string()))?;
+        let km = KyberMessage {
+            kind: TransportType::KyberDealBundle,
+            data: json,
+        };
+        slot.set_phase(
+            inst,
+            Phase::Dealt {
+                participant: Box::new(participant),
+                own_bundle: bundle,
+            },
+        );
+        self.reply(TransportType::Kyber, iid, km.to_ssz())
+    }
+
+    /// Every operator's deal bundle, each from the dealer that signed it.
+    fn deal_bundles(
+        &self,
+        msgs: Vec<(u64, &SignedTransport)>,
+    ) -> Result<Vec<DealBundle>, OperatorError> {
+        let mut bundles = Vec::with_capacity(msgs.len());
+        for (id, st) in msgs {
+            let km =
+                KyberMessage::from_ssz(&st.message.data).map_err(malformed("kyber message"))?;
+            if km.kind != TransportType::KyberDealBundle {
+                return Err(self.ceremony_err(format!(
+                    "operator {id} sent {:?}, not a deal bundle",
+                    km.kind
+                )));
+            }
+            let b = DealBundle::from_json(&km.data)
+                .map_err(|e| self.ceremony_err(format!("operator {id}: {e}")))?;
+            if u64::from(b.dealer_index) + 1 != id {
+                return Err(self.ceremony_err(format!(
+                    "operator {id} signed a deal bundle of dealer index {}",
+                    b.dealer_index
+                )));
+            }
+            bundles.push(b);
+        }
+        Ok(bundles)
+    }
+
+    /// Finishes the DKG with everyone's deals and answers with this operator's result.
+    fn finish(
+        &self,
+        slot: &Slot,
+        inst: &mut Instance,
+        iid: [u8; 24],
+        participant: Participant,
+        bundles: &[DealBundle],
+    ) -> Result<Vec<u8>, OperatorError> {
+        let dks = participant
+            .finish(bundles)
+            .map_err(|e| self.ceremony_err(e.to_string()))?;
+        let validator_pubkey = dks.public_key();
+        let result = build_result(
+            &inst.init,
+            self.operator_id,
+            iid,
+            &dks.share,
+            validator_pubkey,
+            &self.key,
+        )
+        .map_err(|e| self.ceremony_err(e.to_string()))?;
+        slot.set_phase(inst, Phase::Done { validator_pubkey });
+        self.reply(TransportType::Output, iid, result.to_ssz())
     }
 
     pub fn handle_results(&self, body: &[u8]) -> Result<Vec<u8>, OperatorError> {
@@ -684,7 +772,7 @@ impl OperatorState {
         verify_transport(&st, &inst.initiator, "initiator")
             .map_err(|e| OperatorError::Auth(e.to_string()))?;
         if st.message.kind != TransportType::Result {
-            return Err(OperatorError::Malformed {
+            return Err(OperatorError::WrongType {
                 what: "results transport",
                 reason: format!("type {:?}", st.message.kind),
             });
@@ -713,9 +801,9 @@ impl OperatorState {
                     )
                     .map(|d| vec![d])
                 })
-                .map_err(|e| OperatorError::Malformed {
+                .map_err(|source| OperatorError::Json {
                     what: "deposit data",
-                    reason: e.to_string(),
+                    source,
                 })?;
         let dep = deposits
             .first()
@@ -808,13 +896,13 @@ fn validate_init(init: &Init) -> Result<(), OperatorError> {
             "owner is the zero address".into(),
         ));
     }
-    if !(32_000_000_000..=2_048_000_000_000).contains(&init.amount) {
+    if !(MIN_ACTIVATION_AMOUNT_GWEI..=MAX_COMPOUNDING_AMOUNT_GWEI).contains(&init.amount) {
         return Err(OperatorError::InvalidInit(format!(
             "amount {} gwei out of range",
             init.amount
         )));
     }
-    if crate::dkg::verify::network_for_fork(init.fork).is_none() {
+    if crate::network::dkg_network_for_fork(init.fork).is_none() {
         return Err(OperatorError::InvalidInit(format!(
             "unknown fork version {}",
             hex::encode(init.fork)

@@ -10,22 +10,36 @@ use alloy::primitives::Address;
 
 use crate::deposit::json::DepositDataJson;
 use crate::dkg::outputs::{
-    KeysharesJson, SignedProofJson, ValidatorFiles, ceremony_dir_name, go_rfc3339_nano,
+    OutputError, SignedProofJson, ValidatorFiles, ceremony_dir_name, go_rfc3339_nano,
     write_ceremony_named,
 };
-use crate::dkg::verify::{VerifyExpectations, network_for_fork, verify_validator};
+use crate::dkg::verify::{VerifyError, VerifyExpectations, verify_validator};
 use crate::dkg::wire::{Init, ResultData};
+use crate::network::dkg_network_for_fork;
+use crate::ssv::keyshares::{ExactJsonError, KeysharesJson, from_slice_exact};
 
+/// Why an operator refuses (or cannot keep) the files of a `/results` message.
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {
-    #[error("results {what} JSON: {reason}")]
-    Json { what: &'static str, reason: String },
+    /// One of the three JSON documents does not parse (or has fields ssv-dkg does not write).
+    #[error("results {what} JSON: {source}")]
+    Json {
+        /// `deposit data`, `keyshares` or `proofs`.
+        what: &'static str,
+        /// The parser's refusal.
+        #[source]
+        source: ExactJsonError,
+    },
+    /// The files fail `dkg verify`'s checks against this operator's own view of the ceremony.
     #[error("results do not verify: {0}")]
-    Verify(String),
+    Verify(#[source] VerifyError),
+    /// The verified files could not be written.
     #[error("writing the results: {0}")]
-    Write(String),
+    Write(#[source] OutputError),
+    /// The OS random generator failed (for the folder's random suffix).
     #[error("random folder suffix: {0}")]
-    Rng(String),
+    Rng(#[source] getrandom::Error),
+    /// The message or the keyshares name operators (ids or keys) other than the ceremony's.
     #[error("results name other operators than the ceremony: {0}")]
     Operators(String),
 }
@@ -80,24 +94,15 @@ fn check_operators(
 pub fn parse_result_files(
     rd: &ResultData,
 ) -> Result<(Vec<DepositDataJson>, KeysharesJson, Vec<SignedProofJson>), SaveError> {
+    let json_err = |what| move |source| SaveError::Json { what, source };
     let deposits: Vec<DepositDataJson> =
         serde_json::from_slice::<DepositDataJson>(&rd.deposit_data)
             .map(|d| vec![d])
             .or_else(|_| serde_json::from_slice(&rd.deposit_data))
-            .map_err(|e| SaveError::Json {
-                what: "deposit data",
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| json_err("deposit data")(ExactJsonError::Json(e)))?;
     let keyshares: KeysharesJson =
-        serde_json::from_slice(&rd.keyshares_data).map_err(|e| SaveError::Json {
-            what: "keyshares",
-            reason: e.to_string(),
-        })?;
-    let proofs: Vec<SignedProofJson> =
-        serde_json::from_slice(&rd.proofs).map_err(|e| SaveError::Json {
-            what: "proofs",
-            reason: e.to_string(),
-        })?;
+        from_slice_exact(&rd.keyshares_data).map_err(json_err("keyshares"))?;
+    let proofs: Vec<SignedProofJson> = from_slice_exact(&rd.proofs).map_err(json_err("proofs"))?;
     Ok((deposits, keyshares, proofs))
 }
 
@@ -113,10 +118,9 @@ pub fn save_results(
     let files = check_results(init, validator_pubkey, rd)?;
     let now = SystemTime::now();
     let mut suffix = [0u8; 4];
-    getrandom::fill(&mut suffix).map_err(|e| SaveError::Rng(e.to_string()))?;
+    getrandom::fill(&mut suffix).map_err(SaveError::Rng)?;
     let name = format!("{}--{}", ceremony_dir_name(now), hex::encode(suffix));
-    write_ceremony_named(output, &name, &[files], &go_rfc3339_nano(now))
-        .map_err(|e| SaveError::Write(e.to_string()))
+    write_ceremony_named(output, &name, &[files], &go_rfc3339_nano(now)).map_err(SaveError::Write)
 }
 
 /// [`save_results`]'s checks without writing anything; returns the parsed files.
@@ -137,7 +141,7 @@ pub fn check_results(
         nonce: Some(init.nonce),
         withdraw_address: Some(Address::from(address)),
         amount_gwei: Some(init.amount),
-        network: network_for_fork(init.fork).map(str::to_string),
+        network: dkg_network_for_fork(init.fork).map(str::to_string),
         operator_ids: Some(init.operators.iter().map(|o| o.id).collect()),
     };
     verify_validator(
@@ -149,7 +153,7 @@ pub fn check_results(
         &proofs,
         &exp,
     )
-    .map_err(|e| SaveError::Verify(e.to_string()))?;
+    .map_err(SaveError::Verify)?;
     Ok(ValidatorFiles {
         nonce: init.nonce,
         pubkey: validator_pubkey,

@@ -37,29 +37,57 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// After `connection_lifetime`, the current request gets this long before the connection is cut.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
+/// Why the operator server cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
+    /// The certificate or key is unusable (what is wrong, without the key).
     #[error("TLS certificate/key: {0}")]
-    Tls(String),
+    Tls(&'static str),
+    /// The self-signed certificate could not be made.
+    #[error("TLS certificate/key: {0}")]
+    SelfSigned(#[source] rcgen::Error),
+    /// The certificate PEM does not parse.
+    #[error("TLS certificate/key: certificate PEM: {0}")]
+    CertificatePem(#[source] pki_types::pem::Error),
+    /// rustls refused the configuration or the certificate/key pair.
+    #[error("TLS certificate/key: {0}")]
+    Rustls(#[source] rustls::Error),
+    /// A certificate or key file cannot be read.
     #[error("reading {path}: {source}")]
     TlsFile {
+        /// The file.
         path: std::path::PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// The listen address cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The address.
         addr: SocketAddr,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The limits are invalid.
     #[error(transparent)]
     Limits(#[from] super::limits::LimitError),
 }
 
-/// PEM certificate chain and private key.
+/// PEM certificate chain and private key. Debug shows the certificate only.
 pub struct TlsMaterial {
+    /// The certificate chain, PEM.
     pub cert_pem: String,
+    /// The private key, PEM (wiped on drop).
     pub key_pem: zeroize::Zeroizing<String>,
+}
+
+impl std::fmt::Debug for TlsMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsMaterial")
+            .field("cert_pem", &self.cert_pem)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TlsMaterial {
@@ -67,8 +95,7 @@ impl TlsMaterial {
     pub fn self_signed(extra_names: &[String]) -> Result<Self, ServerError> {
         let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
         names.extend(extra_names.iter().cloned());
-        let ck = rcgen::generate_simple_self_signed(names)
-            .map_err(|e| ServerError::Tls(e.to_string()))?;
+        let ck = rcgen::generate_simple_self_signed(names).map_err(ServerError::SelfSigned)?;
         Ok(TlsMaterial {
             cert_pem: ck.cert.pem(),
             key_pem: zeroize::Zeroizing::new(ck.key_pair.serialize_pem()),
@@ -96,19 +123,19 @@ impl TlsMaterial {
         use pki_types::pem::PemObject;
         let certs = pki_types::CertificateDer::pem_slice_iter(self.cert_pem.as_bytes())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ServerError::Tls(format!("certificate PEM: {e}")))?;
+            .map_err(ServerError::CertificatePem)?;
         if certs.is_empty() {
-            return Err(ServerError::Tls("no certificate in the PEM".into()));
+            return Err(ServerError::Tls("no certificate in the PEM"));
         }
         let key = pki_types::PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes())
-            .map_err(|_| ServerError::Tls("private key PEM does not parse".into()))?;
+            .map_err(|_| ServerError::Tls("private key PEM does not parse"))?;
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| ServerError::Tls(e.to_string()))?
+            .map_err(ServerError::Rustls)?
             .with_no_client_auth()
             .with_single_cert(certs, key)
-            .map_err(|e| ServerError::Tls(e.to_string()))?;
+            .map_err(ServerError::Rustls)?;
         cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(TlsAcceptor::from(Arc::new(cfg)))
     }

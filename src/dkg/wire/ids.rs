@@ -3,14 +3,13 @@
 use alloy::primitives::keccak256;
 use sha2::{Digest, Sha256};
 
-use crate::crypto::bls::BlsError;
-
+/// A request or instance id: 24 bytes.
 pub type Id = [u8; 24];
 
 /// A fresh random 24-byte request id.
-pub fn new_request_id() -> Result<Id, BlsError> {
+pub fn new_request_id() -> Result<Id, getrandom::Error> {
     let mut id = [0u8; 24];
-    getrandom::fill(&mut id).map_err(|e| BlsError::Rng(e.to_string()))?;
+    getrandom::fill(&mut id)?;
     Ok(id)
 }
 

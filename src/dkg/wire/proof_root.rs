@@ -45,12 +45,30 @@ fn byte_list_root(bytes: &[u8], max_len: usize) -> [u8; 32] {
     h(&root, &len)
 }
 
+/// The root of `Proof{ValidatorPubKey [48], EncryptedShare list<=512, SharePubKey [48],
+/// Owner [20]}`.
 pub fn proof_root(p: &Proof) -> [u8; 32] {
+    proof_root_of(
+        &p.validator_pubkey,
+        &p.encrypted_share,
+        &p.share_pubkey,
+        &p.owner,
+    )
+}
+
+/// [`proof_root`] over the four fields as byte slices, for proofs read from `proofs.json`. A fixed
+/// field of another size hashes as a vector of its own size, a root no operator signed.
+pub fn proof_root_of(
+    validator: &[u8],
+    encrypted_share: &[u8],
+    share_pubkey: &[u8],
+    owner: &[u8],
+) -> [u8; 32] {
     let fields = vec![
-        vector_root(&p.validator_pubkey),
-        byte_list_root(&p.encrypted_share, 512),
-        vector_root(&p.share_pubkey),
-        vector_root(&p.owner),
+        vector_root(validator),
+        byte_list_root(encrypted_share, 512),
+        vector_root(share_pubkey),
+        vector_root(owner),
     ];
     merkleize(fields, 4)
 }

@@ -6,25 +6,13 @@
 
 use std::{collections::HashMap, str::FromStr};
 
-use alloy::primitives::{Address, keccak256};
+use alloy::primitives::Address;
 
 use super::{
-    KeysharesError, KeysharesFile, KeysharesItemJson, Layout, Problem, ShareProblem,
-    operator_key::operator_key_der,
+    KeysharesError, KeysharesFile, KeysharesItem, Layout, Problem, ShareProblem, SharesData,
+    SharesDataError, operator_key::operator_key_der, owner_nonce_digest,
 };
 use crate::crypto::bls::{self, Dst};
-
-/// Bytes of the BLS signature at the start of `sharesData`.
-pub const SIGNATURE_LEN: usize = 96;
-/// Bytes of one share public key.
-pub const SHARE_PUBKEY_LEN: usize = 48;
-/// Bytes of one RSA-2048 ciphertext.
-pub const ENCRYPTED_SHARE_LEN: usize = 256;
-
-/// Expected `sharesData` length for `n` operators (ssv node `handleValidatorAdded`).
-pub const fn shares_data_len(n: usize) -> usize {
-    SIGNATURE_LEN + (SHARE_PUBKEY_LEN + ENCRYPTED_SHARE_LEN) * n
-}
 
 /// An operator of the cluster with its key as the file carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +67,7 @@ struct Parsed {
     public_key: [u8; 48],
     ids: Vec<u64>,
     operators: Vec<OperatorKey>,
-    shares_data: Vec<u8>,
+    shares_data: SharesData,
 }
 
 /// Runs every offline check; `Err(Rejected)` lists all findings.
@@ -113,7 +101,7 @@ pub fn validate(file: &KeysharesFile) -> Result<ValidatedKeyshares, KeysharesErr
             file_index: p.index,
             public_key: p.public_key,
             owner_nonce: p.nonce,
-            shares_data: p.shares_data,
+            shares_data: p.shares_data.encode(),
         })
         .collect();
     shares.sort_by_key(|s| s.owner_nonce);
@@ -128,9 +116,9 @@ pub fn validate(file: &KeysharesFile) -> Result<ValidatedKeyshares, KeysharesErr
 
 /// Reads, parses and validates a file; errors name the path.
 pub fn load_and_validate(path: &std::path::Path) -> Result<ValidatedKeyshares, KeysharesError> {
-    let text = std::fs::read_to_string(path).map_err(|e| KeysharesError::Read {
+    let text = std::fs::read_to_string(path).map_err(|source| KeysharesError::Read {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        source,
     })?;
     let file = KeysharesFile::parse(&text).map_err(|e| e.in_file(path))?;
     validate(&file).map_err(|e| e.in_file(path))
@@ -182,11 +170,7 @@ pub fn parse_owner(s: &str) -> Result<Address, Problem> {
     Ok(addr)
 }
 
-fn parse_item(
-    i: usize,
-    item: &KeysharesItemJson,
-    problems: &mut Vec<ShareProblem>,
-) -> Option<Parsed> {
+fn parse_item(i: usize, item: &KeysharesItem, problems: &mut Vec<ShareProblem>) -> Option<Parsed> {
     let data = &item.data;
     let payload = &item.payload;
     let owner = parse_owner(&data.owner_address)
@@ -269,27 +253,26 @@ fn parse_item(
     }
     operators.sort_by_key(|o| o.id);
 
-    let shares_data = match decode_hex("payload.sharesData", &payload.shares_data) {
-        Ok(bytes) => {
-            let expected = shares_data_len(n);
-            if bytes.len() != expected {
-                push(
-                    problems,
-                    i,
-                    Problem::SharesDataLength {
-                        operators: n,
-                        expected,
-                        got: bytes.len(),
-                    },
-                );
-            }
-            Some(bytes)
-        }
-        Err(p) => {
-            push(problems, i, p);
-            None
-        }
-    };
+    let shares_data = decode_hex("payload.sharesData", &payload.shares_data)
+        .and_then(|bytes| {
+            SharesData::decode(&bytes, n).map_err(|e| match e {
+                SharesDataError::Length {
+                    operators,
+                    expected,
+                    got,
+                } => Problem::SharesDataLength {
+                    operators,
+                    expected,
+                    got,
+                },
+                other => Problem::BadHex {
+                    field: "payload.sharesData",
+                    reason: other.to_string(),
+                },
+            })
+        })
+        .map_err(|p| push(problems, i, p))
+        .ok();
     Some(Parsed {
         index: i,
         owner: owner?,
@@ -374,23 +357,10 @@ fn cross_checks(file: &KeysharesFile, problems: &mut Vec<ShareProblem>) {
     }
 }
 
-/// The digest the validator key signs: keccak256("<EIP-55 owner>:<nonce>") (ssv-contracts.md §5.2).
-pub fn owner_nonce_digest(owner: Address, nonce: u64) -> [u8; 32] {
-    keccak256(format!("{}:{}", owner.to_checksum(None), nonce).as_bytes()).0
-}
-
 fn crypto_checks(p: &Parsed, problems: &mut Vec<ShareProblem>) {
-    let n = p.ids.len();
-    if p.shares_data.len() != shares_data_len(n) {
-        return;
-    }
+    let sd = &p.shares_data;
     let digest = owner_nonce_digest(p.owner, p.nonce);
-    if let Err(e) = bls::verify(
-        &p.public_key,
-        &digest,
-        &p.shares_data[..SIGNATURE_LEN],
-        Dst::Pop,
-    ) {
+    if let Err(e) = bls::verify(&p.public_key, &digest, sd.signature(), Dst::Pop) {
         push(
             problems,
             p.index,
@@ -401,13 +371,12 @@ fn crypto_checks(p: &Parsed, problems: &mut Vec<ShareProblem>) {
             },
         );
     }
-    let mut points = Vec::with_capacity(n);
-    for (k, id) in p.ids.iter().enumerate() {
-        let start = SIGNATURE_LEN + k * SHARE_PUBKEY_LEN;
-        let mut pk = [0u8; 48];
-        pk.copy_from_slice(&p.shares_data[start..start + SHARE_PUBKEY_LEN]);
-        points.push((*id, pk));
-    }
+    let points: Vec<(u64, [u8; 48])> = p
+        .ids
+        .iter()
+        .copied()
+        .zip(sd.share_pubkeys().iter().copied())
+        .collect();
     // All n points, not just a threshold: n points of a degree t-1 polynomial interpolate to the
     // same constant term only if every share lies on it, so one bad share is caught too.
     match bls::interpolate_g1(&points) {

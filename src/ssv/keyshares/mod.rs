@@ -7,35 +7,40 @@ mod json;
 mod nonce;
 mod operator_key;
 mod problems;
+mod shares_data;
 
 use std::path::{Path, PathBuf};
 
 pub use checks::{
-    ENCRYPTED_SHARE_LEN, OperatorKey, SHARE_PUBKEY_LEN, SIGNATURE_LEN, ValidatedKeyshares,
-    ValidatedShare, load_and_validate, owner_nonce_digest, parse_owner, shares_data_len, validate,
+    OperatorKey, ValidatedKeyshares, ValidatedShare, load_and_validate, parse_owner, validate,
 };
 pub use json::{
-    ItemData, ItemPayload, KeysharesFile, KeysharesItemJson, Layout, OperatorEntry,
-    SUPPORTED_VERSIONS,
+    ExactJsonError, ItemData, ItemPayload, KEYSHARES_VERSION, KeysharesFile, KeysharesItem,
+    KeysharesJson, Layout, OperatorEntry, SUPPORTED_VERSIONS, from_slice_exact,
 };
 pub use nonce::{NonceMismatch, check_nonce_sequence};
 pub use operator_key::{onchain_key_der, operator_key_der};
 pub use problems::{Problem, ShareProblem};
+pub use shares_data::{
+    ENCRYPTED_SHARE_LEN, SHARE_PUBKEY_LEN, SIGNATURE_LEN, SharesData, SharesDataError,
+    owner_nonce_digest, shares_data_len,
+};
 
 /// Why a keyshares file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum KeysharesError {
     /// The file could not be read.
-    #[error("cannot read keyshares file {path}: {reason}")]
+    #[error("cannot read keyshares file {path}: {source}")]
     Read {
         /// File.
         path: PathBuf,
-        /// I/O message.
-        reason: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
     },
     /// Not JSON of the expected shape.
     #[error("keyshares JSON does not parse: {0}")]
-    Json(String),
+    Json(#[source] serde_json::Error),
     /// A `version` other than v1.1.0 / v1.2.0.
     #[error(
         "keyshares version `{0}` is not supported: only v1.1.0 and v1.2.0 carry the owner signature SSV nodes require; regenerate the shares"
