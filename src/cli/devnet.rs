@@ -125,8 +125,7 @@ async fn up(a: UpArgs, global: &GlobalOpts) -> eyre::Result<()> {
         if detached.beacon_url.is_some() {
             // The in-process exit double stops with this process; a detached one takes over.
             let exe = std::env::current_exe()?;
-            detached.exit_double_pid =
-                Some(devnet::exit_double::spawn_detached(&exe, &a.dir.dir)?);
+            detached.exit_double_pid = Some(devnet::exit_double::spawn_detached(&exe, &a.dir.dir)?);
             devnet::write_info(&a.dir.dir, &detached)?;
         }
         // Started after the exit double is recorded: it rewrites devnet.json with its own pid.
