@@ -32,7 +32,7 @@ impl<'de> serde::Deserialize<'de> for Amount {
             Raw::Text(t) => parse_amount(&t)
                 .map(Amount)
                 .map_err(serde::de::Error::custom),
-            Raw::Number(n) => Ok(Amount(U256::from(n))),
+            Raw::Number(n) => Ok(Self(U256::from(n))),
         }
     }
 }

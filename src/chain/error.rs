@@ -175,7 +175,7 @@ impl ChainError {
 #[derive(Debug, Clone)]
 pub struct Cause {
     text: String,
-    next: Option<Box<Cause>>,
+    next: Option<Box<Self>>,
 }
 
 impl Cause {

@@ -196,7 +196,7 @@ mod tests {
         .unwrap();
         let path = dir.path().join(name);
         let cfg = SignerConfig {
-            keystore_file: Some(path.clone()),
+            keystore_file: Some(path),
             ..Default::default()
         };
         let ok = load_signer(&cfg, |_| Some("right".into())).unwrap();

@@ -306,10 +306,12 @@ impl FeeRecipientCommand {
                 } else {
                     match block {
                         Some(b) => {
-                            println!("fee recipient of {owner}: {recipient} (set in block {b})")
+                            println!("fee recipient of {owner}: {recipient} (set in block {b})");
                         }
                         None => {
-                            println!("fee recipient of {owner}: {recipient} (never set: the owner)")
+                            println!(
+                                "fee recipient of {owner}: {recipient} (never set: the owner)"
+                            );
                         }
                     }
                 }

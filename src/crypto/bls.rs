@@ -18,10 +18,11 @@ pub enum Dst {
 }
 
 impl Dst {
+    /// The tag's bytes, as hash-to-curve takes them.
     pub fn as_bytes(self) -> &'static [u8] {
         match self {
-            Dst::Pop => b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_",
-            Dst::Nul => b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_",
+            Self::Pop => b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_",
+            Self::Nul => b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_",
         }
     }
 }
@@ -69,24 +70,35 @@ pub enum BlsError {
         #[source]
         reason: PointProblem,
     },
+    /// An encoding of the wrong size.
     #[error("{what}: expected {expected} bytes, got {got}")]
     Length {
+        /// What was being decoded.
         what: &'static str,
+        /// Bytes its encoding has.
         expected: usize,
+        /// Bytes given.
         got: usize,
     },
+    /// 32 bytes that are not a scalar below the group order r.
     #[error("scalar is not canonical (>= group order)")]
     InvalidScalar,
+    /// A Lagrange denominator of zero (cannot happen with distinct non-zero ids).
     #[error("cannot invert zero")]
     ZeroInverse,
+    /// Interpolation over no points.
     #[error("interpolation needs at least one point")]
     NoPoints,
+    /// x = 0 is the secret's own point; an operator id is never 0.
     #[error("interpolation x coordinate (operator id) must not be 0")]
     ZeroId,
+    /// Two points at one x: the polynomial is not determined.
     #[error("interpolation x coordinate (operator id) {0} appears twice")]
     DuplicateId(u64),
+    /// The interpolated key or signature is the identity, which no honest ceremony gives.
     #[error("interpolated point is the identity")]
     IdentityResult,
+    /// The OS random generator failed.
     #[error("OS random number generator failed: {0}")]
     Rng(#[source] getrandom::Error),
 }

@@ -20,20 +20,30 @@ type Aes128Ctr = ctr::Ctr128BE<aes::Aes128>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kdf {
     /// scrypt with `n` = 2^`log_n`, block size `r`, parallelism `p`.
-    Scrypt { log_n: u8, r: u32, p: u32 },
+    Scrypt {
+        /// log2 of the CPU/memory cost n.
+        log_n: u8,
+        /// Block size.
+        r: u32,
+        /// Parallelism.
+        p: u32,
+    },
     /// PBKDF2-HMAC-SHA256 with `c` rounds.
-    Pbkdf2 { c: u32 },
+    Pbkdf2 {
+        /// Iterations.
+        c: u32,
+    },
 }
 
 impl Kdf {
     /// The EIP-2335 default: scrypt n = 2^18, r = 8, p = 1.
-    pub const SCRYPT_DEFAULT: Kdf = Kdf::Scrypt {
+    pub const SCRYPT_DEFAULT: Self = Self::Scrypt {
         log_n: 18,
         r: 8,
         p: 1,
     };
     /// What SSV operator key files use: PBKDF2 with 262144 rounds.
-    pub const PBKDF2_DEFAULT: Kdf = Kdf::Pbkdf2 { c: 262_144 };
+    pub const PBKDF2_DEFAULT: Self = Self::Pbkdf2 { c: 262_144 };
 }
 
 /// Why a keystore cannot be read or made. Never carries the password or the secret.
@@ -103,9 +113,12 @@ pub enum KeystoreError {
 /// One EIP-2335 module: `function`, `params`, `message`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Module {
+    /// The function's name (`scrypt`, `pbkdf2`, `aes-128-ctr`, `sha256`).
     pub function: String,
     // BTreeMap keeps params sorted, which is also how Go writes the map (operator files).
+    /// Its parameters (KDF: `dklen`, `salt`, `n`/`r`/`p` or `c`/`prf`; cipher: `iv`).
     pub params: BTreeMap<String, serde_json::Value>,
+    /// Hex: the checksum, the ciphertext, or empty for the KDF.
     pub message: String,
 }
 
@@ -113,23 +126,32 @@ pub struct Module {
 /// keystorev4 (a map) writes them in for SSV operator files.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CryptoModule {
+    /// SHA-256 over the derived key's second half and the ciphertext.
     pub checksum: Module,
+    /// AES-128-CTR with its IV; `message` is the ciphertext.
     pub cipher: Module,
+    /// The password's key derivation.
     pub kdf: Module,
 }
 
 /// A full EIP-2335 keystore.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Keystore {
+    /// The encrypted secret.
     pub crypto: CryptoModule,
+    /// Free text, often empty.
     #[serde(default)]
     pub description: String,
+    /// The validator public key, hex (empty for non-validator secrets).
     #[serde(default)]
     pub pubkey: String,
+    /// The EIP-2334 derivation path, if the key was derived.
     #[serde(default)]
     pub path: String,
+    /// A random UUID naming the keystore.
     #[serde(default)]
     pub uuid: String,
+    /// The EIP-2335 version, 4.
     pub version: u32,
 }
 

@@ -210,10 +210,11 @@ impl OperatorPublicKey {
         Self::from_rsa(key)
     }
 
+    /// Wraps a parsed key and derives its canonical base64-PEM encoding.
     pub fn from_rsa(key: rsa::PublicKey) -> Result<Self, RsaKeyError> {
         let der = key.to_public_key_der().map_err(RsaKeyError::EncodePublic)?;
         let encoded = B64.encode(pem_wrap(PUB_LABEL, der.as_bytes()));
-        Ok(OperatorPublicKey { key, encoded })
+        Ok(Self { key, encoded })
     }
 
     /// The canonical base64-PEM string (612 characters for RSA-2048).
@@ -229,6 +230,7 @@ impl OperatorPublicKey {
             .unwrap_or_default()
     }
 
+    /// The `rsa` crate's key, for parsing and verification elsewhere.
     pub fn as_rsa(&self) -> &rsa::PublicKey {
         &self.key
     }
@@ -289,9 +291,10 @@ impl OperatorPrivateKey {
         Self::from_rsa(key)
     }
 
+    /// Wraps a parsed private key with its public half.
     pub fn from_rsa(key: rsa::PrivateKey) -> Result<Self, RsaKeyError> {
         let public = OperatorPublicKey::from_rsa(key.to_public_key())?;
-        Ok(OperatorPrivateKey { key, public })
+        Ok(Self { key, public })
     }
 
     /// Parses a PKCS#1 `RSA PRIVATE KEY` PEM (the plaintext of an operator key file).
@@ -308,10 +311,12 @@ impl OperatorPrivateKey {
             .map_err(RsaKeyError::EncodePrivate)
     }
 
+    /// The public half.
     pub fn public_key(&self) -> &OperatorPublicKey {
         &self.public
     }
 
+    /// The `rsa` crate's key (secret: keep it in this process).
     pub fn as_rsa(&self) -> &rsa::PrivateKey {
         &self.key
     }

@@ -523,7 +523,7 @@ pub async fn deposit_all(
     for (job, state) in req.jobs.iter().zip(&mut states) {
         let mut report = |p: Progress<'_>| {
             if let Progress::Line(l) = p {
-                say(l)
+                say(l);
             }
         };
         out.push(deposit_one(chain, beacon, &job.entry, state, &mut report).await?);

@@ -34,7 +34,8 @@ mod abi {
         }
     }
 }
-pub use abi::{DevnetInitializers, DevnetSSVNetwork};
+pub(crate) use abi::DevnetInitializers;
+pub use abi::DevnetSSVNetwork;
 
 const SSV_NETWORK: &str = include_str!("../../anvil/artifacts/SSVNetwork.json");
 const SSV_VIEWS: &str = include_str!("../../anvil/artifacts/SSVNetworkViews.json");

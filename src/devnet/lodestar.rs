@@ -160,59 +160,112 @@ pub fn default_install_dir() -> PathBuf {
 /// A failure to start, reach or stop the devnet beacon node.
 #[derive(Debug, thiserror::Error)]
 pub enum LodestarError {
+    /// The pinned Lodestar is not installed (`scripts/install-lodestar.sh`).
     #[error(
         "Lodestar {LODESTAR_VERSION} is not installed in {dir} ({missing} is missing): {INSTALL_HINT}"
     )]
-    NotInstalled { dir: PathBuf, missing: &'static str },
+    NotInstalled {
+        /// The install folder.
+        dir: PathBuf,
+        /// The file that is not there.
+        missing: &'static str,
+    },
+    /// Node.js cannot be run.
     #[error("cannot run Node.js `{node}` (needed for Lodestar; install Node 20+): {source}")]
     NodeMissing {
+        /// The `node` binary tried.
         node: PathBuf,
+        /// The spawn error.
         source: std::io::Error,
     },
+    /// A file or folder of the beacon node could not be used.
     #[error("{what} {path}: {source}")]
     Io {
+        /// What was being done.
         what: &'static str,
+        /// The file or folder.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// No loopback port could be reserved.
     #[error("no free loopback port for the Lodestar {what}: {source}")]
     NoFreePort {
+        /// Which port (REST API, P2P, metrics).
         what: &'static str,
+        /// The bind error.
         source: std::io::Error,
     },
+    /// An option out of range.
     #[error("invalid Lodestar option {field}: {reason}")]
-    BadOption { field: &'static str, reason: String },
+    BadOption {
+        /// The option.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The process exited before its Beacon API answered.
     #[error(
         "Lodestar exited before its Beacon API was ready ({status}); last log lines of {log}:\n{tail}"
     )]
     ExitedEarly {
+        /// Its exit status.
         status: String,
+        /// Its log file.
         log: PathBuf,
+        /// The log's last lines.
         tail: String,
     },
+    /// The Beacon API did not answer in time.
     #[error(
         "Lodestar's Beacon API at {url} was not ready within {waited:?} (last: {last}); log: {log}"
     )]
     NotReady {
+        /// The API.
         url: String,
+        /// How long we waited.
         waited: Duration,
+        /// The last answer or error.
         last: String,
+        /// Its log file.
         log: PathBuf,
     },
+    /// The node follows another chain than the devnet's.
     #[error("Lodestar serves the wrong chain: {field} is {got}, expected {expected}")]
     WrongChain {
+        /// The field compared (genesis time, fork version, deposit contract).
         field: &'static str,
+        /// The devnet's value.
         expected: String,
+        /// The node's.
         got: String,
     },
+    /// The process could not be signalled.
     #[error("cannot signal Lodestar (pid {pid}): {source}")]
-    Signal { pid: u32, source: std::io::Error },
+    Signal {
+        /// The process.
+        pid: u32,
+        /// The kill error.
+        source: std::io::Error,
+    },
+    /// The recorded pid now belongs to another program.
     #[error(
         "pid {pid} is not the devnet process recorded for it (its command line lacks {marker}); not signalling it"
     )]
-    NotOurs { pid: u32, marker: String },
+    NotOurs {
+        /// The process.
+        pid: u32,
+        /// The marker its command line must hold.
+        marker: String,
+    },
+    /// The process survived SIGKILL.
     #[error("Lodestar (pid {pid}) did not exit even after SIGKILL: {source}")]
-    StopFailed { pid: u32, source: std::io::Error },
+    StopFailed {
+        /// The process.
+        pid: u32,
+        /// The last error.
+        source: std::io::Error,
+    },
 }
 
 /// A running Lodestar (`dev` beacon node and validator client in one process). Dropping it stops

@@ -65,7 +65,7 @@ pub async fn transact(
 }
 
 /// An anvil_* (or other JSON-RPC) call whose result is not needed.
-pub async fn rpc<T>(p: &DynProvider, method: &'static str, params: T) -> Result<(), TxError>
+pub(super) async fn rpc<T>(p: &DynProvider, method: &'static str, params: T) -> Result<(), TxError>
 where
     T: serde::Serialize + Clone + std::fmt::Debug + Send + Sync + Unpin + 'static,
 {

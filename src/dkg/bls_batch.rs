@@ -10,9 +10,13 @@ use blst::min_pk::{PublicKey, Signature};
 use crate::crypto::bls::Dst;
 
 /// One (public key, message, signature) triple, all as received.
+#[derive(Debug, Clone, Copy)]
 pub struct Item<'a> {
+    /// Compressed G1 public key.
     pub public: &'a [u8],
+    /// The signed message (hashed to G2 with the batch's DST).
     pub msg: &'a [u8],
+    /// Compressed G2 signature.
     pub signature: &'a [u8],
 }
 

@@ -18,38 +18,57 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// The deposit data file ssv-dkg writes (per validator and aggregate).
 pub const DEPOSIT_FILE: &str = "deposit_data.json";
+/// The keyshares file ssv-dkg writes (per validator and aggregate).
 pub const KEYSHARES_FILE: &str = "keyshares.json";
+/// The proofs file ssv-dkg writes (per validator and aggregate).
 pub const PROOFS_FILE: &str = "proofs.json";
 
+/// Why a ceremony could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
+    /// A folder could not be created.
     #[error("cannot create directory {path}")]
     CreateDir {
+        /// The folder.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// A file could not be written atomically.
     #[error("cannot write {path}")]
     Write {
+        /// The file.
         path: PathBuf,
+        /// The journal's error.
         #[source]
         source: crate::journal::JournalError,
     },
+    /// The hidden folder could not be filled or renamed into place.
     #[error(transparent)]
     Journal(#[from] crate::journal::JournalError),
+    /// A file could not be serialised.
     #[error("cannot serialise {file}")]
     Serialise {
+        /// The file name.
         file: &'static str,
+        /// The serialiser's error.
         #[source]
         source: serde_json::Error,
     },
+    /// A ceremony without validators.
     #[error("no validators to write")]
     Empty,
+    /// A validator whose files do not hold exactly one deposit and one keyshares item.
     #[error("validator with nonce {nonce}: its {file} must hold exactly one entry, it holds {got}")]
     NotSingle {
+        /// The validator's owner nonce.
         nonce: u64,
+        /// The file.
         file: &'static str,
+        /// Entries it holds.
         got: usize,
     },
 }
@@ -57,12 +76,16 @@ pub enum OutputError {
 /// dkg-spec `Proof`, hex without `0x` on disk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProofJson {
+    /// The validator public key (48 bytes).
     #[serde(with = "hex_plain")]
     pub validator: Vec<u8>,
+    /// The operator's encrypted share (256 bytes).
     #[serde(with = "hex_plain")]
     pub encrypted_share: Vec<u8>,
+    /// The share's public key (48 bytes).
     #[serde(with = "hex_plain")]
     pub share_pub: Vec<u8>,
+    /// The cluster owner (20 bytes).
     #[serde(with = "hex_plain")]
     pub owner: Vec<u8>,
 }
@@ -70,7 +93,9 @@ pub struct ProofJson {
 /// dkg-spec `SignedProof`: the proof and the operator's RSA-PSS signature over its root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedProofJson {
+    /// The proof.
     pub proof: ProofJson,
+    /// RSA-PSS-SHA256 signature over [`ProofJson::hash_tree_root`] (256 bytes).
     #[serde(with = "hex_plain")]
     pub signature: Vec<u8>,
 }
@@ -78,11 +103,11 @@ pub struct SignedProofJson {
 mod hex_plain {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(v))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let s = String::deserialize(d)?;
         hex::decode(&s).map_err(serde::de::Error::custom)
     }
@@ -119,7 +144,9 @@ impl From<&SignedProof> for SignedProofJson {
 /// Everything written for one validator.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidatorFiles {
+    /// The owner nonce the shares are signed for (the folder name's number).
     pub nonce: u64,
+    /// The validator public key.
     pub pubkey: [u8; 48],
     /// Exactly one entry.
     pub deposit: Vec<DepositDataJson>,

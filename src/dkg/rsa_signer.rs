@@ -66,15 +66,16 @@ pub enum SignerError {
 pub trait PssSigner {
     /// RSASSA-PSS-SHA256 over `msg` (hashed inside) with the maximal salt length.
     fn sign_pss(&self, msg: &[u8]) -> Result<Vec<u8>, SignerError>;
+    /// The key's public half, whose base64-PEM text names the signer on the wire.
     fn public_key(&self) -> &OperatorPublicKey;
 }
 
 impl PssSigner for OperatorPrivateKey {
     fn sign_pss(&self, msg: &[u8]) -> Result<Vec<u8>, SignerError> {
-        OperatorPrivateKey::sign_pss(self, msg).map_err(SignerError::Sign)
+        Self::sign_pss(self, msg).map_err(SignerError::Sign)
     }
     fn public_key(&self) -> &OperatorPublicKey {
-        OperatorPrivateKey::public_key(self)
+        Self::public_key(self)
     }
 }
 
@@ -98,6 +99,7 @@ impl std::fmt::Debug for FastSigner {
 }
 
 impl FastSigner {
+    /// Wraps a key; signing uses aws-lc when it accepts the key (2048 bits and more).
     pub fn new(key: OperatorPrivateKey) -> Self {
         // The DER document zeroizes itself on drop; aws-lc wipes its copy when the KeyPair drops.
         let fast = key
@@ -105,7 +107,7 @@ impl FastSigner {
             .to_pkcs1_der()
             .ok()
             .and_then(|der| KeyPair::from_der(der.as_bytes()).ok());
-        FastSigner {
+        Self {
             key,
             fast,
             rng: SystemRandom::new(),
@@ -119,13 +121,14 @@ impl FastSigner {
         let der = kp.as_der().map_err(|_| SignerError::Export)?;
         let rsa_key = rsa::PrivateKey::from_pkcs8_der(der.as_ref()).map_err(SignerError::Import)?;
         let key = OperatorPrivateKey::from_rsa(rsa_key).map_err(SignerError::Convert)?;
-        Ok(FastSigner {
+        Ok(Self {
             key,
             fast: Some(kp),
             rng: SystemRandom::new(),
         })
     }
 
+    /// The key.
     pub fn key(&self) -> &OperatorPrivateKey {
         &self.key
     }

@@ -79,6 +79,7 @@ pub fn sign_bundle<K: PssSigner + ?Sized>(
     })
 }
 
+/// Verifies the initiator's signature over a round's bundle.
 pub fn verify_bundle(
     m: &MultipleSignedTransports,
     initiator: &OperatorPublicKey,

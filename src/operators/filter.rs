@@ -141,7 +141,7 @@ pub fn rejections(
         match &c.api.dkg_address {
             None => out.push(Rejection::NoDkgEndpoint),
             Some(a) if !a.starts_with("https://") => {
-                out.push(Rejection::NotHttps { address: a.clone() })
+                out.push(Rejection::NotHttps { address: a.clone() });
             }
             Some(_) => {}
         }
@@ -153,7 +153,7 @@ pub fn rejections(
         match (c.access, owner) {
             (Access::NotAllowed, Some(owner)) => out.push(Rejection::NotWhitelisted { owner }),
             (Access::Unknown, _) | (Access::NotAllowed, None) => {
-                out.push(Rejection::PrivateUnchecked)
+                out.push(Rejection::PrivateUnchecked);
             }
             _ => {}
         }

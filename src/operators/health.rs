@@ -455,7 +455,7 @@ async fn diagnose(
         h.problems.push(Problem::Https {
             endpoint: op.url.clone(),
             cause: Arc::new(e),
-        })
+        });
     };
     let Ok(http) = client::build_client(&opts.tls, opts.timeout) else {
         return fallback(h, refused);

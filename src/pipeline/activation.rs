@@ -13,7 +13,7 @@ use crate::{
 };
 
 /// Waits until the validator is active.
-pub async fn activation(ctx: &Ctx, v: &mut Validator) -> Result<(), PipelineError> {
+pub(super) async fn activation(ctx: &Ctx, v: &mut Validator) -> Result<(), PipelineError> {
     if ctx.is_dry_run() && v.state.get().stage < crate::journal::Stage::Active {
         ctx.ui.stage_skipped(
             StageId::Activation.name(),

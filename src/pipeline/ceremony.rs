@@ -17,7 +17,7 @@ use crate::{
 };
 
 /// Runs the missing ceremonies and saves each output as it completes.
-pub async fn ceremonies(ctx: &Ctx) -> Result<(), PipelineError> {
+pub(super) async fn ceremonies(ctx: &Ctx) -> Result<(), PipelineError> {
     let folders = validator_folders(&ctx.output_dir)?;
     let mut missing = Vec::new();
     for nonce in ctx.plan.nonces() {

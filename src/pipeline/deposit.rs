@@ -18,7 +18,7 @@ use crate::{
 };
 
 /// Deposits one validator, once.
-pub async fn deposit(ctx: &Ctx, v: &mut Validator) -> Result<(), PipelineError> {
+pub(super) async fn deposit(ctx: &Ctx, v: &mut Validator) -> Result<(), PipelineError> {
     let Some(run) = StageRun::begin(
         ctx,
         StageId::Deposit,

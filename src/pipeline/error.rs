@@ -18,7 +18,7 @@ use crate::{
 pub struct Reason(pub String);
 
 /// Any underlying error of a stage, kept whole.
-pub type Cause = Box<dyn StdError + Send + Sync + 'static>;
+pub(super) type Cause = Box<dyn StdError + Send + Sync + 'static>;
 
 /// A pipeline failure.
 #[derive(Debug, thiserror::Error)]

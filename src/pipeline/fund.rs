@@ -20,7 +20,7 @@ use crate::{
 };
 
 /// Brings the cluster to the runway policy when it is under the minimum.
-pub async fn fund(ctx: &Ctx, validators: &mut [Validator]) -> Result<(), PipelineError> {
+pub(super) async fn fund(ctx: &Ctx, validators: &mut [Validator]) -> Result<(), PipelineError> {
     let all_done = validators
         .iter()
         .all(|v| v.state.get().stage >= crate::journal::Stage::Funded);
@@ -78,7 +78,7 @@ pub async fn fund(ctx: &Ctx, validators: &mut [Validator]) -> Result<(), Pipelin
                 "cluster balance {} wei, runway {:.1} days",
                 cluster.balance,
                 runway.unwrap_or(f64::INFINITY)
-            ))
+            ));
         })?;
     }
     run.done(

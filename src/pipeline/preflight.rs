@@ -62,7 +62,7 @@ fn check_settings(config: &Config) -> Result<Address, PipelineError> {
 
 /// Runs every check and returns the context the stages share. In a dry run (`rehearsal`), the
 /// chain is the fork with the owner impersonated.
-pub async fn preflight(
+pub(super) async fn preflight(
     config: &Config,
     opts: &RunOptions,
     ui: &Reporter,

@@ -16,7 +16,7 @@ use crate::{
 };
 
 /// Registers one validator with SSV, funding the cluster for the runway policy.
-pub async fn register(ctx: &Ctx, v: &mut Validator) -> Result<(), PipelineError> {
+pub(super) async fn register(ctx: &Ctx, v: &mut Validator) -> Result<(), PipelineError> {
     let Some(run) = StageRun::begin(
         ctx,
         StageId::Register,

@@ -126,6 +126,7 @@ pub fn kill_point(wanted: Option<KillPoint>, here: KillPoint) {
 
 /// One stage of one validator (`label`) or of the cluster, started.
 #[must_use = "finish the stage with done()"]
+#[derive(Debug)]
 pub struct StageRun {
     id: StageId,
     label: Option<String>,

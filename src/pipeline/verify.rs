@@ -22,7 +22,7 @@ use crate::{
 };
 
 /// Verifies one validator's ceremony output.
-pub async fn verify(ctx: &Ctx, v: &mut Validator) -> Result<(), PipelineError> {
+pub(super) async fn verify(ctx: &Ctx, v: &mut Validator) -> Result<(), PipelineError> {
     let Some(run) = StageRun::begin(
         ctx,
         StageId::Verify,

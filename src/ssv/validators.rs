@@ -82,7 +82,7 @@ fn apply(
             if !by_key.contains_key(&key) {
                 order.push(key.clone());
             }
-            let mut ids = e.data.operatorIds.clone();
+            let mut ids = e.data.operatorIds;
             ids.sort_unstable();
             by_key.insert(
                 key.clone(),

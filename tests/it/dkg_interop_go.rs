@@ -193,7 +193,7 @@ struct Params {
 
 impl Params {
     const fn new(nonce: u64, validators: usize, network: &'static str) -> Self {
-        Params {
+        Self {
             nonce,
             validators,
             network,

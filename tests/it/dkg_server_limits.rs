@@ -296,7 +296,7 @@ struct ManualCeremony {
 }
 
 impl ManualCeremony {
-    async fn run(states: &[Arc<OperatorState>], infos: &[OperatorInfo]) -> ManualCeremony {
+    async fn run(states: &[Arc<OperatorState>], infos: &[OperatorInfo]) -> Self {
         let states = states.to_vec();
         let infos = infos.to_vec();
         tokio::task::spawn_blocking(move || {
@@ -344,7 +344,7 @@ impl ManualCeremony {
                 keyshares_data: serde_json::to_vec(&files.keyshares).expect("json"),
                 proofs: serde_json::to_vec(&files.proofs).expect("json"),
             };
-            ManualCeremony {
+            Self {
                 init,
                 iid,
                 key,

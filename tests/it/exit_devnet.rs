@@ -388,7 +388,7 @@ async fn exit_on_lodestar_survives_sigkill_and_refuses_a_pending_validator() {
     assert_eq!(submitted.len(), 1, "{submitted:?}");
     match &submitted[0].kind {
         ExitOutcomeKind::Submitted { operators, .. } => {
-            assert_eq!(operators.len(), 3, "a threshold subset of 4 signed")
+            assert_eq!(operators.len(), 3, "a threshold subset of 4 signed");
         }
         other => panic!("the double did not submit: {other:?}"),
     }

@@ -220,7 +220,7 @@ fn mutations_of_a_valid_file_are_rejected() {
     check(
         &|v| {
             v["shares"][0]["data"]["ownerAddress"] =
-                "0x5cC0DdE14E7256340CC820415a6022a7d1c93A35".into()
+                "0x5cC0DdE14E7256340CC820415a6022a7d1c93A35".into();
         },
         &|p| matches!(p, Problem::BadOwnerSignature { .. }),
         "other owner",
@@ -228,7 +228,7 @@ fn mutations_of_a_valid_file_are_rejected() {
     check(
         &|v| {
             v["shares"][0]["data"]["ownerAddress"] =
-                "0xdCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9".into()
+                "0xdCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9".into();
         },
         &|p| matches!(p, Problem::BadOwnerAddress { .. }),
         "bad checksum",

@@ -48,7 +48,7 @@ struct Anvil {
 }
 
 impl Anvil {
-    fn spawn(chain_id: u64) -> Anvil {
+    fn spawn(chain_id: u64) -> Self {
         // The binary itself, not npm's `node` wrapper: killing the wrapper left anvil running.
         let bin = ssv_agent::devnet::anvil::anvil_binary().unwrap_or_else(|e| panic!("{e}"));
         let port = TcpListener::bind(("127.0.0.1", 0))
@@ -70,7 +70,7 @@ impl Anvil {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
         let url = Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
-        Anvil { child, url }
+        Self { child, url }
     }
 }
 

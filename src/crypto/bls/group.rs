@@ -34,16 +34,18 @@ impl PartialEq for Scalar {
 impl Eq for Scalar {}
 
 impl Scalar {
+    /// The additive identity.
     pub fn zero() -> Self {
         Self::default()
     }
 
+    /// The scalar `v` (operator ids as x coordinates).
     pub fn from_u64(v: u64) -> Self {
         let mut fr = blst_fr::default();
         let limbs = [v, 0, 0, 0];
         // SAFETY: blst reads four 64-bit limbs and writes a Montgomery-form field element.
         unsafe { blst_fr_from_uint64(&mut fr, limbs.as_ptr()) };
-        Scalar(fr)
+        Self(fr)
     }
 
     /// A uniformly random non-zero scalar: 64 bytes of OS randomness reduced mod r (bias < 2^-254).
@@ -59,8 +61,8 @@ impl Scalar {
             // SAFETY: sc is a reduced scalar.
             unsafe { blst_fr_from_scalar(&mut fr, &sc) };
             sc.b.zeroize();
-            let s = Scalar(fr);
-            if s != Scalar::zero() {
+            let s = Self(fr);
+            if s != Self::zero() {
                 return Ok(s);
             }
         }
@@ -85,9 +87,10 @@ impl Scalar {
         // SAFETY: sc is canonical.
         unsafe { blst_fr_from_scalar(&mut fr, &sc) };
         sc.b.zeroize();
-        Ok(Scalar(fr))
+        Ok(Self(fr))
     }
 
+    /// The canonical 32-byte big-endian encoding (secret when the scalar is a share).
     pub fn to_be_bytes(&self) -> [u8; 32] {
         let sc = self.to_blst_scalar();
         let mut out = [0u8; 32];
@@ -103,36 +106,39 @@ impl Scalar {
         sc
     }
 
-    pub fn add(&self, o: &Scalar) -> Scalar {
+    /// `self + o` mod r.
+    pub fn add(&self, o: &Self) -> Self {
         let mut r = blst_fr::default();
         // SAFETY: plain field arithmetic on initialised values.
         unsafe { blst_fr_add(&mut r, &self.0, &o.0) };
-        Scalar(r)
+        Self(r)
     }
 
-    pub fn sub(&self, o: &Scalar) -> Scalar {
+    /// `self - o` mod r.
+    pub fn sub(&self, o: &Self) -> Self {
         let mut r = blst_fr::default();
         // SAFETY: as above.
         unsafe { blst_fr_sub(&mut r, &self.0, &o.0) };
-        Scalar(r)
+        Self(r)
     }
 
-    pub fn mul(&self, o: &Scalar) -> Scalar {
+    /// `self · o` mod r.
+    pub fn mul(&self, o: &Self) -> Self {
         let mut r = blst_fr::default();
         // SAFETY: as above.
         unsafe { blst_fr_mul(&mut r, &self.0, &o.0) };
-        Scalar(r)
+        Self(r)
     }
 
     /// Multiplicative inverse; zero has none.
-    pub fn inverse(&self) -> Result<Scalar, BlsError> {
-        if *self == Scalar::zero() {
+    pub fn inverse(&self) -> Result<Self, BlsError> {
+        if *self == Self::zero() {
             return Err(BlsError::ZeroInverse);
         }
         let mut r = blst_fr::default();
         // SAFETY: as above; input is non-zero.
         unsafe { blst_fr_inverse(&mut r, &self.0) };
-        Ok(Scalar(r))
+        Ok(Self(r))
     }
 
     /// Converts into a blst secret key (for POP/NUL signing with the share).
@@ -169,15 +175,18 @@ impl PartialEq for G1 {
 impl Eq for G1 {}
 
 impl G1 {
+    /// The point at infinity.
     pub fn identity() -> Self {
         Self::default()
     }
 
+    /// The standard generator of G1.
     pub fn generator() -> Self {
         // SAFETY: blst returns a pointer to a static generator point.
-        G1(unsafe { *blst_p1_generator() })
+        Self(unsafe { *blst_p1_generator() })
     }
 
+    /// Whether this is the point at infinity.
     pub fn is_identity(&self) -> bool {
         // SAFETY: initialised point.
         unsafe { blst_p1_is_inf(&self.0) }
@@ -211,9 +220,10 @@ impl G1 {
         let mut p = blst_p1::default();
         // SAFETY: conversion of a valid affine point.
         unsafe { blst_p1_from_affine(&mut p, &aff) };
-        Ok(G1(p))
+        Ok(Self(p))
     }
 
+    /// The 48-byte compressed encoding (what public keys and commitments travel as).
     pub fn compress(&self) -> [u8; 48] {
         let mut out = [0u8; 48];
         // SAFETY: out has room for 48 bytes.
@@ -242,7 +252,7 @@ impl G1 {
         let mut p = blst_p1::default();
         // SAFETY: conversion of an on-curve affine point.
         unsafe { blst_p1_from_affine(&mut p, &aff) };
-        Ok(G1(p))
+        Ok(Self(p))
     }
 
     /// Whether the point is in the prime-order subgroup (the identity is).
@@ -251,30 +261,32 @@ impl G1 {
         unsafe { blst::blst_p1_in_g1(&self.0) }
     }
 
-    pub fn add(&self, o: &G1) -> G1 {
+    /// Point addition.
+    pub fn add(&self, o: &Self) -> Self {
         let mut r = blst_p1::default();
         // SAFETY: complete addition formula handles doubling and identity.
         unsafe { blst_p1_add_or_double(&mut r, &self.0, &o.0) };
-        G1(r)
+        Self(r)
     }
 
-    pub fn mul(&self, s: &Scalar) -> G1 {
+    /// Scalar multiplication `s·self`.
+    pub fn mul(&self, s: &Scalar) -> Self {
         let mut sc = s.to_blst_scalar();
         let mut r = blst_p1::default();
         // SAFETY: sc.b is a 32-byte little-endian scalar < r, so 255 bits suffice.
         unsafe { blst_p1_mult(&mut r, &self.0, sc.b.as_ptr(), 255) };
         sc.b.zeroize();
-        G1(r)
+        Self(r)
     }
 
     /// Multiplication by a small public integer (an operator id when evaluating commitments):
     /// 64-bit ladder instead of 255 bits.
-    pub fn mul_u64(&self, k: u64) -> G1 {
+    pub fn mul_u64(&self, k: u64) -> Self {
         let le = k.to_le_bytes();
         let mut r = blst_p1::default();
         // SAFETY: le is 8 little-endian bytes; blst reads exactly nbits = 64 bits of it.
         unsafe { blst_p1_mult(&mut r, &self.0, le.as_ptr(), 64) };
-        G1(r)
+        Self(r)
     }
 }
 
@@ -282,7 +294,14 @@ impl G1 {
 #[derive(Clone, Copy, Default)]
 pub struct G2(blst_p2);
 
+impl std::fmt::Debug for G2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "G2({})", hex::encode(self.compress()))
+    }
+}
+
 impl G2 {
+    /// Parses a 96-byte compressed point, checking the encoding, the curve and the subgroup.
     pub fn from_compressed(bytes: &[u8]) -> Result<Self, BlsError> {
         let arr: [u8; 96] = bytes.try_into().map_err(|_| BlsError::Length {
             what: "G2 point",
@@ -309,9 +328,10 @@ impl G2 {
         let mut p = blst_p2::default();
         // SAFETY: conversion of a valid affine point.
         unsafe { blst_p2_from_affine(&mut p, &aff) };
-        Ok(G2(p))
+        Ok(Self(p))
     }
 
+    /// The 96-byte compressed encoding (what signatures travel as).
     pub fn compress(&self) -> [u8; 96] {
         let mut out = [0u8; 96];
         // SAFETY: out has room for 96 bytes.
@@ -319,20 +339,22 @@ impl G2 {
         out
     }
 
-    pub fn add(&self, o: &G2) -> G2 {
+    /// Point addition.
+    pub fn add(&self, o: &Self) -> Self {
         let mut r = blst_p2::default();
         // SAFETY: complete addition.
         unsafe { blst_p2_add_or_double(&mut r, &self.0, &o.0) };
-        G2(r)
+        Self(r)
     }
 
-    pub fn mul(&self, s: &Scalar) -> G2 {
+    /// Scalar multiplication `s·self`.
+    pub fn mul(&self, s: &Scalar) -> Self {
         let mut sc = s.to_blst_scalar();
         let mut r = blst_p2::default();
         // SAFETY: 32-byte little-endian scalar < r.
         unsafe { blst_p2_mult(&mut r, &self.0, sc.b.as_ptr(), 255) };
         sc.b.zeroize();
-        G2(r)
+        Self(r)
     }
 }
 

@@ -267,7 +267,7 @@ enum Attempt {
 
 impl From<BeaconError> for Attempt {
     fn from(e: BeaconError) -> Self {
-        Attempt::Retry(e.to_string())
+        Self::Retry(e.to_string())
     }
 }
 
@@ -382,7 +382,7 @@ impl Runner {
                     keep.push_back(p);
                 }
                 Err(Attempt::Retry(reason) | Attempt::Fail(reason)) => {
-                    self.record(pubkey, None, ExitOutcomeKind::Failed { reason })
+                    self.record(pubkey, None, ExitOutcomeKind::Failed { reason });
                 }
             }
         }
@@ -396,10 +396,10 @@ impl Runner {
                 "exit double: threshold-signed voluntary exit submitted"
             ),
             ExitOutcomeKind::AlreadyExiting => {
-                tracing::info!(%pubkey, "exit double: the beacon chain already has its exit")
+                tracing::info!(%pubkey, "exit double: the beacon chain already has its exit");
             }
             ExitOutcomeKind::Failed { reason } => {
-                tracing::warn!(%pubkey, %reason, "exit double: gave up on this exit")
+                tracing::warn!(%pubkey, %reason, "exit double: gave up on this exit");
             }
         }
         if let Ok(mut o) = self.outcomes.lock() {
@@ -635,7 +635,7 @@ impl Runner {
             match signed {
                 Ok(sig) => partials.push((*id, sig)),
                 Err(why) => {
-                    tracing::warn!(operator = id, %why, "exit double: no partial signature")
+                    tracing::warn!(operator = id, %why, "exit double: no partial signature");
                 }
             }
         }

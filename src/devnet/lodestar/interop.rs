@@ -34,37 +34,68 @@ const CURVE_ORDER_BE: [u8; 32] = [
 /// A failure to derive or place the interop deposits.
 #[derive(Debug, thiserror::Error)]
 pub enum InteropError {
+    /// The interop derivation gave an invalid secret key (cannot happen for real indices).
     #[error("interop key {index} is not a valid BLS secret key")]
-    BadKey { index: u32 },
+    BadKey {
+        /// The validator index.
+        index: u32,
+    },
+    /// A call or transaction to the deposit contract failed.
     #[error("deposit contract {contract}: {what} failed: {reason}")]
     Rpc {
+        /// The deposit contract.
         contract: Address,
+        /// The call.
         what: String,
+        /// The node's error.
         reason: String,
     },
+    /// The contract already holds deposits that are not the interop ones.
     #[error(
         "deposit contract {contract} already holds {count} deposits (root {root}) that are not the \
          {wanted} interop genesis deposits; start from a fresh devnet chain"
     )]
     ContractNotEmpty {
+        /// The deposit contract.
         contract: Address,
+        /// Its deposit count.
         count: u64,
+        /// Its deposit root.
         root: String,
+        /// How many interop deposits the genesis needs.
         wanted: u32,
     },
+    /// An interop deposit reverted.
     #[error("interop deposit {index} reverted in transaction {tx_hash}")]
-    Reverted { index: u32, tx_hash: TxHash },
+    Reverted {
+        /// The validator index.
+        index: u32,
+        /// The transaction.
+        tx_hash: TxHash,
+    },
+    /// `get_deposit_count` answered something other than 8 little-endian bytes.
     #[error("deposit contract {contract} returned a deposit count of {got_len} bytes, expected 8")]
-    BadCount { contract: Address, got_len: usize },
+    BadCount {
+        /// The deposit contract.
+        contract: Address,
+        /// Bytes returned.
+        got_len: usize,
+    },
+    /// After seeding, the contract's count and root are not Lodestar's genesis eth1 data.
     #[error(
         "after seeding, deposit contract {contract} has count {got_count} and root {got_root}; \
          expected {expected_count} and {expected_root} (Lodestar's genesis eth1 data)"
     )]
     RootMismatch {
+        /// The deposit contract.
         contract: Address,
+        /// The count Lodestar's genesis expects.
         expected_count: u64,
+        /// The root Lodestar's genesis expects.
         expected_root: String,
+        /// The contract's count.
         got_count: u64,
+        /// The contract's root.
         got_root: String,
     },
 }

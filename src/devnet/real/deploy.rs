@@ -252,7 +252,7 @@ fn module(mods: &[(Module, &'static str, Address)], m: Module) -> Address {
 }
 
 /// The least liquidation threshold period the v2.0.0 DAO setter accepts (`MINIMAL_LIQUIDATION_THRESHOLD`).
-pub const MINIMAL_LIQUIDATION_THRESHOLD: u64 = 21_480;
+pub(super) const MINIMAL_LIQUIDATION_THRESHOLD: u64 = 21_480;
 
 /// The DAO's ETH parameters but the network fee, which is set at the aligned block
 /// (`Devnet::set_network_fees`). `liquidation`: also LTP and MLC — after the upgrade, where the

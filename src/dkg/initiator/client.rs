@@ -7,14 +7,20 @@ use std::time::Duration;
 
 use crate::dkg::wire::{ErrSsz, Ssz};
 
+/// Why a request to an operator failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// The client's TLS trust (CA files) could not be set up.
     #[error("TLS setup: {0}")]
     Tls(String),
+    /// The operator could not be reached or did not answer with a ceremony reply.
     #[error("operator {id} ({url}): {reason}")]
     Operator {
+        /// The operator.
         id: u64,
+        /// Its address.
         url: String,
+        /// What happened (timeout, refused connection, HTTP status with its ErrSSZ text, size cap).
         reason: String,
     },
 }
@@ -49,7 +55,7 @@ pub struct ClientOptions {
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        ClientOptions {
+        Self {
             timeout: REQUEST_TIMEOUT,
             allow_http: false,
         }

@@ -100,19 +100,31 @@ struct RawInitConfig {
 /// The values an `init` config file sets (validated; paths checked to be local).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct InitConfigFile {
+    /// `operatorIDs`.
     pub operator_ids: Option<Vec<u64>>,
+    /// `operatorsInfo`: operators info JSON text.
     pub operators_info: Option<String>,
+    /// `operatorsInfoPath` (local).
     pub operators_info_path: Option<PathBuf>,
     /// Hex text as written; the caller parses it (so errors name the flag).
     pub owner: Option<String>,
+    /// `nonce`: the first validator's owner nonce.
     pub nonce: Option<u64>,
+    /// `amount` in gwei.
     pub amount: Option<u64>,
+    /// `network`.
     pub network: Option<String>,
+    /// `withdrawAddress` as written (parsed by the caller).
     pub withdraw_address: Option<String>,
+    /// `compounding`.
     pub compounding: Option<bool>,
+    /// `validators`.
     pub validators: Option<usize>,
+    /// `clientCACertPath` (local).
     pub client_ca_cert_path: Option<Vec<PathBuf>>,
+    /// `tlsInsecure`.
     pub tls_insecure: Option<bool>,
+    /// `outputPath` (local).
     pub output_path: Option<PathBuf>,
 }
 

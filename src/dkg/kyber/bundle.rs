@@ -5,19 +5,27 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// One encrypted share of a dealer's polynomial, for one participant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deal {
+    /// The recipient's kyber index (operator id − 1).
     pub share_index: u32,
+    /// The share, ECIES-encrypted to the recipient's exchange key.
     pub encrypted_share: Vec<u8>,
 }
 
+/// kyber `DealBundle`: a dealer's encrypted shares for everyone, its commitments and signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DealBundle {
+    /// The dealer's kyber index (operator id − 1).
     pub dealer_index: u32,
+    /// One deal per other participant.
     pub deals: Vec<Deal>,
     /// Compressed G1 commitments of the dealer's polynomial.
     pub public: Vec<[u8; 48]>,
+    /// The session id: sha256 of the instance id.
     pub session_id: Vec<u8>,
+    /// BLS signature (NUL DST) by the dealer's exchange key over [`Self::hash`].
     pub signature: Vec<u8>,
 }
 
@@ -50,10 +58,10 @@ mod b64 {
     use super::B64;
     use base64::Engine as _;
     use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&B64.encode(v))
     }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         // Go encodes a nil []byte as null.
         let s: Option<String> = Option::deserialize(d)?;
         match s {
@@ -138,6 +146,7 @@ impl DealBundle {
         serde_json::to_vec(&outer).map_err(BundleError::Json)
     }
 
+    /// Parses ssv-dkg's JSON (commitments as hex in the outer `Public`, `Deal.Public` null).
     pub fn from_json(bytes: &[u8]) -> Result<Self, BundleError> {
         let outer: OuterJson = serde_json::from_slice(bytes).map_err(BundleError::Json)?;
         if outer.deal.public.as_ref().is_some_and(|p| !p.is_empty()) {
@@ -161,7 +170,7 @@ impl DealBundle {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(DealBundle {
+        Ok(Self {
             dealer_index: outer.deal.dealer_index,
             deals: outer
                 .deal

@@ -4,18 +4,22 @@
 use crate::crypto::bls::{BlsError, G1, Scalar};
 
 /// A random polynomial of degree t-1; coefficient 0 is the dealer's secret contribution.
+/// Debug shows only redacted coefficients ([`Scalar`]'s Debug).
+#[derive(Debug)]
 pub struct PriPoly {
     coeffs: Vec<Scalar>,
 }
 
 impl PriPoly {
+    /// A polynomial of `t` coefficients (degree t−1), each uniformly random.
     pub fn random(t: usize) -> Result<Self, BlsError> {
         let coeffs = (0..t)
             .map(|_| Scalar::random())
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(PriPoly { coeffs })
+        Ok(Self { coeffs })
     }
 
+    /// The value at `x` (Horner's rule); x is the operator id.
     pub fn eval(&self, x: u64) -> Scalar {
         let xs = Scalar::from_u64(x);
         let mut acc = Scalar::zero();

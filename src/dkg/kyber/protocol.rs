@@ -15,26 +15,43 @@ use crate::dkg::bls_batch as batch;
 /// A participant: kyber index (operator id − 1) and its exchange public key (k·G1).
 #[derive(Debug, Clone)]
 pub struct Node {
+    /// kyber index: operator id − 1.
     pub index: u32,
+    /// Compressed G1 exchange key the participant's deals are encrypted to.
     pub public: [u8; 48],
 }
 
 impl Node {
+    /// The operator id (index + 1), the x coordinate of its share.
     pub fn operator_id(&self) -> u64 {
         u64::from(self.index) + 1
     }
 }
 
+/// Why the DKG could not finish. `BadDeal` and `MissingDeal` name the dealer at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum DkgError {
+    /// Inconsistent inputs or a result no honest run gives.
     #[error("DKG setup: {0}")]
     Setup(String),
+    /// A dealer's bundle fails a check (signature, commitments, share, structure).
     #[error("operator {operator}: {reason}")]
-    BadDeal { operator: u64, reason: String },
+    BadDeal {
+        /// The dealer's operator id.
+        operator: u64,
+        /// What is wrong with its bundle.
+        reason: String,
+    },
+    /// A dealer sent no bundle.
     #[error("operator {operator} sent no deal bundle")]
-    MissingDeal { operator: u64 },
+    MissingDeal {
+        /// The dealer's operator id.
+        operator: u64,
+    },
+    /// A BLS operation of our own failed.
     #[error("crypto: {0}")]
     Crypto(#[from] BlsError),
+    /// Our deal for a participant could not be encrypted.
     #[error("encrypting a deal for operator {operator}: {source}")]
     Encrypt {
         /// The operator the deal is for.
@@ -45,16 +62,21 @@ pub enum DkgError {
     },
 }
 
-/// Our share of the distributed key and the group's public polynomial.
+/// Our share of the distributed key and the group's public polynomial. Debug redacts the share.
+#[derive(Debug)]
 pub struct DistKeyShare {
+    /// This operator's share of the validator key (secret).
     pub share: Scalar,
+    /// The group's public polynomial; the first commitment is the validator public key.
     pub commits: Vec<G1>,
 }
 
 impl DistKeyShare {
+    /// The validator public key: the constant term's commitment.
     pub fn public_key(&self) -> [u8; 48] {
         self.commits.first().map(G1::compress).unwrap_or([0u8; 48])
     }
+    /// This share's public key, share·G1.
     pub fn share_public(&self) -> [u8; 48] {
         G1::generator().mul(&self.share).compress()
     }
@@ -134,7 +156,7 @@ impl Participant {
         };
         let sk = longterm.to_secret_key()?;
         bundle.signature = bls::sign(&sk, &bundle.hash(), Dst::Nul).to_vec();
-        let p = Participant {
+        let p = Self {
             longterm,
             nonce,
             threshold,

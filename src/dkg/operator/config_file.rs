@@ -45,17 +45,26 @@ struct RawOperatorConfig {
 /// The values a `start-operator` config file sets.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct OperatorConfigFile {
+    /// `privKey`: the operator keystore (local path).
     pub priv_key: Option<PathBuf>,
+    /// `privKeyPassword`: the file holding its password (local path).
     pub priv_key_password: Option<PathBuf>,
+    /// `port`: the HTTPS port.
     pub port: Option<u16>,
+    /// `operatorID`.
     pub operator_id: Option<u64>,
+    /// `serverTLSCertPath` (local path).
     pub server_tls_cert_path: Option<PathBuf>,
+    /// `serverTLSKeyPath` (local path).
     pub server_tls_key_path: Option<PathBuf>,
+    /// `outputPath` (local path).
     pub output_path: Option<PathBuf>,
     /// The `limits:` section.
     pub limits: ServerLimitOverrides,
 }
 
+/// Parses config text; `path` only names the file in errors. Unknown keys are errors; keys
+/// of ssv-dkg this operator does not need are accepted and ignored.
 pub fn parse_operator_config(
     text: &str,
     path: &Path,
@@ -92,6 +101,7 @@ pub fn parse_operator_config(
     })
 }
 
+/// Reads and parses an operator config file.
 pub fn read_operator_config(path: &Path) -> Result<OperatorConfigFile, ConfigFileError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Read {
         path: path.to_owned(),

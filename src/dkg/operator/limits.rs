@@ -147,7 +147,7 @@ pub struct ServerLimits {
 
 impl Default for ServerLimits {
     fn default() -> Self {
-        ServerLimits {
+        Self {
             init_body: wire_max::INIT_BODY,
             dkg_body: wire_max::DKG_BODY,
             results_body: wire_max::RESULTS_BODY,
@@ -333,7 +333,7 @@ pub struct ServerLimitOverrides {
 
 impl ServerLimitOverrides {
     /// `self`'s values where set, else `other`'s (flags over the config file).
-    pub fn or(self, other: ServerLimitOverrides) -> ServerLimitOverrides {
+    pub fn or(self, other: Self) -> Self {
         macro_rules! pick {
             ($($f:ident),*) => { ServerLimitOverrides { $($f: self.$f.or(other.$f)),* } };
         }

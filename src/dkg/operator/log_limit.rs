@@ -26,7 +26,7 @@ pub struct LogLimiter {
 impl LogLimiter {
     /// `per_window` lines of each kind per [`WINDOW`].
     pub fn new(per_window: u32) -> Self {
-        LogLimiter {
+        Self {
             per_window,
             kinds: Mutex::new(HashMap::new()),
         }

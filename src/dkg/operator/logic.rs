@@ -130,10 +130,10 @@ enum Stage {
 impl Phase {
     fn stage(&self) -> Stage {
         match self {
-            Phase::Exchange { .. } => Stage::Exchange,
-            Phase::Dealt { .. } => Stage::Dealt,
-            Phase::Done { .. } => Stage::Done,
-            Phase::Finished => Stage::Finished,
+            Self::Exchange { .. } => Stage::Exchange,
+            Self::Dealt { .. } => Stage::Dealt,
+            Self::Done { .. } => Stage::Done,
+            Self::Finished => Stage::Finished,
         }
     }
 }
@@ -190,6 +190,7 @@ struct Instance {
 /// Deliberate misbehaviour, for fault tests of initiators and other operators only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Fault {
+    /// Behaves as the protocol says.
     #[default]
     None,
     /// Corrupts the RSA signature of its `/dkg` replies.
@@ -202,8 +203,10 @@ pub enum Fault {
 
 /// One operator's identity and live ceremonies.
 pub struct OperatorState {
+    /// The operator's registered id.
     pub operator_id: u64,
     key: FastSigner,
+    /// The wire version it speaks; `/init` with another version is refused.
     pub version: String,
     instances: Mutex<HashMap<[u8; 24], Arc<Slot>>>,
     fault: Fault,
@@ -232,9 +235,10 @@ fn hex_id(id: &[u8; 24]) -> String {
 }
 
 impl OperatorState {
+    /// An operator with ssv-dkg's default limits, keeping no results on disk.
     pub fn new(operator_id: u64, key: OperatorPrivateKey, version: String) -> Self {
         let limits = ServerLimits::default();
-        OperatorState {
+        Self {
             operator_id,
             key: FastSigner::new(key),
             version,
@@ -291,6 +295,7 @@ impl OperatorState {
         self
     }
 
+    /// The operator's RSA public key (what the initiator must list for it).
     pub fn public_key(&self) -> &OperatorPublicKey {
         self.key.public_key()
     }
@@ -319,6 +324,7 @@ impl OperatorState {
         }
     }
 
+    /// The signed `Pong` for `/health_check` (signed once, then reused).
     pub fn health_check(&self) -> Result<Vec<u8>, OperatorError> {
         if let Some(p) = self.pong.get() {
             return Ok(p.clone());
@@ -571,6 +577,8 @@ impl OperatorState {
         Ok(out)
     }
 
+    /// `/dkg`: the exchange round (answers with our deals) or the deal round (answers with our
+    /// result). A failed round frees the instance.
     pub fn handle_dkg(&self, body: &[u8]) -> Result<Vec<u8>, OperatorError> {
         let m =
             MultipleSignedTransports::from_ssz(body).map_err(malformed("dkg message bundle"))?;
@@ -762,6 +770,8 @@ impl OperatorState {
         self.reply(TransportType::Output, iid, result.to_ssz())
     }
 
+    /// `/results`: checks the initiator's files against what this operator agreed to and its own
+    /// DKG output, then saves them (when an output path is set). Accepted once per ceremony.
     pub fn handle_results(&self, body: &[u8]) -> Result<Vec<u8>, OperatorError> {
         let st = SignedTransport::from_ssz(body).map_err(malformed("results transport"))?;
         let slot = self.instance(&st.message.identifier)?;

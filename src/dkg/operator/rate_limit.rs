@@ -53,7 +53,7 @@ pub struct RateLimiter<K> {
 impl<K: Hash + Eq + Clone> RateLimiter<K> {
     /// At most `per_minute` requests a minute per key, up to `per_minute` at once.
     pub fn new(per_minute: u32) -> Self {
-        RateLimiter {
+        Self {
             per_minute,
             table: Mutex::new(Table {
                 buckets: HashMap::new(),

@@ -313,10 +313,10 @@ mod tests {
             ),
             (
                 "not JSON",
-                init_msg.clone(),
+                init_msg,
                 ResultData {
                     keyshares_data: b"{".to_vec(),
-                    ..good.clone()
+                    ..good
                 },
             ),
         ];

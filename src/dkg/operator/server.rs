@@ -96,7 +96,7 @@ impl TlsMaterial {
         let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
         names.extend(extra_names.iter().cloned());
         let ck = rcgen::generate_simple_self_signed(names).map_err(ServerError::SelfSigned)?;
-        Ok(TlsMaterial {
+        Ok(Self {
             cert_pem: ck.cert.pem(),
             key_pem: zeroize::Zeroizing::new(ck.key_pair.serialize_pem()),
         })
@@ -110,7 +110,7 @@ impl TlsMaterial {
                 source,
             })
         };
-        let me = TlsMaterial {
+        let me = Self {
             cert_pem: read(cert)?,
             key_pem: zeroize::Zeroizing::new(read(key)?),
         };
@@ -145,6 +145,7 @@ impl TlsMaterial {
 /// connections.
 #[derive(Debug)]
 pub struct RunningOperator {
+    /// The bound address (port 0 resolved).
     pub addr: SocketAddr,
     /// Connections at most open at once (the configured cap, lowered to the open-file limit).
     pub max_connections: usize,
@@ -153,9 +154,11 @@ pub struct RunningOperator {
 }
 
 impl RunningOperator {
+    /// `https://127.0.0.1:<port>`, the address to give an initiator on this machine.
     pub fn url(&self) -> String {
         format!("https://127.0.0.1:{}", self.addr.port())
     }
+    /// Stops accepting and closes every connection.
     pub fn stop(&self) {
         self.task.abort();
         let _ = self.shutdown.send(true);
@@ -229,32 +232,32 @@ enum Route {
 }
 
 impl Route {
-    fn of(method: &Method, path: &str) -> Route {
+    fn of(method: &Method, path: &str) -> Self {
         match (method, path) {
-            (&Method::POST, "/init") => Route::Init,
-            (&Method::POST, "/dkg") => Route::Dkg,
-            (&Method::POST, "/results") => Route::Results,
-            (&Method::GET, "/health_check") => Route::Health,
-            _ => Route::Unknown,
+            (&Method::POST, "/init") => Self::Init,
+            (&Method::POST, "/dkg") => Self::Dkg,
+            (&Method::POST, "/results") => Self::Results,
+            (&Method::GET, "/health_check") => Self::Health,
+            _ => Self::Unknown,
         }
     }
 
     fn body_limit(self, l: &ServerLimits) -> usize {
         match self {
-            Route::Init => l.init_body,
-            Route::Dkg => l.dkg_body,
-            Route::Results => l.results_body,
-            Route::Health | Route::Unknown => 0,
+            Self::Init => l.init_body,
+            Self::Dkg => l.dkg_body,
+            Self::Results => l.results_body,
+            Self::Health | Self::Unknown => 0,
         }
     }
 
     fn name(self) -> &'static str {
         match self {
-            Route::Init => "/init",
-            Route::Dkg => "/dkg",
-            Route::Results => "/results",
-            Route::Health => "/health_check",
-            Route::Unknown => "/",
+            Self::Init => "/init",
+            Self::Dkg => "/dkg",
+            Self::Results => "/results",
+            Self::Health => "/health_check",
+            Self::Unknown => "/",
         }
     }
 }
@@ -270,7 +273,7 @@ struct Rates {
 
 impl Rates {
     fn new(l: &ServerLimits) -> Self {
-        Rates {
+        Self {
             all: RateLimiter::new(l.requests_per_ip_per_minute),
             init: RateLimiter::new(l.init_per_ip_per_minute),
             dkg: RateLimiter::new(l.dkg_per_ip_per_minute),

@@ -2,7 +2,7 @@
 
 pub mod ids;
 pub mod proof_root;
-pub mod ssz;
+pub(crate) mod ssz;
 pub mod types;
 
 pub use ssz::SszError;

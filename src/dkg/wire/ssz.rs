@@ -3,73 +3,94 @@
 //! v0.1.4: the first offset must equal the fixed size, offsets never decrease or overrun, and every
 //! list respects its maximum length (a hostile peer cannot make us allocate beyond it).
 
+/// Why bytes are not a valid SSZ container (what fastssz v0.1.4 refuses too).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SszError {
+    /// Fewer bytes than the container's fixed part.
     #[error("{container}: {got} bytes is shorter than its fixed part ({fixed} bytes)")]
     TooShort {
+        /// The container.
         container: &'static str,
+        /// Its fixed part in bytes.
         fixed: usize,
+        /// Bytes given.
         got: usize,
     },
+    /// An offset that is not the fixed size (first) or goes backwards or past the end.
     #[error("{container}: invalid offset {offset} (expected {expected})")]
     BadOffset {
+        /// The container.
         container: &'static str,
+        /// The offending offset.
         offset: usize,
+        /// What it had to be.
         expected: String,
     },
+    /// A list longer than its SSZ limit.
     #[error("{container}.{field}: length {got} exceeds the maximum {max}")]
     TooLong {
+        /// The container.
         container: &'static str,
+        /// The field.
         field: &'static str,
+        /// Its limit.
         max: usize,
+        /// Its length.
         got: usize,
     },
+    /// A fixed-size field or container of another size.
     #[error("{container}.{field}: expected {expected} bytes, got {got}")]
     WrongLength {
+        /// The container.
         container: &'static str,
+        /// The field (`<whole>` for the container).
         field: &'static str,
+        /// Bytes it has.
         expected: usize,
+        /// Bytes given.
         got: usize,
     },
+    /// A bool byte other than 0 or 1: (the byte, the container).
     #[error("{container}: invalid bool byte {0:#04x}", container = .1)]
     BadBool(u8, &'static str),
 }
 
 /// Encodes one container: fixed fields in order, with offsets for variable fields.
-pub struct Encoder {
+#[derive(Debug)]
+pub(crate) struct Encoder {
     fixed: Vec<u8>,
     var: Vec<u8>,
     fixed_size: usize,
 }
 
 impl Encoder {
-    pub fn new(fixed_size: usize) -> Self {
-        Encoder {
+    pub(crate) fn new(fixed_size: usize) -> Self {
+        Self {
             fixed: Vec::with_capacity(fixed_size),
             var: Vec::new(),
             fixed_size,
         }
     }
-    pub fn u64(&mut self, v: u64) -> &mut Self {
+    pub(crate) fn u64(&mut self, v: u64) -> &mut Self {
         self.fixed.extend_from_slice(&v.to_le_bytes());
         self
     }
-    pub fn bool(&mut self, v: bool) -> &mut Self {
+    pub(crate) fn bool(&mut self, v: bool) -> &mut Self {
         self.fixed.push(u8::from(v));
         self
     }
-    pub fn fixed(&mut self, bytes: &[u8]) -> &mut Self {
+    pub(crate) fn fixed(&mut self, bytes: &[u8]) -> &mut Self {
         self.fixed.extend_from_slice(bytes);
         self
     }
     /// A variable-size field given as its already-encoded bytes.
-    pub fn var(&mut self, encoded: &[u8]) -> &mut Self {
+    pub(crate) fn var(&mut self, encoded: &[u8]) -> &mut Self {
         let off = (self.fixed_size + self.var.len()) as u32;
         self.fixed.extend_from_slice(&off.to_le_bytes());
         self.var.extend_from_slice(encoded);
         self
     }
-    pub fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         debug_assert_eq!(self.fixed.len(), self.fixed_size);
         self.fixed.append(&mut self.var);
         self.fixed
@@ -77,7 +98,7 @@ impl Encoder {
 }
 
 /// Encodes a list of variable-size elements: an offset table then the elements.
-pub fn encode_var_list(items: &[Vec<u8>]) -> Vec<u8> {
+pub(crate) fn encode_var_list(items: &[Vec<u8>]) -> Vec<u8> {
     let table = 4 * items.len();
     let total: usize = table + items.iter().map(Vec::len).sum::<usize>();
     let mut out = Vec::with_capacity(total);
@@ -93,7 +114,8 @@ pub fn encode_var_list(items: &[Vec<u8>]) -> Vec<u8> {
 }
 
 /// Decodes one container. Read fixed fields in order, then call `finish` to get the variable parts.
-pub struct Decoder<'a> {
+#[derive(Debug)]
+pub(crate) struct Decoder<'a> {
     buf: &'a [u8],
     pos: usize,
     fixed_size: usize,
@@ -102,7 +124,11 @@ pub struct Decoder<'a> {
 }
 
 impl<'a> Decoder<'a> {
-    pub fn new(name: &'static str, buf: &'a [u8], fixed_size: usize) -> Result<Self, SszError> {
+    pub(crate) fn new(
+        name: &'static str,
+        buf: &'a [u8],
+        fixed_size: usize,
+    ) -> Result<Self, SszError> {
         if buf.len() < fixed_size {
             return Err(SszError::TooShort {
                 container: name,
@@ -125,7 +151,7 @@ impl<'a> Decoder<'a> {
         self.pos += n;
         s
     }
-    pub fn u64(&mut self) -> u64 {
+    pub(crate) fn u64(&mut self) -> u64 {
         let mut b = [0u8; 8];
         let s = self.take(8);
         if s.len() == 8 {
@@ -133,7 +159,7 @@ impl<'a> Decoder<'a> {
         }
         u64::from_le_bytes(b)
     }
-    pub fn bool(&mut self) -> Result<bool, SszError> {
+    pub(crate) fn bool(&mut self) -> Result<bool, SszError> {
         match self.take(1) {
             [0] => Ok(false),
             [1] => Ok(true),
@@ -145,7 +171,7 @@ impl<'a> Decoder<'a> {
             }),
         }
     }
-    pub fn fixed<const N: usize>(&mut self) -> [u8; N] {
+    pub(crate) fn fixed<const N: usize>(&mut self) -> [u8; N] {
         let mut out = [0u8; N];
         let s = self.take(N);
         if s.len() == N {
@@ -153,7 +179,7 @@ impl<'a> Decoder<'a> {
         }
         out
     }
-    pub fn offset(&mut self) {
+    pub(crate) fn offset(&mut self) {
         let mut b = [0u8; 4];
         let s = self.take(4);
         if s.len() == 4 {
@@ -162,7 +188,7 @@ impl<'a> Decoder<'a> {
         self.offsets.push(u32::from_le_bytes(b) as usize);
     }
     /// Validates offsets and returns the variable parts in field order.
-    pub fn finish(self) -> Result<Vec<&'a [u8]>, SszError> {
+    pub(crate) fn finish(self) -> Result<Vec<&'a [u8]>, SszError> {
         let name = self.name;
         if self.offsets.is_empty() {
             if self.buf.len() != self.fixed_size {
@@ -199,7 +225,7 @@ impl<'a> Decoder<'a> {
 }
 
 /// Checks a byte list's maximum length and returns it owned.
-pub fn byte_list(
+pub(crate) fn byte_list(
     container: &'static str,
     field: &'static str,
     b: &[u8],
@@ -217,7 +243,7 @@ pub fn byte_list(
 }
 
 /// Splits a list of variable-size elements into the element slices.
-pub fn decode_var_list<'a>(
+pub(crate) fn decode_var_list<'a>(
     container: &'static str,
     field: &'static str,
     b: &'a [u8],
@@ -264,7 +290,7 @@ pub fn decode_var_list<'a>(
     Ok(out)
 }
 
-pub fn fixed_array<const N: usize>(
+pub(crate) fn fixed_array<const N: usize>(
     container: &'static str,
     field: &'static str,
     b: &[u8],

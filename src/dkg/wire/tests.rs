@@ -82,7 +82,7 @@ fn containers_roundtrip() {
     };
     assert_eq!(Pong::from_ssz(&pong.to_ssz()).expect("pong"), pong);
     let rd = ResultData {
-        operators: init.operators.clone(),
+        operators: init.operators,
         identifier: [1; 24],
         deposit_data: b"{}".to_vec(),
         keyshares_data: b"[]".to_vec(),
@@ -116,7 +116,7 @@ fn decoder_rejects_malformed_input() {
     let mut overrun = b.clone();
     overrun[36..40].copy_from_slice(&1000u32.to_le_bytes());
     assert!(Transport::from_ssz(&overrun).is_err());
-    let mut backwards = b.clone();
+    let mut backwards = b;
     backwards[36..40].copy_from_slice(&39u32.to_le_bytes());
     assert!(Transport::from_ssz(&backwards).is_err());
     // Version longer than 128 bytes.

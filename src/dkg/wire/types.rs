@@ -6,34 +6,55 @@ use super::ssz::{
     Decoder, Encoder, SszError, byte_list, decode_var_list, encode_var_list, fixed_array,
 };
 
+/// A container with ssv-dkg's SSZ encoding.
 pub trait Ssz: Sized {
+    /// The SSZ bytes (fixed part, offsets, then the variable parts).
     fn to_ssz(&self) -> Vec<u8>;
+    /// Decodes and checks every offset and list limit; never panics on hostile input.
     fn from_ssz(b: &[u8]) -> Result<Self, SszError>;
 }
 
 /// `Transport.Type` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportType {
+    /// 0: the initiator's `/init`, carrying an [`Init`].
     Init,
+    /// 1: a kyber DKG message ([`KyberMessage`]) in the `/dkg` rounds.
     Kyber,
+    /// 2: an operator's answer to `/init`: its ephemeral [`Exchange`] key.
     Exchange,
+    /// 3: an operator's ceremony output, a [`DkgResult`].
     Output,
+    /// 4: kyber deal bundle (inside a [`KyberMessage`]).
     KyberDealBundle,
+    /// 5: kyber response bundle: a complaint about a deal.
     KyberResponseBundle,
+    /// 6: kyber justification bundle, answering complaints.
     KyberJustificationBundle,
+    /// 7: a request for a BLS signature (ssv-dkg's resign flow; unused by init).
     BlsSignRequest,
+    /// 8: an error reply; its data is the UTF-8 text.
     Error,
+    /// 9: a health-check request.
     Ping,
+    /// 10: a health-check answer, a [`Pong`].
     Pong,
+    /// 11: the initiator's final [`ResultData`] posted to `/results`.
     Result,
+    /// 12: a signed resign request (reserved).
     SignedResign,
+    /// 13: a signed reshare request (reserved).
     SignedReshare,
+    /// 14: a kyber message of a reshare (reserved).
     ReshareKyber,
+    /// 15: an exchange of a reshare (reserved).
     ReshareExchange,
+    /// Any other code, kept so it can be named in an error.
     Unknown(u64),
 }
 
 impl TransportType {
+    /// The `uint64` ssv-dkg puts on the wire.
     pub fn code(self) -> u64 {
         use TransportType::*;
         match self {
@@ -56,6 +77,7 @@ impl TransportType {
             Unknown(v) => v,
         }
     }
+    /// The type of a wire code ([`Self::Unknown`] for codes ssv-dkg does not define).
     pub fn from_code(v: u64) -> Self {
         use TransportType::*;
         match v {
@@ -80,14 +102,21 @@ impl TransportType {
     }
 }
 
+/// The SSZ list limit on operators in one message (the largest SSV cluster).
 pub const MAX_OPERATORS: usize = 13;
+/// The SSZ limit on a key or signature field, in bytes.
 const MAX_KEY: usize = 2048;
 
+/// ssv-dkg `Transport`: one typed message of a ceremony.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transport {
+    /// What `data` holds.
     pub kind: TransportType,
+    /// The request id (initiator to operator) or the instance id (replies).
     pub identifier: [u8; 24],
+    /// The SSZ of the message of type `kind` (at most 8 MiB).
     pub data: Vec<u8>,
+    /// The sender's ssv-dkg version string; peers require an exact match.
     pub version: Vec<u8>,
 }
 
@@ -108,7 +137,7 @@ impl Ssz for Transport {
         d.offset();
         d.offset();
         let v = d.finish()?;
-        Ok(Transport {
+        Ok(Self {
             kind,
             identifier,
             data: byte_list(C, "Data", v[0], 8_388_608)?,
@@ -117,10 +146,14 @@ impl Ssz for Transport {
     }
 }
 
+/// ssv-dkg `SignedTransport`: a transport with its sender's RSA-PSS signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedTransport {
+    /// The message.
     pub message: Transport,
+    /// The signer's public key, base64-PEM text as bytes (checked against the key we trust).
     pub signer: Vec<u8>,
+    /// RSA-PSS-SHA256 signature over the SSZ of `message`.
     pub signature: Vec<u8>,
 }
 
@@ -139,7 +172,7 @@ impl Ssz for SignedTransport {
         d.offset();
         d.offset();
         let v = d.finish()?;
-        Ok(SignedTransport {
+        Ok(Self {
             message: Transport::from_ssz(v[0])?,
             signer: byte_list(C, "Signer", v[1], MAX_KEY)?,
             signature: byte_list(C, "Signature", v[2], MAX_KEY)?,
@@ -147,10 +180,15 @@ impl Ssz for SignedTransport {
     }
 }
 
+/// ssv-dkg `MultipleSignedTransports`: every operator's reply of a round, bundled and signed by
+/// the initiator for the next round.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MultipleSignedTransports {
+    /// The ceremony's instance id.
     pub identifier: [u8; 24],
+    /// One signed reply per operator (at most [`MAX_OPERATORS`]).
     pub messages: Vec<SignedTransport>,
+    /// The initiator's RSA-PSS signature over [`Self::signed_payload`].
     pub signature: Vec<u8>,
 }
 
@@ -181,7 +219,7 @@ impl Ssz for MultipleSignedTransports {
             .into_iter()
             .map(SignedTransport::from_ssz)
             .collect::<Result<_, _>>()?;
-        Ok(MultipleSignedTransports {
+        Ok(Self {
             identifier,
             messages,
             signature: byte_list(C, "Signature", v[1], MAX_KEY)?,
@@ -189,8 +227,10 @@ impl Ssz for MultipleSignedTransports {
     }
 }
 
+/// ssv-dkg `ErrSSZ`: the body of a non-200 reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrSsz {
+    /// The error text, UTF-8, at most 512 bytes.
     pub error: Vec<u8>,
 }
 
@@ -204,15 +244,18 @@ impl Ssz for ErrSsz {
         let mut d = Decoder::new("ErrSSZ", b, 4)?;
         d.offset();
         let v = d.finish()?;
-        Ok(ErrSsz {
+        Ok(Self {
             error: byte_list("ErrSSZ", "Error", v[0], 512)?,
         })
     }
 }
 
+/// ssv-dkg `KyberMessage`: a kyber bundle inside a [`TransportType::Kyber`] transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KyberMessage {
+    /// Which bundle (`KyberDealBundle`, `KyberResponseBundle`, `KyberJustificationBundle`).
     pub kind: TransportType,
+    /// The bundle's JSON (at most 4096 bytes).
     pub data: Vec<u8>,
 }
 
@@ -227,16 +270,19 @@ impl Ssz for KyberMessage {
         let kind = TransportType::from_code(d.u64());
         d.offset();
         let v = d.finish()?;
-        Ok(KyberMessage {
+        Ok(Self {
             kind,
             data: byte_list("KyberMessage", "Data", v[0], 4096)?,
         })
     }
 }
 
+/// ssv-dkg `Exchange`: an operator's ephemeral DKG key for one ceremony.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exchange {
+    /// Compressed G1 public key the deals for this operator are encrypted to (48 bytes).
     pub pk: Vec<u8>,
+    /// Unused by init ceremonies (empty).
     pub commits: Vec<u8>,
 }
 
@@ -251,18 +297,23 @@ impl Ssz for Exchange {
         d.offset();
         d.offset();
         let v = d.finish()?;
-        Ok(Exchange {
+        Ok(Self {
             pk: byte_list("Exchange", "PK", v[0], MAX_KEY)?,
             commits: byte_list("Exchange", "Commits", v[1], MAX_KEY)?,
         })
     }
 }
 
+/// ssv-dkg `Pong`: an operator's health-check answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pong {
+    /// The operator's id.
     pub id: u64,
+    /// Its RSA public key, base64-PEM text as bytes.
     pub pubkey: Vec<u8>,
+    /// Whether it accepts multisig owners.
     pub multisig: bool,
+    /// Whether its execution-layer client is connected.
     pub eth_client_connected: bool,
 }
 
@@ -282,7 +333,7 @@ impl Ssz for Pong {
         let multisig = d.bool()?;
         let eth_client_connected = d.bool()?;
         let v = d.finish()?;
-        Ok(Pong {
+        Ok(Self {
             id,
             pubkey: byte_list("Pong", "PubKey", v[0], MAX_KEY)?,
             multisig,
@@ -294,7 +345,9 @@ impl Ssz for Pong {
 /// dkg-spec `Operator`: id and the ASCII bytes of the base64-PEM RSA public key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operator {
+    /// The operator's registry id.
     pub id: u64,
+    /// Its RSA public key, base64-PEM text as bytes.
     pub pubkey: Vec<u8>,
 }
 
@@ -309,7 +362,7 @@ impl Ssz for Operator {
         let id = d.u64();
         d.offset();
         let v = d.finish()?;
-        Ok(Operator {
+        Ok(Self {
             id,
             pubkey: byte_list("Operator", "PubKey", v[0], MAX_KEY)?,
         })
@@ -327,14 +380,22 @@ fn decode_operators(c: &'static str, b: &[u8]) -> Result<Vec<Operator>, SszError
         .collect()
 }
 
+/// dkg-spec `Init`: what the initiator asks the operators to make a validator for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Init {
+    /// The cluster's operators, ascending id.
     pub operators: Vec<Operator>,
+    /// The threshold: 3 of 4, 5 of 7, 7 of 10, 9 of 13.
     pub t: u64,
+    /// The deposit's 32-byte 0x01/0x02 withdrawal credentials.
     pub withdrawal_credentials: Vec<u8>,
+    /// The genesis fork version the deposit is signed under.
     pub fork: [u8; 4],
+    /// The cluster owner address.
     pub owner: [u8; 20],
+    /// The owner nonce the shares are signed for.
     pub nonce: u64,
+    /// The deposit amount in gwei.
     pub amount: u64,
 }
 
@@ -361,7 +422,7 @@ impl Ssz for Init {
         let nonce = d.u64();
         let amount = d.u64();
         let v = d.finish()?;
-        Ok(Init {
+        Ok(Self {
             operators: decode_operators(C, v[0])?,
             t,
             withdrawal_credentials: byte_list(C, "WithdrawalCredentials", v[1], 32)?,
@@ -373,11 +434,16 @@ impl Ssz for Init {
     }
 }
 
+/// dkg-spec `Proof`: what an operator attests about its share.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proof {
+    /// The validator public key.
     pub validator_pubkey: [u8; 48],
+    /// The share encrypted to the operator's RSA key (PKCS#1 v1.5, 256 bytes for RSA-2048).
     pub encrypted_share: Vec<u8>,
+    /// The share's public key.
     pub share_pubkey: [u8; 48],
+    /// The cluster owner.
     pub owner: [u8; 20],
 }
 
@@ -398,7 +464,7 @@ impl Ssz for Proof {
         let share_pubkey = d.fixed::<48>();
         let owner = d.fixed::<20>();
         let v = d.finish()?;
-        Ok(Proof {
+        Ok(Self {
             validator_pubkey,
             encrypted_share: byte_list(C, "EncryptedShare", v[0], 512)?,
             share_pubkey,
@@ -407,9 +473,12 @@ impl Ssz for Proof {
     }
 }
 
+/// dkg-spec `SignedProof`: a proof and the operator's RSA-PSS signature over its root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedProof {
+    /// The proof.
     pub proof: Proof,
+    /// RSA-PSS-SHA256 over the proof's hash-tree-root ([`super::proof_root::proof_root`]).
     pub signature: [u8; 256],
 }
 
@@ -424,7 +493,7 @@ impl Ssz for SignedProof {
         d.offset();
         let signature = d.fixed::<256>();
         let v = d.finish()?;
-        Ok(SignedProof {
+        Ok(Self {
             proof: Proof::from_ssz(v[0])?,
             signature,
         })
@@ -434,10 +503,15 @@ impl Ssz for SignedProof {
 /// dkg-spec `Result`: one operator's ceremony output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DkgResult {
+    /// The operator.
     pub operator_id: u64,
+    /// The ceremony's instance id.
     pub request_id: [u8; 24],
+    /// Its share's signature over the deposit signing root.
     pub deposit_partial_signature: [u8; 96],
+    /// Its share's signature over the owner-nonce digest.
     pub owner_nonce_partial_signature: [u8; 96],
+    /// Its signed proof.
     pub signed_proof: SignedProof,
 }
 
@@ -459,7 +533,7 @@ impl Ssz for DkgResult {
         let owner_nonce_partial_signature = d.fixed::<96>();
         d.offset();
         let v = d.finish()?;
-        Ok(DkgResult {
+        Ok(Self {
             operator_id,
             request_id,
             deposit_partial_signature,
@@ -472,10 +546,15 @@ impl Ssz for DkgResult {
 /// ssv-dkg `ResultData`, posted to every operator's `/results` at the end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultData {
+    /// The ceremony's operators (must equal the `Init`'s).
     pub operators: Vec<Operator>,
+    /// The instance id.
     pub identifier: [u8; 24],
+    /// The deposit data JSON (one object), at most 8 KiB.
     pub deposit_data: Vec<u8>,
+    /// The `keyshares.json` text, at most 32 KiB.
     pub keyshares_data: Vec<u8>,
+    /// The `proofs.json` text, at most 32 KiB.
     pub proofs: Vec<u8>,
 }
 
@@ -498,7 +577,7 @@ impl Ssz for ResultData {
         d.offset();
         d.offset();
         let v = d.finish()?;
-        Ok(ResultData {
+        Ok(Self {
             operators: decode_operators(C, v[0])?,
             identifier,
             deposit_data: byte_list(C, "DepositData", v[1], 8192)?,

@@ -70,7 +70,7 @@ pub enum KeysharesError {
         path: PathBuf,
         /// The error.
         #[source]
-        source: Box<KeysharesError>,
+        source: Box<Self>,
     },
 }
 

@@ -21,7 +21,7 @@ pub fn operator_key_der(base64_pem: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Decodes the body of an `RSA PUBLIC KEY` PEM and checks it is a well-formed RSA SPKI.
-pub fn pem_body_der(pem: &str) -> Result<Vec<u8>, String> {
+pub(super) fn pem_body_der(pem: &str) -> Result<Vec<u8>, String> {
     let pem = pem.trim();
     let inner = pem
         .strip_prefix(BEGIN)

@@ -687,7 +687,7 @@ mod tests {
             waited_secs: 600,
         };
         let r = TickReport {
-            stuck: vec![stuck.clone()],
+            stuck: vec![stuck],
             ..Default::default()
         };
         let a = s.tick_alerts(&r, 30, false, 1);

@@ -66,7 +66,7 @@ impl Ledger {
             Err(e) => {
                 return Err(JournalError::Io {
                     action: "reading",
-                    path: path.clone(),
+                    path,
                     source: e,
                 });
             }

@@ -160,7 +160,7 @@ impl Exit {
             cluster_id: cluster_id(e.data.owner, &ids),
             owner: e.data.owner,
             operator_ids: ids,
-            pubkey: e.data.publicKey.clone(),
+            pubkey: e.data.publicKey,
             block: log.block_number?,
             tx_hash: log.transaction_hash?,
         })

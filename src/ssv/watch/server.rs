@@ -141,7 +141,7 @@ fn spawn_connection(
 
 /// Serves the metrics with the default limits until the listener fails; spawn it as a task.
 pub async fn serve(listener: TcpListener, metrics: SharedMetrics) {
-    serve_with(listener, metrics, MetricsServerLimits::default()).await
+    serve_with(listener, metrics, MetricsServerLimits::default()).await;
 }
 
 /// Serves the metrics with `limits`; spawn it as a task (abort it to stop).

@@ -9,18 +9,18 @@ use std::process::Command;
 use alloy::primitives::{Address, address};
 use ssv_agent::dkg::verify::VerifyExpectations;
 
-pub const OWNER: Address = address!("DCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9");
-pub const WITHDRAW: Address = address!("81592c3de184a3e2c0dcb5a261bc107bfa91f494");
-pub const AMOUNT_GWEI: u64 = 32_000_000_000;
+pub(crate) const OWNER: Address = address!("DCc846fA10C7CfCE9e6Eb37e06eD93b666cFC5E9");
+pub(crate) const WITHDRAW: Address = address!("81592c3de184a3e2c0dcb5a261bc107bfa91f494");
+pub(crate) const AMOUNT_GWEI: u64 = 32_000_000_000;
 
 /// A network other than mainnet, so a fork-version mix-up cannot pass unnoticed.
-pub const HOODI_FORK: [u8; 4] = [0x10, 0x00, 0x09, 0x10];
+pub(crate) const HOODI_FORK: [u8; 4] = [0x10, 0x00, 0x09, 0x10];
 
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn expectations(
+pub(crate) fn expectations(
     nonce: u64,
     validators: usize,
     ids: &[u64],
@@ -40,7 +40,7 @@ pub fn expectations(
 
 /// Runs tests/py/check_ceremony.py on a ceremony folder and asserts it accepts exactly
 /// `validators` validators. Fails with the install command when the venv is missing.
-pub fn python_check(dir: &Path, nonce: u64, validators: usize, network: &str) {
+pub(crate) fn python_check(dir: &Path, nonce: u64, validators: usize, network: &str) {
     let python = repo().join(".venv/bin/python");
     assert!(
         python.exists(),
@@ -73,7 +73,13 @@ pub fn python_check(dir: &Path, nonce: u64, validators: usize, network: &str) {
 }
 
 /// `ssv-agent dkg verify` (the binary, as a user runs it) must accept the folder.
-pub fn cli_verify(dir: &Path, nonce: u64, validators: usize, network: &str, amount_gwei: u64) {
+pub(crate) fn cli_verify(
+    dir: &Path,
+    nonce: u64,
+    validators: usize,
+    network: &str,
+    amount_gwei: u64,
+) {
     let out = Command::new(env!("CARGO_BIN_EXE_ssv-agent"))
         .args(["dkg", "verify", "--ceremony-dir"])
         .arg(dir)
@@ -95,13 +101,13 @@ pub fn cli_verify(dir: &Path, nonce: u64, validators: usize, network: &str, amou
 }
 
 /// How to get the Go peer, for failure messages.
-pub const GO_SSV_DKG_HOW: &str = "install Go >= 1.24 and a C compiler (cgo), then build the peer with \
+pub(crate) const GO_SSV_DKG_HOW: &str = "install Go >= 1.24 and a C compiler (cgo), then build the peer with \
      `../shared/peers/ssv-dkg/build.sh \"$PWD/.cache/bin/ssv-dkg\"` from the repo root (absolute \
      path; idempotent; scripts/test-all.sh does this and exports SSV_DKG_BIN)";
 
 /// The Go ssv-dkg v3.1.0 binary: `SSV_DKG_BIN`, else `.cache/bin/ssv-dkg`, canonicalised (the Go
 /// processes run in temp dirs). Fails, saying how to build it, when it is missing or not v3.1.0.
-pub fn go_ssv_dkg() -> PathBuf {
+pub(crate) fn go_ssv_dkg() -> PathBuf {
     let p = std::env::var_os("SSV_DKG_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join(".cache/bin/ssv-dkg"));

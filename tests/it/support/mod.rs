@@ -2,7 +2,7 @@
 //! checks (`dkg`), the operator server as a child process (`operator_proc`) and a loopback alert
 //! webhook receiver (`webhook`).
 
-pub mod dkg;
-pub mod operator_proc;
-pub mod ssv;
-pub mod webhook;
+pub(crate) mod dkg;
+pub(crate) mod operator_proc;
+pub(crate) mod ssv;
+pub(crate) mod webhook;

@@ -22,13 +22,13 @@ use tokio_rustls::rustls::{self, pki_types};
 
 /// The binary under test: `SSV_AGENT_BIN` if set (to run these tests against another build),
 /// else the one cargo built for this test run.
-pub fn agent_bin() -> PathBuf {
+pub(crate) fn agent_bin() -> PathBuf {
     std::env::var_os("SSV_AGENT_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ssv-agent")))
 }
 
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -37,7 +37,7 @@ pub fn free_port() -> u16 {
 
 /// How to start the child.
 #[derive(Default)]
-pub struct OperatorOpts {
+pub(crate) struct OperatorOpts {
     /// Extra `dkg operator` arguments (limits flags).
     pub args: Vec<String>,
     /// (soft, hard) RLIMIT_NOFILE set in the child before it runs.
@@ -47,7 +47,7 @@ pub struct OperatorOpts {
 }
 
 /// A running `ssv-agent dkg operator` child.
-pub struct OperatorProcess {
+pub(crate) struct OperatorProcess {
     child: Child,
     pub id: u64,
     pub addr: SocketAddr,
@@ -65,7 +65,7 @@ impl Drop for OperatorProcess {
 }
 
 /// Writes the operator's keystore (cheap KDF), password and TLS files into a fresh temp dir.
-pub fn operator_files(dir: &Path, key: &OperatorPrivateKey, tls: &TlsMaterial) {
+pub(crate) fn operator_files(dir: &Path, key: &OperatorPrivateKey, tls: &TlsMaterial) {
     key.write_keystore_file(&dir.join("key.json"), "pw", Kdf::Pbkdf2 { c: 1024 })
         .expect("keystore");
     std::fs::write(dir.join("pw"), "pw").expect("password");
@@ -75,7 +75,7 @@ pub fn operator_files(dir: &Path, key: &OperatorPrivateKey, tls: &TlsMaterial) {
 
 impl OperatorProcess {
     /// Starts operator `id` on a free loopback port and waits until it answers a health check.
-    pub async fn start(id: u64, opts: OperatorOpts) -> OperatorProcess {
+    pub(crate) async fn start(id: u64, opts: OperatorOpts) -> Self {
         let key = tokio::task::spawn_blocking(|| OperatorPrivateKey::generate(2048))
             .await
             .expect("join")
@@ -114,7 +114,7 @@ impl OperatorProcess {
             }
         }
         let child = cmd.spawn().expect("start ssv-agent dkg operator");
-        let me = OperatorProcess {
+        let me = Self {
             child,
             id,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
@@ -127,25 +127,25 @@ impl OperatorProcess {
         me
     }
 
-    pub fn pid(&self) -> i32 {
+    pub(crate) fn pid(&self) -> i32 {
         self.child.id() as i32
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("https://127.0.0.1:{}", self.addr.port())
     }
 
-    pub fn stderr_text(&self) -> String {
+    pub(crate) fn stderr_text(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
     /// Whether the child is still running.
-    pub fn running(&mut self) -> bool {
+    pub(crate) fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
 
     /// A client that trusts exactly this operator's certificate.
-    pub fn client(&self, timeout: Duration) -> reqwest::Client {
+    pub(crate) fn client(&self, timeout: Duration) -> reqwest::Client {
         reqwest::Client::builder()
             .add_root_certificate(
                 reqwest::Certificate::from_pem(self.cert_pem.as_bytes()).expect("cert"),
@@ -156,7 +156,7 @@ impl OperatorProcess {
     }
 
     /// `GET /health_check` answered 200 within `timeout`.
-    pub async fn healthy(&self, timeout: Duration) -> bool {
+    pub(crate) async fn healthy(&self, timeout: Duration) -> bool {
         self.client(timeout)
             .get(format!("{}/health_check", self.url()))
             .send()
@@ -165,7 +165,7 @@ impl OperatorProcess {
     }
 
     /// Polls the health check until it answers; panics with the child's stderr if it never does.
-    pub async fn wait_healthy(&self, within: Duration) -> Duration {
+    pub(crate) async fn wait_healthy(&self, within: Duration) -> Duration {
         let t = Instant::now();
         while t.elapsed() < within {
             if self.healthy(Duration::from_secs(2)).await {
@@ -182,7 +182,7 @@ impl OperatorProcess {
 }
 
 /// A line of /proc/<pid>/status, in kB (VmRSS, VmHWM).
-pub fn proc_status_kb(pid: i32, field: &str) -> u64 {
+pub(crate) fn proc_status_kb(pid: i32, field: &str) -> u64 {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
     text.lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
@@ -191,7 +191,7 @@ pub fn proc_status_kb(pid: i32, field: &str) -> u64 {
 }
 
 /// User + system CPU time of a process (all threads), from /proc/<pid>/stat.
-pub fn cpu_time(pid: i32) -> Duration {
+pub(crate) fn cpu_time(pid: i32) -> Duration {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("proc stat");
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     let rest = &text[text.rfind(')').expect("comm") + 2..];
@@ -203,7 +203,7 @@ pub fn cpu_time(pid: i32) -> Duration {
 }
 
 /// The soft "Max open files" of a process.
-pub fn soft_nofile(pid: i32) -> u64 {
+pub(crate) fn soft_nofile(pid: i32) -> u64 {
     let text = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("proc limits");
     text.lines()
         .find(|l| l.starts_with("Max open files"))
@@ -212,7 +212,7 @@ pub fn soft_nofile(pid: i32) -> u64 {
 }
 
 /// Sets another process's RLIMIT_NOFILE (lowering is always allowed for one's own children).
-pub fn set_nofile(pid: i32, soft: u64, hard: u64) {
+pub(crate) fn set_nofile(pid: i32, soft: u64, hard: u64) {
     let lim = libc::rlimit {
         rlim_cur: soft,
         rlim_max: hard,
@@ -223,14 +223,17 @@ pub fn set_nofile(pid: i32, soft: u64, hard: u64) {
 }
 
 /// A TCP connection to `to` from loopback address `from` (any port).
-pub async fn tcp_from(from: IpAddr, to: SocketAddr) -> std::io::Result<tokio::net::TcpStream> {
+pub(crate) async fn tcp_from(
+    from: IpAddr,
+    to: SocketAddr,
+) -> std::io::Result<tokio::net::TcpStream> {
     let s = TcpSocket::new_v4()?;
     s.bind(SocketAddr::new(from, 0))?;
     s.connect(to).await
 }
 
 /// A TLS client that trusts `cert_pem` (the operator's self-signed certificate).
-pub fn tls_connector(cert_pem: &str) -> TlsConnector {
+pub(crate) fn tls_connector(cert_pem: &str) -> TlsConnector {
     use pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     for c in pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes()) {
@@ -246,7 +249,7 @@ pub fn tls_connector(cert_pem: &str) -> TlsConnector {
 }
 
 /// A TLS connection to the operator at `to` from `from`.
-pub async fn tls_from(
+pub(crate) async fn tls_from(
     connector: &TlsConnector,
     from: IpAddr,
     to: SocketAddr,
@@ -257,7 +260,10 @@ pub async fn tls_from(
 }
 
 /// Reads until the end of a response head (or EOF / `within`); returns what arrived.
-pub async fn read_head<S: AsyncReadExt + Unpin>(s: &mut S, within: Duration) -> Option<String> {
+pub(crate) async fn read_head<S: AsyncReadExt + Unpin>(
+    s: &mut S,
+    within: Duration,
+) -> Option<String> {
     let mut buf = Vec::new();
     let read = async {
         let mut chunk = [0u8; 4096];
@@ -278,7 +284,10 @@ pub async fn read_head<S: AsyncReadExt + Unpin>(s: &mut S, within: Duration) -> 
 }
 
 /// Writes a request head.
-pub async fn write_head<S: AsyncWriteExt + Unpin>(s: &mut S, head: &str) -> std::io::Result<()> {
+pub(crate) async fn write_head<S: AsyncWriteExt + Unpin>(
+    s: &mut S,
+    head: &str,
+) -> std::io::Result<()> {
     s.write_all(head.as_bytes()).await?;
     s.flush().await
 }

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 
 /// How the receiver answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
+pub(crate) enum Answer {
     /// 200 OK.
     Ok,
     /// 500 Internal Server Error.
@@ -24,7 +24,7 @@ pub enum Answer {
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-pub struct Received {
+pub(crate) struct Received {
     /// HTTP method.
     pub method: String,
     /// Path and query (where a token would be).
@@ -36,7 +36,7 @@ pub struct Received {
 }
 
 /// A running receiver; dropped = stopped.
-pub struct Webhook {
+pub(crate) struct Webhook {
     /// Where it listens.
     pub addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
@@ -51,7 +51,7 @@ impl Drop for Webhook {
 
 impl Webhook {
     /// Listens on a free loopback port.
-    pub async fn start(answer: Answer) -> Self {
+    pub(crate) async fn start(answer: Answer) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -115,17 +115,17 @@ impl Webhook {
     }
 
     /// The URL to configure, with a token in its path (which must never reach a log line).
-    pub fn url(&self, token: &str) -> String {
+    pub(crate) fn url(&self, token: &str) -> String {
         format!("http://{}/hooks/{token}", self.addr)
     }
 
     /// Everything received so far.
-    pub fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
 
     /// Bodies received so far of alert kind `kind`.
-    pub fn of_kind(&self, kind: &str) -> Vec<serde_json::Value> {
+    pub(crate) fn of_kind(&self, kind: &str) -> Vec<serde_json::Value> {
         self.received()
             .into_iter()
             .map(|r| r.json)
@@ -134,7 +134,7 @@ impl Webhook {
     }
 
     /// Waits (at most `within`) until `n` requests have arrived; fails the test otherwise.
-    pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
         let start = Instant::now();
         loop {
             let got = self.received();

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-pub mod proxy;
+pub(crate) mod proxy;
 
 use alloy::primitives::{Address, U256};
 use ssv_agent::{
@@ -25,10 +25,10 @@ use ssv_agent::{
 
 /// The agent's flows are tested against the real SSVNetwork code (built from ../shared/peers by
 /// scripts/build-real-contracts.sh); the double is held against it by `real_contracts`.
-pub const CONTRACTS: Contracts = Contracts::Real;
+pub(crate) const CONTRACTS: Contracts = Contracts::Real;
 
 /// Starts a devnet; fails with install instructions when anvil is missing.
-pub async fn devnet(mode: SsvMode) -> Devnet {
+pub(crate) async fn devnet(mode: SsvMode) -> Devnet {
     Devnet::start(DevnetOptions {
         mode,
         contracts: CONTRACTS,
@@ -40,11 +40,11 @@ pub async fn devnet(mode: SsvMode) -> Devnet {
 
 /// Blocks per "day" on the fast devnet: anvil mines only a few thousand blocks a second here
 /// (and slower as the chain grows), so runway tests use short days instead of 7 200 blocks.
-pub const FAST_BLOCKS_PER_DAY: u64 = 10;
+pub(crate) const FAST_BLOCKS_PER_DAY: u64 = 10;
 
 /// A devnet whose profile counts [`FAST_BLOCKS_PER_DAY`] blocks a day, with a 100-block
 /// liquidation threshold period, so a month of runway is a few hundred blocks.
-pub async fn fast_devnet(mode: SsvMode) -> Devnet {
+pub(crate) async fn fast_devnet(mode: SsvMode) -> Devnet {
     Devnet::start(DevnetOptions {
         mode,
         profile: NetworkProfile {
@@ -63,7 +63,7 @@ pub async fn fast_devnet(mode: SsvMode) -> Devnet {
 }
 
 /// A staker connection through another URL (e.g. a proxy) to the devnet's chain.
-pub async fn staker_chain_at(d: &Devnet, url: &str) -> Chain {
+pub(crate) async fn staker_chain_at(d: &Devnet, url: &str) -> Chain {
     Chain::connect(url, d.profile(), Some(dev_account(STAKER_ACCOUNT)))
         .await
         .expect("connect to devnet")
@@ -71,7 +71,7 @@ pub async fn staker_chain_at(d: &Devnet, url: &str) -> Chain {
 }
 
 /// The staker's connection (dev account #5).
-pub async fn staker_chain(d: &Devnet) -> Chain {
+pub(crate) async fn staker_chain(d: &Devnet) -> Chain {
     Chain::connect(d.rpc_url(), d.profile(), Some(dev_account(STAKER_ACCOUNT)))
         .await
         .expect("connect to devnet")
@@ -79,12 +79,12 @@ pub async fn staker_chain(d: &Devnet) -> Chain {
 }
 
 /// The staker's address.
-pub fn staker() -> Address {
+pub(crate) fn staker() -> Address {
     dev_account(STAKER_ACCOUNT).address()
 }
 
 /// Default options: 182 days, min 30, no caps.
-pub fn opts() -> RegisterOptions {
+pub(crate) fn opts() -> RegisterOptions {
     RegisterOptions {
         runway_days: 182,
         min_runway_days: 30,
@@ -104,7 +104,7 @@ fn eval(coeffs: &[Scalar], x: u64) -> Scalar {
 }
 
 /// Builds a v1.1.0 keyshares JSON for `count` fresh validators with nonces `first_nonce..`.
-pub fn keyshares_json(
+pub(crate) fn keyshares_json(
     owner: Address,
     first_nonce: u64,
     count: usize,
@@ -149,7 +149,7 @@ pub fn keyshares_json(
 }
 
 /// The devnet operators with these ids as (id, base64 PEM).
-pub fn ops(d: &Devnet, ids: &[u64]) -> Vec<(u64, String)> {
+pub(crate) fn ops(d: &Devnet, ids: &[u64]) -> Vec<(u64, String)> {
     ids.iter()
         .map(|id| {
             let op = d
@@ -163,7 +163,7 @@ pub fn ops(d: &Devnet, ids: &[u64]) -> Vec<(u64, String)> {
 }
 
 /// Builds and validates keyshares for the devnet operators `ids`.
-pub fn keyshares(
+pub(crate) fn keyshares(
     d: &Devnet,
     owner: Address,
     first_nonce: u64,
@@ -175,7 +175,7 @@ pub fn keyshares(
 }
 
 /// Number of transactions the address has sent (its mined nonce).
-pub async fn tx_count(chain: &Chain, who: Address) -> u64 {
+pub(crate) async fn tx_count(chain: &Chain, who: Address) -> u64 {
     use alloy::providers::Provider;
     chain
         .provider()
@@ -185,6 +185,6 @@ pub async fn tx_count(chain: &Chain, who: Address) -> u64 {
 }
 
 /// Wei as U256.
-pub fn wei(v: u128) -> U256 {
+pub(crate) fn wei(v: u128) -> U256 {
     U256::from(v)
 }

@@ -18,7 +18,7 @@ use tokio::{
 };
 
 /// The forwarder; dropping it takes it down.
-pub struct Proxy {
+pub(crate) struct Proxy {
     addr: SocketAddr,
     target: SocketAddr,
     task: Option<JoinHandle<()>>,
@@ -63,7 +63,7 @@ async fn serve(listener: TcpListener, target: SocketAddr, delay_ms: Arc<AtomicU6
 
 impl Proxy {
     /// Forwards a free loopback port to `target_url` (`http://127.0.0.1:port`).
-    pub async fn start(target_url: &str) -> Self {
+    pub(crate) async fn start(target_url: &str) -> Self {
         let target: SocketAddr = target_url
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -82,18 +82,18 @@ impl Proxy {
     }
 
     /// Holds every request this long before forwarding it (0 = none).
-    pub fn set_delay(&self, delay: Duration) {
+    pub(crate) fn set_delay(&self, delay: Duration) {
         self.delay_ms
             .store(delay.as_millis() as u64, Ordering::Relaxed);
     }
 
     /// The URL clients use.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Outage: stop listening and cut open connections.
-    pub async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         if let Some(t) = self.task.take() {
             t.abort();
             let _ = t.await;
@@ -101,7 +101,7 @@ impl Proxy {
     }
 
     /// End of the outage: listen again on the same port.
-    pub async fn resume(&mut self) {
+    pub(crate) async fn resume(&mut self) {
         let listener = TcpListener::bind(self.addr)
             .await
             .expect("rebind the proxy port");
