@@ -133,7 +133,13 @@ fn kill_then_rerun(mut cmd: impl FnMut() -> Command, journal: &Path, kind: &str)
         j.as_array()
             .is_some_and(|a| a.iter().any(|r| r["kind"] == kind))
     });
-    println!("SIGKILL with the {kind} transaction journaled: {seen}");
+    let statuses: Vec<_> = seen
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| format!("{} {}", r["kind"], r["tx"]["status"]))
+        .collect();
+    println!("SIGKILL with the {kind} transaction journaled: {statuses:?}");
     cmd().output().unwrap()
 }
 
