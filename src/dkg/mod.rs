@@ -8,6 +8,8 @@ pub mod initiator;
 pub mod kyber;
 pub mod operator;
 pub mod outputs;
+pub mod owner_sig;
+pub mod resign;
 pub mod results;
 pub mod rsa_signer;
 pub mod transport;

@@ -30,6 +30,9 @@ pub const MAX_INSTANCE_TIME: Duration = Duration::from_secs(60);
 /// See [`MAX_INSTANCE_TIME`].
 pub const MAX_INSTANCES: usize = 1024;
 
+mod changes;
+pub use changes::ResignBatch;
+
 /// Why an operator refuses a request. The text is what the initiator gets back (ErrSSZ); it
 /// never holds key material.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +97,9 @@ pub enum OperatorError {
         /// What failed.
         reason: String,
     },
+    /// The owner signature over a resign/reshare batch is refused or cannot be checked.
+    #[error("owner signature: {0}")]
+    Owner(#[source] crate::dkg::owner_sig::OwnerSigError),
     /// A failure on this side (a poisoned lock, no randomness, a signing error).
     #[error("internal: {0}")]
     Internal(String),
@@ -218,6 +224,8 @@ pub struct OperatorState {
     log: LogLimiter,
     /// The signed Pong never changes: signed once, so health checks cost no RSA signature.
     pong: OnceLock<Vec<u8>>,
+    /// Execution RPC for owner checks of contract owners (EIP-1271); `None`: EOA owners only.
+    eth_rpc: Option<url::Url>,
 }
 
 impl std::fmt::Debug for OperatorState {
@@ -249,7 +257,15 @@ impl OperatorState {
             log: LogLimiter::new(limits.log_lines_per_minute),
             limits,
             pong: OnceLock::new(),
+            eth_rpc: None,
         }
+    }
+
+    /// Checks contract owners' resign/reshare signatures (EIP-1271) through this RPC
+    /// (ssv-dkg's `--ethEndpointURL`); without one only EOA owners are accepted.
+    pub fn with_eth_rpc(mut self, url: url::Url) -> Self {
+        self.eth_rpc = Some(url);
+        self
     }
 
     /// Runs with these limits (instances here; the server reads the rest from [`Self::limits`]).
