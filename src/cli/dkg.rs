@@ -42,6 +42,10 @@ pub enum DkgCommand {
     Ping(PingArgs),
     /// Check a ceremony folder like `ssv-dkg verify`.
     Verify(VerifyArgs),
+    /// Write the hash the owner signs for a resign (resign.txt).
+    GenerateResignMsg(Box<super::dkg_change::GenerateResignMsgArgs>),
+    /// Re-sign existing shares for a new owner nonce (or credentials/amount); every operator answers.
+    Resign(Box<super::dkg_change::ResignArgs>),
 }
 
 /// Where the operators' ids, keys and addresses come from.
@@ -301,6 +305,10 @@ pub struct OperatorArgs {
     /// Where accepted `/results` are saved, as ssv-dkg's operator does.
     #[arg(long, alias = "outputPath")]
     pub output_path: Option<PathBuf>,
+    /// Execution RPC to check contract owners' resign/reshare signatures (EIP-1271); without
+    /// it only EOA owners are accepted.
+    #[arg(long, alias = "ethEndpointURL")]
+    pub eth_endpoint_url: Option<url::Url>,
     /// Server limits (also the config file's `limits:` section, camelCase keys).
     #[command(flatten, next_help_heading = "Server limits")]
     pub limits: ServerLimitOverrides,
@@ -329,6 +337,8 @@ pub struct ResolvedOperator {
     pub output_path: PathBuf,
     /// Every server bound.
     pub limits: ServerLimits,
+    /// Execution RPC for EIP-1271 owner checks.
+    pub eth_endpoint_url: Option<url::Url>,
 }
 
 impl OperatorArgs {
@@ -365,6 +375,14 @@ impl OperatorArgs {
             output_path: layered(self.output_path, file.output_path)
                 .unwrap_or_else(|| defaults::OUTPUT_PATH.into()),
             limits: self.limits.or(file.limits).resolve()?,
+            eth_endpoint_url: match self.eth_endpoint_url {
+                Some(u) => Some(u),
+                None => file
+                    .eth_endpoint_url
+                    .map(|t| t.parse::<url::Url>())
+                    .transpose()
+                    .wrap_err("ethEndpointURL in the config file")?,
+            },
         })
     }
 }
@@ -404,7 +422,10 @@ struct OperatorInfoJson {
     ip: String,
 }
 
-fn load_operators(info: &OperatorsInfoArgs, ids: &[u64]) -> eyre::Result<Vec<OperatorInfo>> {
+pub(crate) fn load_operators(
+    info: &OperatorsInfoArgs,
+    ids: &[u64],
+) -> eyre::Result<Vec<OperatorInfo>> {
     let text = match (&info.operators_info, &info.operators_info_path) {
         (Some(t), None) => t.clone(),
         (None, Some(p)) => {
@@ -448,6 +469,8 @@ impl DkgCommand {
             Self::Operator(a) => run_operator(*a).await,
             Self::Ping(a) => run_ping(a, global.json).await,
             Self::Verify(a) => run_verify(a, global.json),
+            Self::GenerateResignMsg(a) => super::dkg_change::run_generate_resign(*a, global.json),
+            Self::Resign(a) => super::dkg_change::run_resign(*a, global).await,
         }
     }
 }
@@ -515,11 +538,13 @@ async fn run_operator(a: OperatorArgs) -> eyre::Result<()> {
         Ok((soft, _)) => tracing::info!(open_files = soft, "open-file limit"),
         Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
     }
-    let state = Arc::new(
-        OperatorState::new(a.operator_id, key, a.wire_version)
-            .with_output_path(a.output_path)
-            .with_limits(a.limits),
-    );
+    let mut state = OperatorState::new(a.operator_id, key, a.wire_version)
+        .with_output_path(a.output_path)
+        .with_limits(a.limits);
+    if let Some(url) = a.eth_endpoint_url {
+        state = state.with_eth_rpc(url);
+    }
+    let state = Arc::new(state);
     let running = serve(state, addr, &tls).await?;
     println!(
         "operator {} listening on https://{}",
@@ -532,7 +557,7 @@ async fn run_operator(a: OperatorArgs) -> eyre::Result<()> {
 }
 
 /// Operator TLS trust for `init` and `ping`: the given CA files (else system roots), or none.
-fn client_tls(ca_paths: &[PathBuf], insecure: bool) -> eyre::Result<ClientTls> {
+pub(crate) fn client_tls(ca_paths: &[PathBuf], insecure: bool) -> eyre::Result<ClientTls> {
     let mut ca = Vec::new();
     for p in ca_paths {
         ca.push(std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?);

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod deposit;
 pub mod devnet;
 pub mod dkg;
+pub mod dkg_change;
 pub mod exit;
 pub mod lifecycle;
 pub mod operators;
