@@ -9,6 +9,7 @@ pub mod kyber;
 pub mod operator;
 pub mod outputs;
 pub mod owner_sig;
+pub mod reshare;
 pub mod resign;
 pub mod results;
 pub mod rsa_signer;

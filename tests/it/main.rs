@@ -18,6 +18,7 @@ mod devnet_up_exit_double;
 mod dkg_faults;
 mod dkg_interop;
 mod dkg_interop_go;
+mod dkg_reshare;
 mod dkg_resign;
 mod dkg_server_limits;
 mod dkg_server_load;

@@ -584,8 +584,21 @@ impl Initiator {
         network: &str,
         nonce: u64,
     ) -> Result<ValidatorFiles, InitiatorError> {
-        let known: Vec<KnownOperator> = self
-            .operators
+        self.validate_for(&self.operators, init, iid, results, network, nonce)
+            .await
+    }
+
+    /// [`Self::validate`] for the cluster `ops` (a reshare's new operators).
+    pub(crate) async fn validate_for(
+        &self,
+        ops: &[OperatorInfo],
+        init: &Init,
+        iid: [u8; 24],
+        results: Vec<DkgResult>,
+        network: &str,
+        nonce: u64,
+    ) -> Result<ValidatorFiles, InitiatorError> {
+        let known: Vec<KnownOperator> = ops
             .iter()
             .map(|o| KnownOperator {
                 id: o.id,
@@ -613,6 +626,22 @@ impl Initiator {
         versions: &[(u64, String)],
         nonce: u64,
     ) -> Result<(), InitiatorError> {
+        self.post_results_to(&self.operators, key, init, iid, files, versions, nonce)
+            .await
+    }
+
+    /// [`Self::post_results`] to the cluster `ops`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn post_results_to(
+        &self,
+        ops: &[OperatorInfo],
+        key: &FastSigner,
+        init: &Init,
+        iid: [u8; 24],
+        files: &ValidatorFiles,
+        versions: &[(u64, String)],
+        nonce: u64,
+    ) -> Result<(), InitiatorError> {
         let encode_err = |source| InitiatorError::Encode { nonce, source };
         let rd = ResultData {
             operators: init.operators.clone(),
@@ -633,8 +662,9 @@ impl Initiator {
         let body = sign_transport(key, t)
             .map_err(|source| InitiatorError::Sign { nonce, source })?
             .to_ssz();
-        self.send_all("results", vec![body; self.operators.len()])
-            .await?;
+        for r in self.post_each(ops, "results", vec![body; ops.len()]).await {
+            r?;
+        }
         Ok(())
     }
 }

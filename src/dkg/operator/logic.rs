@@ -31,7 +31,9 @@ pub const MAX_INSTANCE_TIME: Duration = Duration::from_secs(60);
 pub const MAX_INSTANCES: usize = 1024;
 
 mod changes;
+mod reshare;
 pub use changes::ResignBatch;
+pub use reshare::ReshareBatch;
 
 /// Why an operator refuses a request. The text is what the initiator gets back (ErrSSZ); it
 /// never holds key material.
@@ -119,6 +121,13 @@ enum Phase {
     },
     /// Result sent; waiting for `/results`.
     Done { validator_pubkey: [u8; 48] },
+    /// Reshare: exchange key sent; waiting for the exchange round.
+    ReshareExchange {
+        longterm: Scalar,
+        plan: Box<reshare::ResharePlan>,
+    },
+    /// Reshare (new operator): deals or the empty bundle sent; waiting for the deal round.
+    ReshareDealt(Box<reshare::ReshareDealt>),
     /// `/results` accepted (and saved): nothing more to do; further `/results` are refused.
     Finished,
 }
@@ -136,8 +145,8 @@ enum Stage {
 impl Phase {
     fn stage(&self) -> Stage {
         match self {
-            Self::Exchange { .. } => Stage::Exchange,
-            Self::Dealt { .. } => Stage::Dealt,
+            Self::Exchange { .. } | Self::ReshareExchange { .. } => Stage::Exchange,
+            Self::Dealt { .. } | Self::ReshareDealt(_) => Stage::Dealt,
             Self::Done { .. } => Stage::Done,
             Self::Finished => Stage::Finished,
         }
@@ -659,6 +668,10 @@ impl OperatorState {
                 let bundles = self.deal_bundles(msgs)?;
                 self.finish(slot, &mut inst, m.identifier, *participant, &bundles)
             }
+            Some(Phase::ReshareExchange { longterm, plan }) => {
+                self.reshare_exchange_round(slot, &mut inst, m, longterm, plan)
+            }
+            Some(Phase::ReshareDealt(d)) => self.reshare_deal_round(slot, &mut inst, m, d),
             Some(done @ (Phase::Done { .. } | Phase::Finished)) => {
                 inst.phase = Some(done);
                 Err(self.ceremony_err("ceremony already produced its result"))

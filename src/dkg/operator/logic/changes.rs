@@ -301,7 +301,7 @@ impl OperatorState {
     /// Holds a batch's instances, all or none. They skip the per-address and per-initiator caps
     /// (a bulk of up to 100 is one owner-signed request, already rate-limited per route and only
     /// possible with this operator's own proofs), but not the table's size or duplicates.
-    fn admit_batch(&self, slots: Vec<([u8; 24], Slot)>) -> Result<(), OperatorError> {
+    pub(super) fn admit_batch(&self, slots: Vec<([u8; 24], Slot)>) -> Result<(), OperatorError> {
         let mut map = self
             .instances
             .lock()
@@ -353,16 +353,5 @@ impl OperatorState {
                 "the execution RPC did not answer the owner check in time".into(),
             )),
         }
-    }
-}
-
-impl OperatorState {
-    /// `/reshare`: not served yet by this operator (answered as an error, like an unknown type).
-    pub async fn handle_reshare_from(
-        self: &Arc<Self>,
-        _body: Vec<u8>,
-        _source: Option<IpAddr>,
-    ) -> Result<Vec<u8>, OperatorError> {
-        Err(self.ceremony_err("reshare is not served by this operator yet"))
     }
 }

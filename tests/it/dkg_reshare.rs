@@ -1,0 +1,130 @@
+//! Reshare (new operator set, same validator key) between the Rust initiator and Rust operators:
+//! 4 -> 4 with two operators replaced and 4 -> 7, each checked by `dkg verify`, the binary's
+//! `dkg verify` and the py_ecc checker, and the new share keys interpolating to the old validator
+//! key; one old operator down still succeeds at the old threshold, two down is refused naming
+//! them.
+
+use std::time::Instant;
+
+use ssv_agent::dkg::initiator::{Initiator, OperatorInfo};
+use ssv_agent::dkg::owner_sig::OwnerSignature;
+use ssv_agent::dkg::reshare::{ReshareError, ReshareOutput, ReshareRequest, reshare};
+use ssv_agent::dkg::resign::parse_proofs;
+use ssv_agent::dkg::verify::verify_ceremony_dir;
+
+use crate::dkg_resign::{init_proofs, insecure, owner_key, params, start_cluster};
+use crate::support::dkg::{AMOUNT_GWEI, OWNER, expectations};
+
+fn pick(all: &[OperatorInfo], ids: &[u64]) -> Vec<OperatorInfo> {
+    ids.iter()
+        .map(|id| all.iter().find(|o| o.id == *id).expect("operator").clone())
+        .collect()
+}
+
+/// The new folder verifies three ways and keeps the validator keys of `old`.
+fn check(
+    out: &[ReshareOutput],
+    old: &[Vec<ssv_agent::dkg::outputs::SignedProofJson>],
+    nonce: u64,
+    new_ids: &[u64],
+) {
+    assert_eq!(out.len(), old.len());
+    for (o, p) in out.iter().zip(old) {
+        assert_eq!(
+            o.validator_pubkey.to_vec(),
+            p[0].proof.validator,
+            "same validator key"
+        );
+        let new = parse_proofs(&std::fs::read_to_string(&o.proofs).unwrap()).unwrap();
+        assert_eq!(new[0].len(), new_ids.len());
+    }
+    let dir = out[0].dir.parent().unwrap();
+    let v = verify_ceremony_dir(
+        dir,
+        &expectations(nonce, out.len(), new_ids, "mainnet", AMOUNT_GWEI),
+    )
+    .expect("reshared ceremony verifies");
+    assert_eq!(v.validators.len(), out.len());
+    crate::support::dkg::python_check(dir, nonce, out.len(), "mainnet");
+    crate::support::dkg::cli_verify(dir, nonce, out.len(), "mainnet", AMOUNT_GWEI);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reshare_four_to_four_replacing_two_and_four_to_seven() {
+    let all_ids = [11, 22, 33, 44, 55, 66, 77];
+    let c = start_cluster(&all_ids).await;
+    let old = pick(&c.infos, &[11, 22, 33, 44]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let proofs = init_proofs(&old, OWNER, 0, 1, &tmp.path().join("init")).await;
+    let init = Initiator::new(old.clone(), &insecure()).expect("client");
+    let new_ids = [11, 22, 55, 66];
+    let t = Instant::now();
+    let out = reshare(
+        &init,
+        ReshareRequest {
+            proofs: proofs.clone(),
+            old_operators: old.clone(),
+            new_operators: pick(&c.infos, &new_ids),
+            params: params(1),
+            signature: OwnerSignature::Signer(owner_key()),
+        },
+        &tmp.path().join("to4"),
+    )
+    .await
+    .expect("reshare 4 -> 4");
+    eprintln!("RESHARE_WALL rust-only 4->4: {:?}", t.elapsed());
+    check(&out, &proofs, 1, &new_ids);
+
+    // And on from there to seven operators, with the proofs the reshare just wrote.
+    let p2 = parse_proofs(&std::fs::read_to_string(&out[0].proofs).unwrap()).unwrap();
+    let seven = [11, 22, 33, 44, 55, 66, 77];
+    let t = Instant::now();
+    let out7 = reshare(
+        &init,
+        ReshareRequest {
+            proofs: p2.clone(),
+            old_operators: pick(&c.infos, &new_ids),
+            new_operators: pick(&c.infos, &seven),
+            params: params(2),
+            signature: OwnerSignature::Signer(owner_key()),
+        },
+        &tmp.path().join("to7"),
+    )
+    .await
+    .expect("reshare 4 -> 7");
+    eprintln!("rust-only 4->7: {:?}", t.elapsed());
+    check(&out7, &p2, 2, &seven);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_old_operator_down_succeeds_two_down_is_refused_by_name() {
+    let c = start_cluster(&[11, 22, 33, 44, 55, 66]).await;
+    let old = pick(&c.infos, &[11, 22, 33, 44]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let proofs = init_proofs(&old, OWNER, 0, 2, &tmp.path().join("init")).await;
+    let init = Initiator::new(old.clone(), &insecure()).expect("client");
+    let new_ids = [22, 33, 55, 66];
+    let req = |nonce| ReshareRequest {
+        proofs: proofs.clone(),
+        old_operators: old.clone(),
+        new_operators: pick(&c.infos, &new_ids),
+        params: params(nonce),
+        signature: OwnerSignature::Signer(owner_key()),
+    };
+    c.servers[0].stop(); // operator 11, old only
+    let out = reshare(&init, req(3), &tmp.path().join("one-down"))
+        .await
+        .expect("3 of 4 old operators are the old threshold");
+    check(&out, &proofs, 3, &new_ids);
+    c.servers[3].stop(); // operator 44 too
+    let e = reshare(&init, req(5), &tmp.path().join("two-down"))
+        .await
+        .expect_err("2 of 4 old operators are below the threshold");
+    let text = e.to_string();
+    assert!(matches!(e, ReshareError::NotEnough { .. }), "{text}");
+    assert!(
+        text.contains("operator 11") && text.contains("operator 44"),
+        "{text}"
+    );
+    assert!(!tmp.path().join("two-down").exists(), "nothing written");
+}
