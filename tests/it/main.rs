@@ -15,6 +15,7 @@ mod deposit_devnet;
 mod deposit_vectors;
 mod devnet_chain;
 mod devnet_up_exit_double;
+mod dkg_change_go;
 mod dkg_faults;
 mod dkg_interop;
 mod dkg_interop_go;
