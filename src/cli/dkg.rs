@@ -1,4 +1,5 @@
-//! `ssv-agent dkg init|operator|ping|verify`: ssv-dkg v3.1.0's commands. Flags are kebab-case with
+//! `ssv-agent dkg init|operator|ping|verify` (and, in `dkg_change`, `generate-resign-msg|resign|
+//! generate-reshare-msg|reshare`): ssv-dkg v3.1.0's commands. Flags are kebab-case with
 //! ssv-dkg's camelCase names accepted as aliases. A value comes from the command line, else from
 //! the ssv-dkg YAML file (`--config-path`), else from [`crate::dkg::defaults`] (the help text shows
 //! those defaults).
@@ -46,6 +47,10 @@ pub enum DkgCommand {
     GenerateResignMsg(Box<super::dkg_change::GenerateResignMsgArgs>),
     /// Re-sign existing shares for a new owner nonce (or credentials/amount); every operator answers.
     Resign(Box<super::dkg_change::ResignArgs>),
+    /// Write the hash the owner signs for a reshare (reshare.txt).
+    GenerateReshareMsg(Box<super::dkg_change::GenerateReshareMsgArgs>),
+    /// Move validators to a new operator set, same validator key; the old threshold must answer.
+    Reshare(Box<super::dkg_change::ReshareArgs>),
 }
 
 /// Where the operators' ids, keys and addresses come from.
@@ -471,6 +476,8 @@ impl DkgCommand {
             Self::Verify(a) => run_verify(a, global.json),
             Self::GenerateResignMsg(a) => super::dkg_change::run_generate_resign(*a, global.json),
             Self::Resign(a) => super::dkg_change::run_resign(*a, global).await,
+            Self::GenerateReshareMsg(a) => super::dkg_change::run_generate_reshare(*a, global.json),
+            Self::Reshare(a) => super::dkg_change::run_reshare(*a, global).await,
         }
     }
 }

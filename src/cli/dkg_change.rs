@@ -240,3 +240,77 @@ pub(crate) async fn run_resign(a: ResignArgs, global: &crate::cli::GlobalOpts) -
     report("dkg_resign", &outs, global.json);
     Ok(())
 }
+
+/// `dkg generate-reshare-msg`.
+#[derive(Debug, Args)]
+pub struct GenerateReshareMsgArgs {
+    /// The reshare (`--operator-ids` is the current set).
+    #[command(flatten)]
+    pub change: ChangeArgs,
+    /// The new operator ids (comma separated); 4, 7, 10 or 13.
+    #[arg(long, alias = "newOperatorIDs", value_delimiter = ',', required = true)]
+    pub new_operator_ids: Vec<u64>,
+}
+
+/// `dkg reshare`.
+#[derive(Debug, Args)]
+pub struct ReshareArgs {
+    /// The reshare (`--operator-ids` is the current set).
+    #[command(flatten)]
+    pub change: ChangeArgs,
+    /// The new operator ids (comma separated); 4, 7, 10 or 13.
+    #[arg(long, alias = "newOperatorIDs", value_delimiter = ',', required = true)]
+    pub new_operator_ids: Vec<u64>,
+    /// Connection and owner signature.
+    #[command(flatten)]
+    pub run: RunChangeArgs,
+}
+
+fn new_operators(c: &ChangeArgs, ids: &[u64]) -> eyre::Result<Vec<OperatorInfo>> {
+    let mut ops = load_operators(&c.info, ids)?;
+    ops.sort_by_key(|o| o.id);
+    Ok(ops)
+}
+
+/// `dkg generate-reshare-msg`: checks the proofs, writes `reshare.txt`.
+pub(crate) fn run_generate_reshare(a: GenerateReshareMsgArgs, json: bool) -> eyre::Result<()> {
+    let c = &a.change;
+    let msgs = crate::dkg::reshare::reshare_messages(
+        &c.operators()?,
+        &new_operators(c, &a.new_operator_ids)?,
+        &c.params()?,
+        &c.proofs()?,
+    )?;
+    write_message(
+        &c.output_path,
+        "reshare",
+        &crate::dkg::reshare::reshare_message_hex(&msgs),
+        json,
+    )
+}
+
+/// `dkg reshare`.
+pub(crate) async fn run_reshare(
+    a: ReshareArgs,
+    global: &crate::cli::GlobalOpts,
+) -> eyre::Result<()> {
+    let c = &a.change;
+    let signature = owner_signature(a.run.signatures.as_deref(), c.owner, global)?;
+    let tls = client_tls(&a.run.client_ca_cert_path, a.run.tls_insecure)?;
+    let old = c.operators()?;
+    let init = Initiator::new(old.clone(), &tls)?;
+    let outs = crate::dkg::reshare::reshare(
+        &init,
+        crate::dkg::reshare::ReshareRequest {
+            proofs: c.proofs()?,
+            old_operators: old,
+            new_operators: new_operators(c, &a.new_operator_ids)?,
+            params: c.params()?,
+            signature,
+        },
+        &c.output_path,
+    )
+    .await?;
+    report("dkg_reshare", &outs, global.json);
+    Ok(())
+}

@@ -128,3 +128,131 @@ async fn one_old_operator_down_succeeds_two_down_is_refused_by_name() {
     );
     assert!(!tmp.path().join("two-down").exists(), "nothing written");
 }
+
+/// The binary: `generate-reshare-msg` writes the hash the library signs, `reshare` signs with
+/// the configured signer (`SSV_AGENT_PRIVATE_KEY`), `resign --signatures` takes a signature made
+/// elsewhere; the written folders verify.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_generates_the_message_reshares_and_resigns() {
+    use std::process::Command;
+    let c = start_cluster(&[11, 22, 33, 44, 55, 66]).await;
+    let old = pick(&c.infos, &[11, 22, 33, 44]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let proofs = init_proofs(&old, OWNER, 0, 1, &tmp.path().join("init")).await;
+    let info: Vec<serde_json::Value> = c
+        .infos
+        .iter()
+        .map(|o| serde_json::json!({"id": o.id, "public_key": o.key.to_base64_pem(), "ip": o.url}))
+        .collect();
+    let info_path = tmp.path().join("operators_info.json");
+    std::fs::write(&info_path, serde_json::to_vec(&info).unwrap()).unwrap();
+    let proofs_path = tmp.path().join("proofs.json");
+    std::fs::write(&proofs_path, serde_json::to_vec(&proofs).unwrap()).unwrap();
+    let key_hex = hex::encode(owner_key().to_bytes());
+    let run = |args: Vec<String>| {
+        let bin = env!("CARGO_BIN_EXE_ssv-agent");
+        let key_hex = key_hex.clone();
+        async move {
+            let out = tokio::task::spawn_blocking(move || {
+                Command::new(bin)
+                    .args(&args)
+                    .env("SSV_AGENT_PRIVATE_KEY", &key_hex)
+                    .env_remove("SSV_AGENT_CONFIG")
+                    .output()
+                    .expect("run ssv-agent")
+            })
+            .await
+            .unwrap();
+            assert!(
+                out.status.success(),
+                "ssv-agent failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    let common = |out: &std::path::Path, nonce: u64| -> Vec<String> {
+        vec![
+            "--operatorsInfoPath".into(),
+            info_path.display().to_string(),
+            "--operatorIDs".into(),
+            "11,22,33,44".into(),
+            "--owner".into(),
+            OWNER.to_string(),
+            "--withdrawAddress".into(),
+            crate::support::dkg::WITHDRAW.to_string(),
+            "--nonce".into(),
+            nonce.to_string(),
+            "--proofsFilePath".into(),
+            proofs_path.display().to_string(),
+            "--outputPath".into(),
+            out.display().to_string(),
+        ]
+    };
+    let gen_dir = tmp.path().join("gen");
+    let mut a = vec![
+        "dkg".into(),
+        "generate-reshare-msg".into(),
+        "--newOperatorIDs".into(),
+        "22,33,55,66".into(),
+    ];
+    a.extend(common(&gen_dir, 1));
+    run(a).await;
+    let text = std::fs::read_to_string(gen_dir.join("reshare.txt")).unwrap();
+    let msgs = ssv_agent::dkg::reshare::reshare_messages(
+        &old,
+        &pick(&c.infos, &[22, 33, 55, 66]),
+        &params(1),
+        &proofs,
+    )
+    .unwrap();
+    assert_eq!(text, ssv_agent::dkg::reshare::reshare_message_hex(&msgs));
+    let out_dir = tmp.path().join("reshared");
+    let mut a = vec![
+        "dkg".into(),
+        "reshare".into(),
+        "--new-operator-ids".into(),
+        "22,33,55,66".into(),
+        "--tls-insecure".into(),
+    ];
+    a.extend(common(&out_dir, 1));
+    run(a).await;
+    let dir = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    verify_ceremony_dir(
+        &dir,
+        &expectations(1, 1, &[22, 33, 55, 66], "mainnet", AMOUNT_GWEI),
+    )
+    .expect("CLI reshare output verifies");
+
+    // Resign on the old set with a signature made outside the agent.
+    let msgs = ssv_agent::dkg::resign::resign_messages(&old, &params(3), &proofs).unwrap();
+    let sig = OwnerSignature::Signer(owner_key())
+        .sign(&ssv_agent::dkg::resign::resign_message_hex(&msgs))
+        .unwrap();
+    let out_dir = tmp.path().join("resigned");
+    let mut a = vec![
+        "dkg".into(),
+        "resign".into(),
+        "--signatures".into(),
+        format!("0x{}", hex::encode(sig)),
+        "--tlsInsecure".into(),
+    ];
+    a.extend(common(&out_dir, 3));
+    run(a).await;
+    let dir = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    verify_ceremony_dir(
+        &dir,
+        &expectations(3, 1, &[11, 22, 33, 44], "mainnet", AMOUNT_GWEI),
+    )
+    .expect("CLI resign output verifies");
+}
