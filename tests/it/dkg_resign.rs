@@ -36,6 +36,11 @@ pub(crate) struct Cluster {
 
 /// Rust operators on loopback, one per id, speaking v3.1.0.
 pub(crate) async fn start_cluster(ids: &[u64]) -> Cluster {
+    start_cluster_eth(ids, None).await
+}
+
+/// [`start_cluster`] with an execution RPC for EIP-1271 owner checks.
+pub(crate) async fn start_cluster_eth(ids: &[u64], eth: Option<&str>) -> Cluster {
     let tls = TlsMaterial::self_signed(&[]).expect("self-signed cert");
     let mut c = Cluster {
         servers: vec![],
@@ -49,7 +54,11 @@ pub(crate) async fn start_cluster(ids: &[u64]) -> Cluster {
     for (id, key) in ids.iter().zip(keys) {
         let key = key.expect("join");
         let public = key.public_key().clone();
-        let state = Arc::new(OperatorState::new(*id, key, "v3.1.0".into()));
+        let mut state = OperatorState::new(*id, key, "v3.1.0".into());
+        if let Some(url) = eth {
+            state = state.with_eth_rpc(url.parse().expect("eth url"));
+        }
+        let state = Arc::new(state);
         let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
         let s = serve(state.clone(), addr, &tls).await.expect("serve");
         c.infos.push(OperatorInfo {
@@ -302,4 +311,86 @@ async fn the_operator_refuses_foreign_owners_foreign_keys_and_bad_signatures_bef
         .await
         .expect("the honest batch signs");
     assert_eq!(op.live_instances(), 1);
+}
+
+/// Runtime code of a wallet that answers EIP-1271 `isValidSignature(hash, sig)` with the magic
+/// value exactly when `hash` is `approved` (any signature bytes), else 0xffffffff.
+fn approving_wallet(approved: &[u8; 32]) -> Vec<u8> {
+    let mut code = vec![0x60, 0x04, 0x35, 0x7f];
+    code.extend_from_slice(approved);
+    code.extend_from_slice(&[0x14, 0x60, 0x38, 0x57]);
+    code.extend_from_slice(&[0x63, 0xff, 0xff, 0xff, 0xff]);
+    code.extend_from_slice(&[
+        0x60, 0xe0, 0x1b, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3,
+    ]);
+    code.push(0x5b);
+    code.extend_from_slice(&[0x63, 0x16, 0x26, 0xba, 0x7e]);
+    code.extend_from_slice(&[
+        0x60, 0xe0, 0x1b, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3,
+    ]);
+    assert_eq!(code[0x38], 0x5b, "jump target");
+    code
+}
+
+async fn set_code(rpc: &str, at: Address, code: &[u8]) {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "anvil_setCode",
+        "params": [at.to_string(), format!("0x{}", hex::encode(code))]});
+    let r: serde_json::Value = reqwest::Client::new()
+        .post(rpc)
+        .json(&body)
+        .send()
+        .await
+        .expect("anvil")
+        .json()
+        .await
+        .expect("json");
+    assert!(r.get("error").is_none(), "anvil_setCode: {r}");
+}
+
+/// A contract owner (EIP-1271) whose wallet approves exactly the resign's message digest is
+/// accepted through the operators' execution RPC; one approving another hash is refused, and an
+/// operator without an RPC refuses it as an EOA signature that does not recover.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_eip1271_owner_is_checked_through_the_rpc() {
+    use ssv_agent::dkg::wire::bulk_message_digest;
+    let eth = crate::dkg_change_go::anvil().await;
+    let rpc = eth.endpoint();
+    let wallet: Address = "0x0000000000000000000000000000000000001271"
+        .parse()
+        .unwrap();
+    let ids = [1, 2, 3, 4];
+    let c = start_cluster_eth(&ids, Some(&rpc)).await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let proofs = init_proofs(&c.infos, wallet, 0, 1, &tmp.path().join("init")).await;
+    let mut p = params(2);
+    p.owner = wallet;
+    let digest = bulk_message_digest(&resign_messages(&c.infos, &p, &proofs).unwrap());
+    let req = |p: ChangeParams| ResignRequest {
+        proofs: proofs.clone(),
+        params: p,
+        signature: OwnerSignature::Provided(vec![0x5a; 65]),
+    };
+    let init = Initiator::new(c.infos.clone(), &insecure()).expect("initiator");
+
+    // The wallet approves another hash: refused by every operator.
+    set_code(&rpc, wallet, &approving_wallet(&[0x11; 32])).await;
+    let e = resign(&init, req(p.clone()), &tmp.path().join("refused"))
+        .await
+        .expect_err("wrong hash");
+    assert!(e.to_string().contains("does not approve"), "{e}");
+
+    // It approves this resign's digest: accepted, and the files verify for the wallet owner.
+    set_code(&rpc, wallet, &approving_wallet(&digest)).await;
+    let out = resign(&init, req(p.clone()), &tmp.path().join("ok"))
+        .await
+        .expect("EIP-1271 owner accepted");
+    let mut exp = expectations(2, 1, &ids, "mainnet", AMOUNT_GWEI);
+    exp.owner = Some(wallet);
+    verify_ceremony_dir(out[0].dir.parent().unwrap(), &exp).expect("verifies");
+
+    // Without an RPC the contract owner's signature is checked as an EOA one: refused.
+    let e = ssv_agent::dkg::owner_sig::verify_owner(None, wallet, &digest, &[0x5a; 65])
+        .await
+        .expect_err("no RPC: not an EOA signature of the wallet");
+    assert!(!e.to_string().is_empty());
 }
