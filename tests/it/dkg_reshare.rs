@@ -256,3 +256,96 @@ async fn the_cli_generates_the_message_reshares_and_resigns() {
     )
     .expect("CLI resign output verifies");
 }
+
+/// A bulk reshare of 10 validators under one owner signature, 4 -> 4 with two replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_reshare_of_ten_proofs() {
+    let c = start_cluster(&[11, 22, 33, 44, 55, 66]).await;
+    let old = pick(&c.infos, &[11, 22, 33, 44]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let proofs = init_proofs(&old, OWNER, 0, 10, &tmp.path().join("init")).await;
+    assert_eq!(proofs.len(), 10);
+    let init = Initiator::new(old.clone(), &insecure()).expect("client");
+    let new_ids = [33, 44, 55, 66];
+    let t = Instant::now();
+    let out = reshare(
+        &init,
+        ReshareRequest {
+            proofs: proofs.clone(),
+            old_operators: old,
+            new_operators: pick(&c.infos, &new_ids),
+            params: params(20),
+            signature: OwnerSignature::Signer(owner_key()),
+        },
+        &tmp.path().join("bulk"),
+    )
+    .await
+    .expect("bulk reshare");
+    eprintln!("rust-only bulk reshare of 10: {:?}", t.elapsed());
+    check(&out, &proofs, 20, &new_ids);
+}
+
+/// A `/reshare` batch holding another owner's message is refused before any ceremony runs, and
+/// an old operator listed with a caller-supplied key is refused (its proof is checked with its
+/// own key).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reshare_batch_with_another_owners_message_is_refused_before_any_ceremony() {
+    use alloy::signers::local::PrivateKeySigner;
+    use ssv_agent::dkg::reshare::{reshare_message_hex, reshare_messages};
+    use ssv_agent::dkg::rsa_signer::FastSigner;
+    use ssv_agent::dkg::transport::sign_transport;
+    use ssv_agent::dkg::wire::{SignedReshare, Ssz, Transport, TransportType, ids::new_request_id};
+    let c = start_cluster(&[11, 22, 33, 44, 55, 66]).await;
+    let old = pick(&c.infos, &[11, 22, 33, 44]);
+    let new = pick(&c.infos, &[11, 22, 55, 66]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let other = PrivateKeySigner::random();
+    let mine = init_proofs(&old, OWNER, 0, 1, &tmp.path().join("a")).await;
+    let theirs = init_proofs(&old, other.address(), 0, 1, &tmp.path().join("b")).await;
+    let mut p2 = params(2);
+    p2.owner = other.address();
+    let body = |msgs: Vec<_>| {
+        let sig = OwnerSignature::Signer(owner_key())
+            .sign(&reshare_message_hex(&msgs))
+            .unwrap();
+        let signed = SignedReshare {
+            messages: msgs,
+            signature: sig,
+        };
+        let t = Transport {
+            kind: TransportType::SignedReshare,
+            identifier: new_request_id().unwrap(),
+            data: signed.to_ssz(),
+            version: b"v3.1.0".to_vec(),
+        };
+        sign_transport(&FastSigner::generate().unwrap(), t)
+            .unwrap()
+            .to_ssz()
+    };
+    let mut msgs = reshare_messages(&old, &new, &params(1), &mine).unwrap();
+    msgs.extend(reshare_messages(&old, &new, &p2, &theirs).unwrap());
+    for st in &c.states {
+        let e = st
+            .handle_reshare_from(body(msgs.clone()), None)
+            .await
+            .expect_err("foreign owner in the batch");
+        assert!(e.to_string().contains("message 1 is for owner"), "{e}");
+        assert_eq!(st.live_instances(), 0);
+    }
+    let mut msgs = reshare_messages(&old, &new, &params(1), &mine).unwrap();
+    let foreign = msgs[0].reshare.old_operators[2].pubkey.clone();
+    msgs[0].reshare.old_operators[0].pubkey = foreign.clone();
+    msgs[0].reshare.new_operators[0].pubkey = foreign;
+    let e = c.states[0]
+        .handle_reshare_from(body(msgs), None)
+        .await
+        .expect_err("caller-supplied key");
+    assert!(e.to_string().contains("another key than mine"), "{e}");
+    // The honest message is taken (one instance).
+    let msgs = reshare_messages(&old, &new, &params(1), &mine).unwrap();
+    c.states[4]
+        .handle_reshare_from(body(msgs), None)
+        .await
+        .expect("honest reshare message");
+    assert_eq!(c.states[4].live_instances(), 1);
+}
