@@ -96,7 +96,39 @@ async fn up(a: UpArgs, global: &GlobalOpts) -> eyre::Result<()> {
             a.dir.dir.display()
         );
     }
-    let opts = DevnetOptions {
+    let net = Devnet::start(up_options(&a)?).await?;
+    let mut info = net.info().clone();
+    if let Some(s) = net.services() {
+        write_ca(&a.dir.dir, s)?;
+    }
+    let net = if a.foreground {
+        Some(net)
+    } else {
+        info = detach(net, &a.dir.dir).await?;
+        None
+    };
+    if global.json {
+        println!("{}", serde_json::to_string(&info)?);
+    } else {
+        print_up(&info, &a);
+    }
+    match net {
+        Some(net) => {
+            tokio::signal::ctrl_c().await?;
+            drop(net);
+            std::fs::remove_file(a.dir.dir.join("devnet.json")).ok();
+            println!("devnet stopped");
+        }
+        None => println!(
+            "stop it with: ssv-agent devnet down --dir {}",
+            a.dir.dir.display()
+        ),
+    }
+    Ok(())
+}
+
+fn up_options(a: &UpArgs) -> eyre::Result<DevnetOptions> {
+    Ok(DevnetOptions {
         profile: NetworkProfile::by_name(&a.network)?,
         mode: if a.v1 { SsvMode::V1 } else { SsvMode::V2 },
         contracts: if a.real_contracts {
@@ -112,90 +144,70 @@ async fn up(a: UpArgs, global: &GlobalOpts) -> eyre::Result<()> {
         // of its own for them (`devnet serve-services`).
         services: a.foreground,
         ..Default::default()
-    };
-    let net = Devnet::start(opts).await?;
-    let mut info = net.info().clone();
-    if let Some(s) = net.services() {
-        write_ca(&a.dir.dir, s)?;
+    })
+}
+
+/// Leaves the devnet running and hands its in-process parts (exit double, services) to processes
+/// of their own; returns what `devnet.json` then records.
+async fn detach(net: Devnet, dir: &Path) -> eyre::Result<devnet::DevnetInfo> {
+    let mut detached = net.detach();
+    if detached.beacon_url.is_some() {
+        let exe = std::env::current_exe()?;
+        detached.exit_double_pid = Some(devnet::exit_double::spawn_detached(&exe, dir)?);
+        devnet::write_info(dir, &detached)?;
     }
-    let net = if a.foreground {
-        Some(net)
-    } else {
-        let mut detached = net.detach();
-        if detached.beacon_url.is_some() {
-            // The in-process exit double stops with this process; a detached one takes over.
-            let exe = std::env::current_exe()?;
-            detached.exit_double_pid = Some(devnet::exit_double::spawn_detached(&exe, &a.dir.dir)?);
-            devnet::write_info(&a.dir.dir, &detached)?;
-        }
-        // Started after the exit double is recorded: it rewrites devnet.json with its own pid.
-        info = spawn_services(&a.dir.dir).await?;
-        None
-    };
-    if global.json {
-        println!("{}", serde_json::to_string(&info)?);
-    } else {
+    // Started after the exit double is recorded: it rewrites devnet.json with its own pid.
+    spawn_services(dir).await
+}
+
+fn print_up(info: &devnet::DevnetInfo, a: &UpArgs) {
+    println!(
+        "devnet up: {} (chain id {}), SSVNetwork {} ({}) at {}",
+        info.rpc_url,
+        info.profile.chain_id,
+        if a.v1 { "v1.2.0" } else { "v2.0.0" },
+        match info.contracts {
+            Contracts::Doubles => "test double",
+            Contracts::Real => "real code",
+        },
+        info.profile.ssv_network
+    );
+    if let Some(b) = &info.beacon_url {
+        println!("beacon node: {b}");
         println!(
-            "devnet up: {} (chain id {}), SSVNetwork {} ({}) at {}",
-            info.rpc_url,
-            info.profile.chain_id,
-            if a.v1 { "v1.2.0" } else { "v2.0.0" },
-            match info.contracts {
-                Contracts::Doubles => "test double",
-                Contracts::Real => "real code",
-            },
-            info.profile.ssv_network
-        );
-        if let Some(b) = &info.beacon_url {
-            println!("beacon node: {b}");
-            println!(
-                "exit double: signs the voluntary exit of every validator exited on SSVNetwork with the operators' key shares (stands in for the SSV nodes)"
-            );
-        }
-        println!(
-            "operators: {} registered (private: {:?}); keystores under {}",
-            info.operators.len(),
-            devnet::PRIVATE_OPERATORS,
-            a.dir.dir.join("operators").display()
-        );
-        if let Some(url) = &info.ssv_api_url {
-            println!(
-                "SSV API double (a test double of api.ssv.network, loopback only): {url}; DKG operator TLS certificate: {}",
-                a.dir.dir.join(CA_FILE).display()
-            );
-            println!(
-                "DKG nodes: healthy {:?}; no endpoint {:?}; offline {:?}; ssv-dkg {} {:?}; serving an unregistered key {:?}",
-                ids_with(&info, DkgRole::Healthy),
-                ids_with(&info, DkgRole::NoEndpoint),
-                ids_with(&info, DkgRole::Offline),
-                dkg_operators::OLD_DKG_VERSION,
-                ids_with(&info, DkgRole::OldVersion),
-                ids_with(&info, DkgRole::RotatedKey),
-            );
-        }
-        println!(
-            "staker account: {} (anvil dev key #{}; public test key, never real money)",
-            info.staker,
-            devnet::STAKER_ACCOUNT
-        );
-        println!(
-            "point the agent at it: network = \"{}\", [rpc] url = \"{}\"",
-            info.profile.name, info.rpc_url
+            "exit double: signs the voluntary exit of every validator exited on SSVNetwork with the operators' key shares (stands in for the SSV nodes)"
         );
     }
-    match net {
-        Some(net) => {
-            tokio::signal::ctrl_c().await?;
-            drop(net);
-            std::fs::remove_file(a.dir.dir.join("devnet.json")).ok();
-            println!("devnet stopped");
-        }
-        None => println!(
-            "stop it with: ssv-agent devnet down --dir {}",
-            a.dir.dir.display()
-        ),
+    println!(
+        "operators: {} registered (private: {:?}); keystores under {}",
+        info.operators.len(),
+        devnet::PRIVATE_OPERATORS,
+        a.dir.dir.join("operators").display()
+    );
+    if let Some(url) = &info.ssv_api_url {
+        println!(
+            "SSV API double (a test double of api.ssv.network, loopback only): {url}; DKG operator TLS certificate: {}",
+            a.dir.dir.join(CA_FILE).display()
+        );
+        println!(
+            "DKG nodes: healthy {:?}; no endpoint {:?}; offline {:?}; ssv-dkg {} {:?}; serving an unregistered key {:?}",
+            ids_with(info, DkgRole::Healthy),
+            ids_with(info, DkgRole::NoEndpoint),
+            ids_with(info, DkgRole::Offline),
+            dkg_operators::OLD_DKG_VERSION,
+            ids_with(info, DkgRole::OldVersion),
+            ids_with(info, DkgRole::RotatedKey),
+        );
     }
-    Ok(())
+    println!(
+        "staker account: {} (anvil dev key #{}; public test key, never real money)",
+        info.staker,
+        devnet::STAKER_ACCOUNT
+    );
+    println!(
+        "point the agent at it: network = \"{}\", [rpc] url = \"{}\"",
+        info.profile.name, info.rpc_url
+    );
 }
 
 /// The DKG operators' certificate, for `--operator-ca-cert`.

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     beacon::client::BeaconClient,
-    chain::signer::load_signer,
+    chain::{Chain, signer::load_signer},
     config::Config,
     journal::now_secs,
     ssv::status::{discover_clusters, lifecycle_flags, render_table, status, validator_rows},
@@ -81,26 +81,7 @@ impl StatusArgs {
         let config = global.load_config_with(&self.chain)?;
         let owner = owner_or_signer(self.owner, &config)?;
         let chain = connect(&config, Mode::Read, None).await?.chain;
-        // Empty = every cluster of the owner, plus the config's extra ones.
-        let sets: Vec<Vec<u64>> = if self.clusters.is_empty() && config.watch.clusters.is_empty() {
-            Vec::new()
-        } else if self.clusters.is_empty() {
-            let head = chain.head().await?;
-            let mut all: BTreeSet<Vec<u64>> = discover_clusters(&chain, owner, head)
-                .await
-                .wrap_err_with(|| format!("finding the clusters of {owner} from events"))?
-                .into_iter()
-                .map(|k| k.operator_ids)
-                .collect();
-            all.extend(config.watch.clusters.iter().map(|ids| {
-                let mut ids = ids.clone();
-                ids.sort_unstable();
-                ids
-            }));
-            all.into_iter().collect()
-        } else {
-            self.clusters.into_iter().map(|s| s.0).collect()
-        };
+        let sets = cluster_sets(&chain, owner, self.clusters, &config.watch.clusters).await?;
         let rows = status(&chain, owner, &sets, now_secs())
             .await
             .wrap_err_with(|| format!("reading the clusters of {owner}"))?;
@@ -166,6 +147,35 @@ impl StatusArgs {
         }
         Ok(())
     }
+}
+
+/// The clusters to report: those named, else (when the config names extra ones) every cluster of
+/// the owner from events plus the config's; empty means every cluster of the owner.
+async fn cluster_sets(
+    chain: &Chain,
+    owner: Address,
+    named: Vec<OperatorSet>,
+    extra: &[Vec<u64>],
+) -> eyre::Result<Vec<Vec<u64>>> {
+    if !named.is_empty() {
+        return Ok(named.into_iter().map(|s| s.0).collect());
+    }
+    if extra.is_empty() {
+        return Ok(Vec::new());
+    }
+    let head = chain.head().await?;
+    let mut all: BTreeSet<Vec<u64>> = discover_clusters(chain, owner, head)
+        .await
+        .wrap_err_with(|| format!("finding the clusters of {owner} from events"))?
+        .into_iter()
+        .map(|k| k.operator_ids)
+        .collect();
+    all.extend(extra.iter().map(|ids| {
+        let mut ids = ids.clone();
+        ids.sort_unstable();
+        ids
+    }));
+    Ok(all.into_iter().collect())
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use alloy::primitives::{Address, U256};
 use super::{
     PipelineError, RunOptions,
     context::Ctx,
-    operators::{Inputs, choose_for_run},
+    operators::{Inputs, RunOperators, choose_for_run},
     plan::{RunPlan, folder_for, pinned_operators, validator_folders},
 };
 use crate::{
@@ -26,7 +26,8 @@ use crate::{
     },
     dkg::initiator::{Initiator, MAX_VALIDATORS},
     journal::Stage,
-    operators::cost::{CostError, RunCost, cluster_cost},
+    network::NetworkProfile,
+    operators::cost::{ClusterCost, CostError, RunCost, cluster_cost},
     rehearsal::Rehearsal,
     ssv::fees::{Billing, fee_per_year},
     ui::{Reporter, fmt_eth},
@@ -71,93 +72,21 @@ pub(super) async fn preflight(
     ui.stage_started(StageId::Preflight.name(), None);
     let profile = config.profile()?;
     check_settings(config)?;
-    let load =
-        || load_signer(&config.signer, |k| std::env::var(k).ok()).map_err(PipelineError::Signer);
-    let (owner, chain) = match &rehearsal {
-        // The key is not needed to rehearse: only whose account to impersonate.
-        Some(r) => {
-            let owner = match opts.owner {
-                Some(o) => o,
-                None => load()?.address(),
-            };
-            (owner, r.chain(config, owner).await?)
-        }
-        None => {
-            let signer = load()?;
-            let owner = signer.address();
-            (
-                owner,
-                Chain::from_config(config, Sender::Local(signer)).await?,
-            )
-        }
-    };
-    let el_chain_id = Some(profile.chain_id);
-
-    // Beacon node on the same network and synced.
-    let beacon = BeaconClient::new(&config.beacon.url, crate::beacon::client::DEFAULT_TIMEOUT)
-        .map_err(|e| PipelineError::preflight("beacon", e))?;
-    let mut node_facts = NodeFacts {
-        el_chain_id,
-        ..NodeFacts::default()
-    };
-    let beacon = match activation::preflight(&beacon, &profile, 4).await {
-        Ok(info) => {
-            node_facts.beacon_genesis_fork_version = Some(info.genesis.genesis_fork_version);
-            node_facts.beacon_deposit_contract = Some((profile.chain_id, profile.deposit_contract));
-            Some(beacon)
-        }
-        Err(e) if rehearsal.is_some() => {
-            ui.warn(format!(
-                "beacon node not usable ({e}); a dry run goes on without it (activation is skipped anyway)"
-            ));
-            None
-        }
-        Err(e) => return Err(PipelineError::preflight("beacon", e)),
-    };
-
-    // The run plan of this output folder (the first nonce is pinned on the first run), then the
-    // operators: chosen or confirmed while no ceremony output exists, pinned after.
+    let (owner, chain) = connect_owner(config, opts, rehearsal.as_deref()).await?;
+    let (beacon, node_facts) = connect_beacon(config, &profile, rehearsal.is_some(), ui).await?;
     let chain_nonce = chain.owner_nonce(owner).await?;
     let output_dir = config.validators.output_dir.clone();
-    let stored = RunPlan::read(&output_dir)?;
-    let first_nonce = stored.as_ref().map_or(chain_nonce, |s| s.first_nonce);
-    let folders = validator_folders(&output_dir)?;
-    let mut ceremonies_left = 0;
-    for i in 0..u64::from(config.validators.count) {
-        if folder_for(&folders, first_nonce + i)?.is_none() {
-            ceremonies_left += 1;
-        }
-    }
-    let chosen = choose_for_run(&Inputs {
+    let (plan, chosen) = plan_run(
         config,
-        chain: &chain,
-        owner,
-        stored: stored.as_ref(),
-        pinned: pinned_operators(&output_dir)?,
-        ceremonies_left,
-        tls: &opts.tls,
+        opts,
         ui,
-    })
-    .await?;
-    let ids = chosen.ids.clone();
-    let wanted = RunPlan {
-        network: profile.name.clone(),
-        chain_id: profile.chain_id,
+        &chain,
         owner,
-        operator_ids: ids.clone(),
-        selection: chosen.record.clone(),
-        first_nonce,
-        count: config.validators.count,
-    };
-    if let Some(stored) = &stored {
-        stored.check_matches(&wanted, &output_dir)?;
-    }
-    // The choice is written before any ceremony can produce output (a dry run writes no run file:
-    // its outputs pin the operators themselves).
-    if rehearsal.is_none() && stored.as_ref() != Some(&wanted) {
-        wanted.write(&output_dir)?;
-    }
-    let plan = wanted;
+        chain_nonce,
+        rehearsal.is_none(),
+    )
+    .await?;
+    let ids = plan.operator_ids.clone();
     let initiator = match chosen.initiator {
         Some(ops) => Some(Arc::new(
             Initiator::new(ops, &opts.tls).map_err(|e| PipelineError::preflight("operators", e))?,
@@ -199,25 +128,120 @@ pub(super) async fn preflight(
     Ok(ctx)
 }
 
+/// The owner and the chain to send from: the configured signer, or in a dry run the fork with
+/// the owner impersonated (the key is not needed to rehearse, only whose account it is).
+async fn connect_owner(
+    config: &Config,
+    opts: &RunOptions,
+    rehearsal: Option<&Rehearsal>,
+) -> Result<(Address, Chain), PipelineError> {
+    let load =
+        || load_signer(&config.signer, |k| std::env::var(k).ok()).map_err(PipelineError::Signer);
+    match rehearsal {
+        Some(r) => {
+            let owner = match opts.owner {
+                Some(o) => o,
+                None => load()?.address(),
+            };
+            Ok((owner, r.chain(config, owner).await?))
+        }
+        None => {
+            let signer = load()?;
+            let owner = signer.address();
+            let chain = Chain::from_config(config, Sender::Local(signer)).await?;
+            Ok((owner, chain))
+        }
+    }
+}
+
+/// The beacon node, checked to be on the profile's network and synced, and what it says for the
+/// deposit checks. A dry run goes on without a usable node (it skips activation anyway).
+async fn connect_beacon(
+    config: &Config,
+    profile: &NetworkProfile,
+    rehearsal: bool,
+    ui: &Reporter,
+) -> Result<(Option<BeaconClient>, NodeFacts), PipelineError> {
+    let beacon = BeaconClient::new(&config.beacon.url, crate::beacon::client::DEFAULT_TIMEOUT)
+        .map_err(|e| PipelineError::preflight("beacon", e))?;
+    let mut node_facts = NodeFacts {
+        el_chain_id: Some(profile.chain_id),
+        ..NodeFacts::default()
+    };
+    match activation::preflight(&beacon, profile, 4).await {
+        Ok(info) => {
+            node_facts.beacon_genesis_fork_version = Some(info.genesis.genesis_fork_version);
+            node_facts.beacon_deposit_contract = Some((profile.chain_id, profile.deposit_contract));
+            Ok((Some(beacon), node_facts))
+        }
+        Err(e) if rehearsal => {
+            ui.warn(format!(
+                "beacon node not usable ({e}); a dry run goes on without it (activation is skipped anyway)"
+            ));
+            Ok((None, node_facts))
+        }
+        Err(e) => Err(PipelineError::preflight("beacon", e)),
+    }
+}
+
+/// The run plan of this output folder (the first nonce is pinned on the first run) and the
+/// operators: chosen or confirmed while no ceremony output exists, pinned after. The choice is
+/// written (`write`) before any ceremony can produce output; a dry run writes no run file, its
+/// outputs pin the operators themselves.
+async fn plan_run(
+    config: &Config,
+    opts: &RunOptions,
+    ui: &Reporter,
+    chain: &Chain,
+    owner: Address,
+    chain_nonce: u64,
+    write: bool,
+) -> Result<(RunPlan, RunOperators), PipelineError> {
+    let profile = config.profile()?;
+    let output_dir = &config.validators.output_dir;
+    let stored = RunPlan::read(output_dir)?;
+    let first_nonce = stored.as_ref().map_or(chain_nonce, |s| s.first_nonce);
+    let folders = validator_folders(output_dir)?;
+    let mut ceremonies_left = 0;
+    for i in 0..u64::from(config.validators.count) {
+        if folder_for(&folders, first_nonce + i)?.is_none() {
+            ceremonies_left += 1;
+        }
+    }
+    let chosen = choose_for_run(&Inputs {
+        config,
+        chain,
+        owner,
+        stored: stored.as_ref(),
+        pinned: pinned_operators(output_dir)?,
+        ceremonies_left,
+        tls: &opts.tls,
+        ui,
+    })
+    .await?;
+    let wanted = RunPlan {
+        network: profile.name.clone(),
+        chain_id: profile.chain_id,
+        owner,
+        operator_ids: chosen.ids.clone(),
+        selection: chosen.record.clone(),
+        first_nonce,
+        count: config.validators.count,
+    };
+    if let Some(stored) = &stored {
+        stored.check_matches(&wanted, output_dir)?;
+    }
+    if write && stored.as_ref() != Some(&wanted) {
+        wanted.write(output_dir)?;
+    }
+    Ok((wanted, chosen))
+}
+
 /// What is still to pay: deposits not yet made, the cluster funding for validators not yet
 /// registered, and gas for their transactions (`operators::cost`); reports the cluster's cost and
 /// runway, and refuses when the wallet holds less.
 async fn check_balance(ctx: &Ctx) -> Result<U256, PipelineError> {
-    let folders = validator_folders(&ctx.output_dir)?;
-    let mut deposits_left = 0u64;
-    let mut registrations_left = 0u32;
-    for nonce in ctx.plan.nonces() {
-        let stage = folder_for(&folders, nonce)?
-            .and_then(|(_, dir)| ctx.peek_state(&dir))
-            .map(|s| s.stage)
-            .unwrap_or(Stage::New);
-        if stage < Stage::Deposited {
-            deposits_left += 1;
-        }
-        if stage < Stage::Registered {
-            registrations_left += 1;
-        }
-    }
+    let (deposits_left, registrations_left) = work_left(ctx)?;
     let amount_wei = U256::from(ctx.config.validators.amount_gwei) * U256::from(1_000_000_000u64);
     let f = &ctx.config.funding;
     let cluster = if registrations_left > 0 {
@@ -248,28 +272,7 @@ async fn check_balance(ctx: &Ctx) -> Result<U256, PipelineError> {
         .unwrap_or(50_000_000_000);
     let cost = RunCost::new(amount_wei, deposits_left, cluster.as_ref(), gas_price);
     if let Some(c) = &cluster {
-        let unit = if c.billing == Billing::Eth {
-            "ETH"
-        } else {
-            "SSV"
-        };
-        ctx.ui.info(format!(
-            "cost: operators {:?} charge {} {unit} a year per validator with the network fee ({} {unit} a year for the cluster of {}); {} days of runway plus {} {unit} liquidation collateral take {} {unit} at registration; the wallet needs {} ETH for the whole run",
-            c.operator_ids,
-            fmt_eth(c.yearly_per_validator),
-            fmt_eth(c.yearly_cluster),
-            c.funding.load_after.validator_count,
-            f.runway_days,
-            fmt_eth(c.funding.collateral_after),
-            fmt_eth(c.funding.deposit),
-            fmt_eth(cost.total_eth),
-        ));
-        // Shown per block too, so the yearly figure can be checked against the contract's fees.
-        tracing::debug!(
-            burn_per_block = %c.funding.burn_rate_after,
-            yearly = %fee_per_year(c.funding.burn_rate_after, ctx.profile.blocks_per_day),
-            "cluster burn rate"
-        );
+        report_cluster_cost(ctx, c, &cost);
         if c.billing == Billing::Ssv {
             let ssv = ctx.chain.ssv_balance(ctx.owner).await?;
             if ssv < cost.funding_ssv {
@@ -302,4 +305,50 @@ async fn check_balance(ctx: &Ctx) -> Result<U256, PipelineError> {
         ));
     }
     Ok(cost.total_eth)
+}
+
+/// Deposits and registrations this run still has to make, from the validators' state files.
+fn work_left(ctx: &Ctx) -> Result<(u64, u32), PipelineError> {
+    let folders = validator_folders(&ctx.output_dir)?;
+    let mut deposits_left = 0u64;
+    let mut registrations_left = 0u32;
+    for nonce in ctx.plan.nonces() {
+        let stage = folder_for(&folders, nonce)?
+            .and_then(|(_, dir)| ctx.peek_state(&dir))
+            .map(|s| s.stage)
+            .unwrap_or(Stage::New);
+        if stage < Stage::Deposited {
+            deposits_left += 1;
+        }
+        if stage < Stage::Registered {
+            registrations_left += 1;
+        }
+    }
+    Ok((deposits_left, registrations_left))
+}
+
+/// Says what the cluster costs a year and at registration, and what the wallet needs.
+fn report_cluster_cost(ctx: &Ctx, c: &ClusterCost, cost: &RunCost) {
+    let unit = if c.billing == Billing::Eth {
+        "ETH"
+    } else {
+        "SSV"
+    };
+    ctx.ui.info(format!(
+        "cost: operators {:?} charge {} {unit} a year per validator with the network fee ({} {unit} a year for the cluster of {}); {} days of runway plus {} {unit} liquidation collateral take {} {unit} at registration; the wallet needs {} ETH for the whole run",
+        c.operator_ids,
+        fmt_eth(c.yearly_per_validator),
+        fmt_eth(c.yearly_cluster),
+        c.funding.load_after.validator_count,
+        ctx.config.funding.runway_days,
+        fmt_eth(c.funding.collateral_after),
+        fmt_eth(c.funding.deposit),
+        fmt_eth(cost.total_eth),
+    ));
+    // Shown per block too, so the yearly figure can be checked against the contract's fees.
+    tracing::debug!(
+        burn_per_block = %c.funding.burn_rate_after,
+        yearly = %fee_per_year(c.funding.burn_rate_after, ctx.profile.blocks_per_day),
+        "cluster burn rate"
+    );
 }

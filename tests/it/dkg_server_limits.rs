@@ -250,6 +250,7 @@ async fn a_real_ceremony_succeeds_while_eleven_keys_flood_init() {
         }
         tasks
     };
+    let flood_started = Instant::now();
     let t = Instant::now();
     for task in flood("first") {
         task.await.expect("flood task");
@@ -277,11 +278,15 @@ async fn a_real_ceremony_succeeds_while_eleven_keys_flood_init() {
     );
     assert_eq!(files.len(), 1);
     assert!(took < Duration::from_secs(5), "ceremony took {took:?}");
-    // One address holds at most 64 unfinished ceremonies per operator (ssv-dkg: 1024 for anyone).
+    // One address holds at most 64 unfinished ceremonies per operator at once (ssv-dkg: 1024 for
+    // anyone). A full table drops instances that waited `exchange_grace_when_full` (5 s) for their
+    // exchange, so a flood that lasts longer (a loaded machine) gets 64 more per operator for each
+    // 5 s it lasts, never one per request.
+    let windows = 1 + flood_started.elapsed().as_secs() / 5;
+    let accepted = accepted.load(Ordering::Relaxed);
     assert!(
-        accepted.load(Ordering::Relaxed) <= 4 * 64,
-        "{} flood instances accepted",
-        accepted.load(Ordering::Relaxed)
+        u64::from(accepted) <= 4 * 64 * windows,
+        "{accepted} flood instances accepted over {windows} grace window(s)"
     );
 }
 
