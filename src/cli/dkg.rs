@@ -1,4 +1,5 @@
-//! `ssv-agent dkg init|operator|ping|verify`: ssv-dkg v3.1.0's commands. Flags are kebab-case with
+//! `ssv-agent dkg init|operator|ping|verify` (and, in `dkg_change`, `generate-resign-msg|resign|
+//! generate-reshare-msg|reshare`): ssv-dkg v3.1.0's commands. Flags are kebab-case with
 //! ssv-dkg's camelCase names accepted as aliases. A value comes from the command line, else from
 //! the ssv-dkg YAML file (`--config-path`), else from [`crate::dkg::defaults`] (the help text shows
 //! those defaults).
@@ -42,6 +43,14 @@ pub enum DkgCommand {
     Ping(PingArgs),
     /// Check a ceremony folder like `ssv-dkg verify`.
     Verify(VerifyArgs),
+    /// Write the hash the owner signs for a resign (resign.txt).
+    GenerateResignMsg(Box<super::dkg_change::GenerateResignMsgArgs>),
+    /// Re-sign existing shares for a new owner nonce (or credentials/amount); every operator answers.
+    Resign(Box<super::dkg_change::ResignArgs>),
+    /// Write the hash the owner signs for a reshare (reshare.txt).
+    GenerateReshareMsg(Box<super::dkg_change::GenerateReshareMsgArgs>),
+    /// Move validators to a new operator set, same validator key; the old threshold must answer.
+    Reshare(Box<super::dkg_change::ReshareArgs>),
 }
 
 /// Where the operators' ids, keys and addresses come from.
@@ -301,6 +310,10 @@ pub struct OperatorArgs {
     /// Where accepted `/results` are saved, as ssv-dkg's operator does.
     #[arg(long, alias = "outputPath")]
     pub output_path: Option<PathBuf>,
+    /// Execution RPC to check contract owners' resign/reshare signatures (EIP-1271); without
+    /// it only EOA owners are accepted.
+    #[arg(long, alias = "ethEndpointURL")]
+    pub eth_endpoint_url: Option<url::Url>,
     /// Server limits (also the config file's `limits:` section, camelCase keys).
     #[command(flatten, next_help_heading = "Server limits")]
     pub limits: ServerLimitOverrides,
@@ -329,6 +342,8 @@ pub struct ResolvedOperator {
     pub output_path: PathBuf,
     /// Every server bound.
     pub limits: ServerLimits,
+    /// Execution RPC for EIP-1271 owner checks.
+    pub eth_endpoint_url: Option<url::Url>,
 }
 
 impl OperatorArgs {
@@ -365,6 +380,14 @@ impl OperatorArgs {
             output_path: layered(self.output_path, file.output_path)
                 .unwrap_or_else(|| defaults::OUTPUT_PATH.into()),
             limits: self.limits.or(file.limits).resolve()?,
+            eth_endpoint_url: match self.eth_endpoint_url {
+                Some(u) => Some(u),
+                None => file
+                    .eth_endpoint_url
+                    .map(|t| t.parse::<url::Url>())
+                    .transpose()
+                    .wrap_err("ethEndpointURL in the config file")?,
+            },
         })
     }
 }
@@ -404,7 +427,10 @@ struct OperatorInfoJson {
     ip: String,
 }
 
-fn load_operators(info: &OperatorsInfoArgs, ids: &[u64]) -> eyre::Result<Vec<OperatorInfo>> {
+pub(crate) fn load_operators(
+    info: &OperatorsInfoArgs,
+    ids: &[u64],
+) -> eyre::Result<Vec<OperatorInfo>> {
     let text = match (&info.operators_info, &info.operators_info_path) {
         (Some(t), None) => t.clone(),
         (None, Some(p)) => {
@@ -448,6 +474,10 @@ impl DkgCommand {
             Self::Operator(a) => run_operator(*a).await,
             Self::Ping(a) => run_ping(a, global.json).await,
             Self::Verify(a) => run_verify(a, global.json),
+            Self::GenerateResignMsg(a) => super::dkg_change::run_generate_resign(*a, global.json),
+            Self::Resign(a) => super::dkg_change::run_resign(*a, global).await,
+            Self::GenerateReshareMsg(a) => super::dkg_change::run_generate_reshare(*a, global.json),
+            Self::Reshare(a) => super::dkg_change::run_reshare(*a, global).await,
         }
     }
 }
@@ -515,11 +545,13 @@ async fn run_operator(a: OperatorArgs) -> eyre::Result<()> {
         Ok((soft, _)) => tracing::info!(open_files = soft, "open-file limit"),
         Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
     }
-    let state = Arc::new(
-        OperatorState::new(a.operator_id, key, a.wire_version)
-            .with_output_path(a.output_path)
-            .with_limits(a.limits),
-    );
+    let mut state = OperatorState::new(a.operator_id, key, a.wire_version)
+        .with_output_path(a.output_path)
+        .with_limits(a.limits);
+    if let Some(url) = a.eth_endpoint_url {
+        state = state.with_eth_rpc(url);
+    }
+    let state = Arc::new(state);
     let running = serve(state, addr, &tls).await?;
     println!(
         "operator {} listening on https://{}",
@@ -532,7 +564,7 @@ async fn run_operator(a: OperatorArgs) -> eyre::Result<()> {
 }
 
 /// Operator TLS trust for `init` and `ping`: the given CA files (else system roots), or none.
-fn client_tls(ca_paths: &[PathBuf], insecure: bool) -> eyre::Result<ClientTls> {
+pub(crate) fn client_tls(ca_paths: &[PathBuf], insecure: bool) -> eyre::Result<ClientTls> {
     let mut ca = Vec::new();
     for p in ca_paths {
         ca.push(std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?);

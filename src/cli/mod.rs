@@ -6,6 +6,7 @@ pub mod demo;
 pub mod deposit;
 pub mod devnet;
 pub mod dkg;
+pub mod dkg_change;
 pub mod exit;
 pub mod lifecycle;
 pub mod operators;
@@ -100,7 +101,7 @@ pub enum Command {
     /// Start or stop the local devnet (anvil + SSV contract doubles + operators [+ Lodestar]).
     #[command(subcommand)]
     Devnet(devnet::DevnetCommand),
-    /// DKG ceremonies interoperable with ssvlabs' ssv-dkg v3.1.0: init, operator, ping, verify.
+    /// DKG ceremonies interoperable with ssvlabs' ssv-dkg v3.1.0: init, operator, ping, verify, resign, reshare.
     #[command(subcommand)]
     Dkg(dkg::DkgCommand),
     /// Check deposit data and send each deposit exactly once (journaled, resumable, --dry-run).

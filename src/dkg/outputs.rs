@@ -308,6 +308,21 @@ pub fn aggregates(
     (deposits, keyshares, proofs)
 }
 
+/// Writes the three aggregate files of a bulk ceremony into `dir`.
+pub fn write_aggregates(
+    dir: &Path,
+    deposits: &[DepositDataJson],
+    keyshares: &KeysharesJson,
+    proofs: &[Vec<SignedProofJson>],
+) -> Result<(), OutputError> {
+    write_file(&dir.join(DEPOSIT_FILE), &to_deposit_json(deposits))?;
+    write_file(
+        &dir.join(KEYSHARES_FILE),
+        &to_go_json(keyshares, KEYSHARES_FILE)?,
+    )?;
+    write_file(&dir.join(PROOFS_FILE), &to_go_json(&proofs, PROOFS_FILE)?)
+}
+
 /// Writes a whole ceremony under `output_path/ceremony-<now>/`: one folder per validator (sorted
 /// by nonce) and, for more than one validator, the aggregate files. The folder is filled under a
 /// hidden temporary name and renamed at the end, so a failure never leaves a complete-looking
@@ -349,9 +364,7 @@ pub fn write_ceremony_named(
         if sorted.len() > 1 {
             let owned: Vec<ValidatorFiles> = sorted.iter().map(|v| (*v).clone()).collect();
             let (d, k, p) = aggregates(&owned, aggregate_created_at);
-            write_file(&tmp.join(DEPOSIT_FILE), &to_deposit_json(&d))?;
-            write_file(&tmp.join(KEYSHARES_FILE), &to_go_json(&k, KEYSHARES_FILE)?)?;
-            write_file(&tmp.join(PROOFS_FILE), &to_go_json(&p, PROOFS_FILE)?)?;
+            write_aggregates(tmp, &d, &k, &p)?;
         }
         Ok::<(), OutputError>(())
     })?;

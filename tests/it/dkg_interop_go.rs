@@ -30,14 +30,14 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
-fn tail(path: &Path, lines: usize) -> String {
+pub(crate) fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// A Go child process, killed when the test ends (also on panic).
-struct GoProcess {
+pub(crate) struct GoProcess {
     child: Child,
     log: PathBuf,
 }
@@ -50,17 +50,17 @@ impl Drop for GoProcess {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Impl {
+pub(crate) enum Impl {
     Go,
     Rust,
 }
 
-struct Cluster {
-    bin: PathBuf,
-    work: tempfile::TempDir,
-    infos: Vec<OperatorInfo>,
-    go: Vec<GoProcess>,
-    rust: Vec<RunningOperator>,
+pub(crate) struct Cluster {
+    pub(crate) bin: PathBuf,
+    pub(crate) work: tempfile::TempDir,
+    pub(crate) infos: Vec<OperatorInfo>,
+    pub(crate) go: Vec<GoProcess>,
+    pub(crate) rust: Vec<RunningOperator>,
     /// Ids of the Rust operators; each saves accepted `/results` under `work/op<id>-out`.
     rust_ids: Vec<u64>,
 }
@@ -70,7 +70,7 @@ impl Cluster {
         self.infos.iter().map(|o| o.id).collect()
     }
 
-    fn go_logs(&self) -> String {
+    pub(crate) fn go_logs(&self) -> String {
         self.go
             .iter()
             .map(|g| format!("--- {}\n{}", g.log.display(), tail(&g.log, 8)))
@@ -81,6 +81,12 @@ impl Cluster {
 
 /// Starts one operator per id, of the given implementations, each with a fresh RSA-2048 key.
 async fn start_cluster(ids: &[u64], kinds: &[Impl]) -> Cluster {
+    start_cluster_eth(ids, kinds, None).await
+}
+
+/// [`start_cluster`] with the operators' execution RPC (`ethEndpointURL`), which Go operators
+/// need for resign/reshare owner checks.
+pub(crate) async fn start_cluster_eth(ids: &[u64], kinds: &[Impl], eth: Option<&str>) -> Cluster {
     assert_eq!(ids.len(), kinds.len());
     let bin = go_ssv_dkg();
     let work = tempfile::tempdir().expect("tmp");
@@ -105,8 +111,11 @@ async fn start_cluster(ids: &[u64], kinds: &[Impl]) -> Cluster {
         let url = match kind {
             Impl::Rust => {
                 let out = cluster.work.path().join(format!("op{id}-out"));
-                let state =
-                    Arc::new(OperatorState::new(id, key, VERSION.into()).with_output_path(out));
+                let mut state = OperatorState::new(id, key, VERSION.into()).with_output_path(out);
+                if let Some(url) = eth {
+                    state = state.with_eth_rpc(url.parse().expect("eth url"));
+                }
+                let state = Arc::new(state);
                 let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
                 let s = serve(state, addr, &tls).await.expect("serve");
                 let url = s.url();
@@ -134,6 +143,7 @@ async fn start_cluster(ids: &[u64], kinds: &[Impl]) -> Cluster {
                     .args(["--serverTLSKeyPath", "./tls.key"])
                     .args(["--outputPath", &format!("./op{id}-out")])
                     .args(["--logFilePath", &format!("./op{id}.log")])
+                    .args(["--ethEndpointURL", eth.unwrap_or("http://127.0.0.1:8545")])
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
                     .spawn()
@@ -149,10 +159,18 @@ async fn start_cluster(ids: &[u64], kinds: &[Impl]) -> Cluster {
         });
     }
     // Every operator, Go or Rust, must answer a signed Pong before the ceremony starts.
-    let pinger = Initiator::new(cluster.infos.clone(), &insecure()).expect("initiator");
+    // One pinger per operator: a cluster for a reshare (old and new sets) may have any size.
+    let pingers: Vec<Initiator> = cluster
+        .infos
+        .iter()
+        .map(|o| Initiator::ping_only(o.clone(), &insecure()).expect("pinger"))
+        .collect();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let pings = pinger.ping().await;
+        let mut pings = Vec::new();
+        for (p, o) in pingers.iter().zip(&cluster.infos) {
+            pings.push((o.id, p.ping_one(o).await));
+        }
         let down: Vec<String> = pings
             .iter()
             .filter_map(|(id, r)| r.as_ref().err().map(|e| format!("{id}: {e}")))
@@ -183,16 +201,16 @@ fn insecure() -> ClientTls {
 
 /// What a ceremony is asked for (the `ssv-dkg init` flags that vary between tests).
 #[derive(Clone, Copy)]
-struct Params {
-    nonce: u64,
-    validators: usize,
-    network: &'static str,
-    compounding: bool,
-    amount_gwei: u64,
+pub(crate) struct Params {
+    pub(crate) nonce: u64,
+    pub(crate) validators: usize,
+    pub(crate) network: &'static str,
+    pub(crate) compounding: bool,
+    pub(crate) amount_gwei: u64,
 }
 
 impl Params {
-    const fn new(nonce: u64, validators: usize, network: &'static str) -> Self {
+    pub(crate) const fn new(nonce: u64, validators: usize, network: &'static str) -> Self {
         Self {
             nonce,
             validators,
@@ -212,7 +230,7 @@ impl Params {
 }
 
 /// The Rust initiator drives the cluster; returns the ceremony folder.
-async fn rust_ceremony(cluster: &Cluster, p: Params) -> PathBuf {
+pub(crate) async fn rust_ceremony(cluster: &Cluster, p: Params) -> PathBuf {
     let init = Arc::new(Initiator::new(cluster.infos.clone(), &insecure()).expect("initiator"));
     let req = CeremonyRequest {
         owner: OWNER,
@@ -306,7 +324,7 @@ async fn go_ceremony(cluster: &Cluster, p: Params) -> PathBuf {
 }
 
 /// `ssv-dkg verify`, run from the folder's parent because it accepts only local paths.
-fn go_verify(bin: &Path, dir: &Path, p: Params) {
+pub(crate) fn go_verify(bin: &Path, dir: &Path, p: Params) {
     let parent = dir.parent().expect("ceremony folder has a parent");
     let name = dir.file_name().expect("ceremony folder name");
     let out = Command::new(bin)
@@ -331,7 +349,7 @@ fn go_verify(bin: &Path, dir: &Path, p: Params) {
 }
 
 /// The three independent verifiers must all accept the folder.
-fn check_all(cluster: &Cluster, dir: &Path, p: Params) {
+pub(crate) fn check_all(cluster: &Cluster, dir: &Path, p: Params) {
     let expect = expectations(
         p.nonce,
         p.validators,
@@ -362,7 +380,7 @@ fn check_all(cluster: &Cluster, dir: &Path, p: Params) {
     python_check(dir, p.nonce, p.validators, p.network);
 }
 
-fn first_validator_dir(dir: &Path) -> PathBuf {
+pub(crate) fn first_validator_dir(dir: &Path) -> PathBuf {
     std::fs::read_dir(dir)
         .expect("ceremony dir")
         .flatten()

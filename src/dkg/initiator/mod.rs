@@ -168,7 +168,7 @@ fn check_scheme(o: &OperatorInfo, opts: ClientOptions) -> Result<(), InitiatorEr
     }
 }
 
-fn op_err(id: u64, reason: impl Into<String>) -> InitiatorError {
+pub(crate) fn op_err(id: u64, reason: impl Into<String>) -> InitiatorError {
     InitiatorError::Operator {
         id,
         reason: reason.into(),
@@ -409,44 +409,27 @@ impl Initiator {
         iid: &[u8; 24],
         expected: TransportType,
     ) -> Result<Vec<SignedTransport>, InitiatorError> {
-        let mut out = Vec::with_capacity(replies.len());
-        for (op, bytes) in self.operators.iter().zip(replies) {
-            let st = SignedTransport::from_ssz(&bytes)
-                .map_err(|e| op_err(op.id, format!("reply is not a valid message: {e}")))?;
-            if st.signer != op.key.to_base64_pem().as_bytes() {
-                return Err(op_err(
-                    op.id,
-                    "reply signed by a key that differs from the registered one",
-                ));
-            }
-            verify_transport(&st, &op.key, &format!("operator {}", op.id)).map_err(|_| {
-                op_err(
-                    op.id,
-                    "reply signature does not verify with its registered key",
-                )
-            })?;
-            if &st.message.identifier != iid {
-                return Err(op_err(op.id, "reply for another ceremony instance"));
-            }
-            if st.message.kind == TransportType::Error {
-                let text = String::from_utf8_lossy(&st.message.data).into_owned();
-                return Err(op_err(
-                    op.id,
-                    format!("ceremony failed at the operator: {text}"),
-                ));
-            }
-            if st.message.kind != expected {
-                return Err(op_err(
-                    op.id,
-                    format!(
-                        "sent {:?} where {:?} was expected",
-                        st.message.kind, expected
-                    ),
-                ));
-            }
-            out.push(st);
-        }
-        Ok(out)
+        self.operators
+            .iter()
+            .zip(replies)
+            .map(|(op, bytes)| check_reply(op, &bytes, iid, expected))
+            .collect()
+    }
+
+    /// POSTs `bodies[i]` to `ops[i]` concurrently; one answer per operator, in `ops` order (for
+    /// resign and reshare, which judge who answered against a threshold).
+    pub(crate) async fn post_each(
+        &self,
+        ops: &[OperatorInfo],
+        path: &'static str,
+        bodies: Vec<Vec<u8>>,
+    ) -> Vec<Result<Vec<u8>, InitiatorError>> {
+        let futs = ops.iter().zip(bodies).map(|(o, b)| async move {
+            client::call(&self.client, o.id, &o.url, path, Some(b))
+                .await
+                .map_err(InitiatorError::from)
+        });
+        join_all(futs).await
     }
 
     /// One ceremony for owner nonce `nonce`: `/init`, the two `/dkg` rounds, validation of the
@@ -593,7 +576,7 @@ impl Initiator {
 
     /// [`validate_results`] off the async workers that drive the HTTP rounds (pairings and
     /// interpolation take milliseconds each).
-    async fn validate(
+    pub(crate) async fn validate(
         &self,
         init: &Init,
         iid: [u8; 24],
@@ -601,8 +584,21 @@ impl Initiator {
         network: &str,
         nonce: u64,
     ) -> Result<ValidatorFiles, InitiatorError> {
-        let known: Vec<KnownOperator> = self
-            .operators
+        self.validate_for(&self.operators, init, iid, results, network, nonce)
+            .await
+    }
+
+    /// [`Self::validate`] for the cluster `ops` (a reshare's new operators).
+    pub(crate) async fn validate_for(
+        &self,
+        ops: &[OperatorInfo],
+        init: &Init,
+        iid: [u8; 24],
+        results: Vec<DkgResult>,
+        network: &str,
+        nonce: u64,
+    ) -> Result<ValidatorFiles, InitiatorError> {
+        let known: Vec<KnownOperator> = ops
             .iter()
             .map(|o| KnownOperator {
                 id: o.id,
@@ -621,8 +617,24 @@ impl Initiator {
     }
 
     /// Final: `/results` to every operator; any rejection fails the ceremony (like ssv-dkg).
-    async fn post_results(
+    pub(crate) async fn post_results(
         &self,
+        key: &FastSigner,
+        init: &Init,
+        iid: [u8; 24],
+        files: &ValidatorFiles,
+        versions: &[(u64, String)],
+        nonce: u64,
+    ) -> Result<(), InitiatorError> {
+        self.post_results_to(&self.operators, key, init, iid, files, versions, nonce)
+            .await
+    }
+
+    /// [`Self::post_results`] to the cluster `ops`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn post_results_to(
+        &self,
+        ops: &[OperatorInfo],
         key: &FastSigner,
         init: &Init,
         iid: [u8; 24],
@@ -650,10 +662,55 @@ impl Initiator {
         let body = sign_transport(key, t)
             .map_err(|source| InitiatorError::Sign { nonce, source })?
             .to_ssz();
-        self.send_all("results", vec![body; self.operators.len()])
-            .await?;
+        for r in self.post_each(ops, "results", vec![body; ops.len()]).await {
+            r?;
+        }
         Ok(())
     }
+}
+
+/// One operator's reply: a transport signed by its registered key, for instance `iid`, of type
+/// `expected` (an `Error` transport is reported with its text).
+pub(crate) fn check_reply(
+    op: &OperatorInfo,
+    bytes: &[u8],
+    iid: &[u8; 24],
+    expected: TransportType,
+) -> Result<SignedTransport, InitiatorError> {
+    let st = SignedTransport::from_ssz(bytes)
+        .map_err(|e| op_err(op.id, format!("reply is not a valid message: {e}")))?;
+    if st.signer != op.key.to_base64_pem().as_bytes() {
+        return Err(op_err(
+            op.id,
+            "reply signed by a key that differs from the registered one",
+        ));
+    }
+    verify_transport(&st, &op.key, &format!("operator {}", op.id)).map_err(|_| {
+        op_err(
+            op.id,
+            "reply signature does not verify with its registered key",
+        )
+    })?;
+    if &st.message.identifier != iid {
+        return Err(op_err(op.id, "reply for another ceremony instance"));
+    }
+    if st.message.kind == TransportType::Error {
+        let text = String::from_utf8_lossy(&st.message.data).into_owned();
+        return Err(op_err(
+            op.id,
+            format!("ceremony failed at the operator: {text}"),
+        ));
+    }
+    if st.message.kind != expected {
+        return Err(op_err(
+            op.id,
+            format!(
+                "sent {:?} where {:?} was expected",
+                st.message.kind, expected
+            ),
+        ));
+    }
+    Ok(st)
 }
 
 /// The signed `/init` bodies, one per operator, each addressed with the version string that

@@ -4,6 +4,7 @@
 pub mod bundle;
 pub mod poly;
 pub mod protocol;
+pub mod reshare;
 
 pub use bundle::{Deal, DealBundle};
 pub use protocol::{DistKeyShare, DkgError, Node, Participant};

@@ -27,9 +27,9 @@ struct RawOperatorConfig {
     output_path: Option<String>,
     /// This operator's server limits (not an ssv-dkg key): camelCase names of `ServerLimits`.
     limits: Option<ServerLimitOverrides>,
-    // Accepted so ssv-dkg's files load; this operator needs no execution client for init.
+    /// Execution RPC for EIP-1271 owner checks of `/resign` and `/reshare`.
     #[serde(rename = "ethEndpointURL")]
-    _eth_endpoint_url: Option<String>,
+    eth_endpoint_url: Option<String>,
     #[serde(rename = "logLevel")]
     _log_level: Option<String>,
     #[serde(rename = "logFormat")]
@@ -61,6 +61,8 @@ pub struct OperatorConfigFile {
     pub output_path: Option<PathBuf>,
     /// The `limits:` section.
     pub limits: ServerLimitOverrides,
+    /// `ethEndpointURL`: the execution RPC for contract owners' signatures (EIP-1271).
+    pub eth_endpoint_url: Option<String>,
 }
 
 /// Parses config text; `path` only names the file in errors. Unknown keys are errors; keys
@@ -98,6 +100,7 @@ pub fn parse_operator_config(
         server_tls_key_path: local("serverTLSKeyPath", raw.server_tls_key_path)?,
         output_path: local("outputPath", raw.output_path)?,
         limits: raw.limits.unwrap_or_default(),
+        eth_endpoint_url: raw.eth_endpoint_url,
     })
 }
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 /// (`pkgs/wire/types.go`, dkg-spec `types.go`). A body above these cannot decode as the route's
 /// message, so it is refused before it is read. Bulk runs (up to 100 validators) are 100 separate
 /// ceremonies: no `/init`, `/dkg` or `/results` grows with them; only `/resign` and `/reshare` carry
-/// up to 100 messages (not served by this operator yet; sizes kept here for when they are).
+/// up to 100 messages (one owner signature over all of them).
 pub mod wire_max {
     /// `Signer`, `Signature`, `Operator.PubKey`, `Exchange.PK`/`Commits`: `list ≤ 2048`.
     pub const KEY: usize = 2048;
@@ -79,6 +79,9 @@ pub mod wire_max {
 
 /// The smallest `/init` limit accepted: a real 13-operator `/init` (RSA-2048 keys) is 9 178 bytes.
 pub const MIN_INIT_BODY: usize = 12 * 1024;
+/// The smallest `/resign` and `/reshare` limit accepted: one message of 13 (old and new)
+/// operators with RSA-2048 keys is about 26 KiB.
+pub const MIN_CHANGE_BODY: usize = 40 * 1024;
 /// The smallest `/dkg` limit accepted: a real 13-operator deal round is 53 432 bytes from this
 /// initiator and 55 264 from ssv-dkg's (its deal bundles are indented JSON).
 pub const MIN_DKG_BODY: usize = 72 * 1024;
@@ -94,6 +97,10 @@ pub struct ServerLimits {
     pub dkg_body: usize,
     /// Largest `/results` body.
     pub results_body: usize,
+    /// Largest `/resign` body (100 messages of 13 operators fit).
+    pub resign_body: usize,
+    /// Largest `/reshare` body (100 messages of 13 old and 13 new operators fit).
+    pub reshare_body: usize,
     /// Largest request head (request line + headers). ssv-dkg allows 1 MiB; ssv-dkg's own
     /// initiator sends well under 1 KiB, and this is buffer memory per connection.
     pub max_header_bytes: usize,
@@ -122,6 +129,12 @@ pub struct ServerLimits {
     pub results_per_ip_per_minute: u32,
     /// `/health_check` per minute per source address. ssv-dkg: 500.
     pub health_check_per_ip_per_minute: u32,
+    /// `/resign` per minute per source address. ssv-dkg: 200.
+    pub resign_per_ip_per_minute: u32,
+    /// `/reshare` per minute per source address. ssv-dkg: 200.
+    pub reshare_per_ip_per_minute: u32,
+    /// Longest wait for the execution RPC when checking a contract owner's signature (EIP-1271).
+    pub owner_check_timeout: Duration,
     /// Accepted `/init` per minute per initiator key (a Rust bulk run of 100 uses one key).
     pub init_per_initiator_per_minute: u32,
     /// Ceremony instances held at once. ssv-dkg: `MaxInstances` 1024.
@@ -151,6 +164,8 @@ impl Default for ServerLimits {
             init_body: wire_max::INIT_BODY,
             dkg_body: wire_max::DKG_BODY,
             results_body: wire_max::RESULTS_BODY,
+            resign_body: wire_max::RESIGN_BODY,
+            reshare_body: wire_max::RESHARE_BODY,
             max_header_bytes: 64 * 1024,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(90),
@@ -163,6 +178,9 @@ impl Default for ServerLimits {
             dkg_per_ip_per_minute: 500,
             results_per_ip_per_minute: 500,
             health_check_per_ip_per_minute: 500,
+            resign_per_ip_per_minute: 200,
+            reshare_per_ip_per_minute: 200,
+            owner_check_timeout: Duration::from_secs(10),
             init_per_initiator_per_minute: 200,
             max_instances: 1024,
             max_instances_per_ip: 64,
@@ -221,6 +239,18 @@ impl ServerLimits {
             "below a 13-operator /results (56 KiB needed)",
         )?;
         below(
+            "resignBody",
+            self.resign_body,
+            MIN_CHANGE_BODY,
+            "below one 13-operator /resign message (40 KiB needed)",
+        )?;
+        below(
+            "reshareBody",
+            self.reshare_body,
+            MIN_CHANGE_BODY,
+            "below one 13-operator /reshare message (40 KiB needed)",
+        )?;
+        below(
             "maxHeaderBytes",
             self.max_header_bytes,
             8192,
@@ -242,6 +272,7 @@ impl ServerLimits {
             ("connectionLifetimeSecs", self.connection_lifetime),
             ("instanceTtlSecs", self.instance_ttl),
             ("exchangeTtlSecs", self.exchange_ttl),
+            ("ownerCheckTimeoutSecs", self.owner_check_timeout),
         ] {
             if d.is_zero() {
                 return Err(LimitError {
@@ -269,6 +300,12 @@ pub struct ServerLimitOverrides {
     /// Largest /results body, bytes [default: 104876].
     #[arg(long)]
     pub results_body: Option<usize>,
+    /// Largest /resign body, bytes [default: 3868332].
+    #[arg(long)]
+    pub resign_body: Option<usize>,
+    /// Largest /reshare body, bytes [default: 6553532].
+    #[arg(long)]
+    pub reshare_body: Option<usize>,
     /// Largest request head, bytes [default: 65536].
     #[arg(long)]
     pub max_header_bytes: Option<usize>,
@@ -305,6 +342,15 @@ pub struct ServerLimitOverrides {
     /// /health_check per minute per source address [default: 500].
     #[arg(long)]
     pub health_check_per_ip_per_minute: Option<u32>,
+    /// /resign per minute per source address [default: 200].
+    #[arg(long)]
+    pub resign_per_ip_per_minute: Option<u32>,
+    /// /reshare per minute per source address [default: 200].
+    #[arg(long)]
+    pub reshare_per_ip_per_minute: Option<u32>,
+    /// Seconds to wait for the execution RPC in an EIP-1271 owner check [default: 10].
+    #[arg(long)]
+    pub owner_check_timeout_secs: Option<u64>,
     /// Accepted /init per minute per initiator key [default: 200].
     #[arg(long)]
     pub init_per_initiator_per_minute: Option<u32>,
@@ -341,6 +387,8 @@ impl ServerLimitOverrides {
             init_body,
             dkg_body,
             results_body,
+            resign_body,
+            reshare_body,
             max_header_bytes,
             header_read_timeout_secs,
             body_read_timeout_secs,
@@ -353,6 +401,8 @@ impl ServerLimitOverrides {
             dkg_per_ip_per_minute,
             results_per_ip_per_minute,
             health_check_per_ip_per_minute,
+            resign_per_ip_per_minute,
+            reshare_per_ip_per_minute,
             init_per_initiator_per_minute,
             max_instances,
             max_instances_per_ip,
@@ -360,6 +410,7 @@ impl ServerLimitOverrides {
             instance_ttl_secs,
             exchange_ttl_secs,
             exchange_grace_when_full_secs,
+            owner_check_timeout_secs,
             log_lines_per_minute
         )
     }
@@ -377,6 +428,8 @@ impl ServerLimitOverrides {
             init_body,
             dkg_body,
             results_body,
+            resign_body,
+            reshare_body,
             max_header_bytes,
             max_connections,
             max_connections_per_ip,
@@ -386,6 +439,8 @@ impl ServerLimitOverrides {
             dkg_per_ip_per_minute,
             results_per_ip_per_minute,
             health_check_per_ip_per_minute,
+            resign_per_ip_per_minute,
+            reshare_per_ip_per_minute,
             init_per_initiator_per_minute,
             max_instances,
             max_instances_per_ip,
@@ -398,7 +453,8 @@ impl ServerLimitOverrides {
             connection_lifetime_secs => connection_lifetime,
             instance_ttl_secs => instance_ttl,
             exchange_ttl_secs => exchange_ttl,
-            exchange_grace_when_full_secs => exchange_grace_when_full
+            exchange_grace_when_full_secs => exchange_grace_when_full,
+            owner_check_timeout_secs => owner_check_timeout
         );
         l.validate()?;
         Ok(l)

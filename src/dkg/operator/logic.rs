@@ -30,6 +30,11 @@ pub const MAX_INSTANCE_TIME: Duration = Duration::from_secs(60);
 /// See [`MAX_INSTANCE_TIME`].
 pub const MAX_INSTANCES: usize = 1024;
 
+mod changes;
+mod reshare;
+pub use changes::ResignBatch;
+pub use reshare::ReshareBatch;
+
 /// Why an operator refuses a request. The text is what the initiator gets back (ErrSSZ); it
 /// never holds key material.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +99,9 @@ pub enum OperatorError {
         /// What failed.
         reason: String,
     },
+    /// The owner signature over a resign/reshare batch is refused or cannot be checked.
+    #[error("owner signature: {0}")]
+    Owner(#[source] crate::dkg::owner_sig::OwnerSigError),
     /// A failure on this side (a poisoned lock, no randomness, a signing error).
     #[error("internal: {0}")]
     Internal(String),
@@ -113,6 +121,13 @@ enum Phase {
     },
     /// Result sent; waiting for `/results`.
     Done { validator_pubkey: [u8; 48] },
+    /// Reshare: exchange key sent; waiting for the exchange round.
+    ReshareExchange {
+        longterm: Scalar,
+        plan: Box<reshare::ResharePlan>,
+    },
+    /// Reshare (new operator): deals or the empty bundle sent; waiting for the deal round.
+    ReshareDealt(Box<reshare::ReshareDealt>),
     /// `/results` accepted (and saved): nothing more to do; further `/results` are refused.
     Finished,
 }
@@ -130,8 +145,8 @@ enum Stage {
 impl Phase {
     fn stage(&self) -> Stage {
         match self {
-            Self::Exchange { .. } => Stage::Exchange,
-            Self::Dealt { .. } => Stage::Dealt,
+            Self::Exchange { .. } | Self::ReshareExchange { .. } => Stage::Exchange,
+            Self::Dealt { .. } | Self::ReshareDealt(_) => Stage::Dealt,
             Self::Done { .. } => Stage::Done,
             Self::Finished => Stage::Finished,
         }
@@ -218,6 +233,8 @@ pub struct OperatorState {
     log: LogLimiter,
     /// The signed Pong never changes: signed once, so health checks cost no RSA signature.
     pong: OnceLock<Vec<u8>>,
+    /// Execution RPC for owner checks of contract owners (EIP-1271); `None`: EOA owners only.
+    eth_rpc: Option<url::Url>,
 }
 
 impl std::fmt::Debug for OperatorState {
@@ -249,7 +266,15 @@ impl OperatorState {
             log: LogLimiter::new(limits.log_lines_per_minute),
             limits,
             pong: OnceLock::new(),
+            eth_rpc: None,
         }
+    }
+
+    /// Checks contract owners' resign/reshare signatures (EIP-1271) through this RPC
+    /// (ssv-dkg's `--ethEndpointURL`); without one only EOA owners are accepted.
+    pub fn with_eth_rpc(mut self, url: url::Url) -> Self {
+        self.eth_rpc = Some(url);
+        self
     }
 
     /// Runs with these limits (instances here; the server reads the rest from [`Self::limits`]).
@@ -643,6 +668,10 @@ impl OperatorState {
                 let bundles = self.deal_bundles(msgs)?;
                 self.finish(slot, &mut inst, m.identifier, *participant, &bundles)
             }
+            Some(Phase::ReshareExchange { longterm, plan }) => {
+                self.reshare_exchange_round(slot, &mut inst, m, longterm, plan)
+            }
+            Some(Phase::ReshareDealt(d)) => self.reshare_deal_round(slot, &mut inst, m, d),
             Some(done @ (Phase::Done { .. } | Phase::Finished)) => {
                 inst.phase = Some(done);
                 Err(self.ceremony_err("ceremony already produced its result"))

@@ -227,6 +227,8 @@ enum Route {
     Init,
     Dkg,
     Results,
+    Resign,
+    Reshare,
     Health,
     Unknown,
 }
@@ -237,6 +239,8 @@ impl Route {
             (&Method::POST, "/init") => Self::Init,
             (&Method::POST, "/dkg") => Self::Dkg,
             (&Method::POST, "/results") => Self::Results,
+            (&Method::POST, "/resign") => Self::Resign,
+            (&Method::POST, "/reshare") => Self::Reshare,
             (&Method::GET, "/health_check") => Self::Health,
             _ => Self::Unknown,
         }
@@ -247,6 +251,8 @@ impl Route {
             Self::Init => l.init_body,
             Self::Dkg => l.dkg_body,
             Self::Results => l.results_body,
+            Self::Resign => l.resign_body,
+            Self::Reshare => l.reshare_body,
             Self::Health | Self::Unknown => 0,
         }
     }
@@ -256,6 +262,8 @@ impl Route {
             Self::Init => "/init",
             Self::Dkg => "/dkg",
             Self::Results => "/results",
+            Self::Resign => "/resign",
+            Self::Reshare => "/reshare",
             Self::Health => "/health_check",
             Self::Unknown => "/",
         }
@@ -268,6 +276,8 @@ struct Rates {
     init: RateLimiter<IpAddr>,
     dkg: RateLimiter<IpAddr>,
     results: RateLimiter<IpAddr>,
+    resign: RateLimiter<IpAddr>,
+    reshare: RateLimiter<IpAddr>,
     health: RateLimiter<IpAddr>,
 }
 
@@ -278,6 +288,8 @@ impl Rates {
             init: RateLimiter::new(l.init_per_ip_per_minute),
             dkg: RateLimiter::new(l.dkg_per_ip_per_minute),
             results: RateLimiter::new(l.results_per_ip_per_minute),
+            resign: RateLimiter::new(l.resign_per_ip_per_minute),
+            reshare: RateLimiter::new(l.reshare_per_ip_per_minute),
             health: RateLimiter::new(l.health_check_per_ip_per_minute),
         }
     }
@@ -287,6 +299,8 @@ impl Rates {
             Route::Init => &self.init,
             Route::Dkg => &self.dkg,
             Route::Results => &self.results,
+            Route::Resign => &self.resign,
+            Route::Reshare => &self.reshare,
             Route::Health => &self.health,
             Route::Unknown => return self.all.allow(ip),
         };
@@ -515,22 +529,35 @@ async fn handle(shared: Arc<Shared>, peer: IpAddr, req: Request<Incoming>) -> Re
         }
     };
     let st = shared.state.clone();
-    let work = move || -> Result<Vec<u8>, OperatorError> {
-        match route {
-            Route::Init => st.handle_init_from(&body, Some(peer)),
-            Route::Dkg => st.handle_dkg(&body),
-            Route::Results => st.handle_results(&body),
-            Route::Health | Route::Unknown => st.health_check(),
+    let answer = match route {
+        // Owner checks may call the execution RPC: these handlers move their CPU work off the
+        // async workers themselves.
+        Route::Resign => st.handle_resign_from(body.to_vec(), Some(peer)).await,
+        Route::Reshare => st.handle_reshare_from(body.to_vec(), Some(peer)).await,
+        _ => {
+            let work = move || -> Result<Vec<u8>, OperatorError> {
+                match route {
+                    Route::Init => st.handle_init_from(&body, Some(peer)),
+                    Route::Dkg => st.handle_dkg(&body),
+                    Route::Results => st.handle_results(&body),
+                    _ => st.health_check(),
+                }
+            };
+            // RSA and pairing work is CPU-bound: keep it off the async workers.
+            match tokio::task::spawn_blocking(work).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return err_response(StatusCode::INTERNAL_SERVER_ERROR, "handler failed");
+                }
+            }
         }
     };
-    // RSA and pairing work is CPU-bound: keep it off the async workers.
-    match tokio::task::spawn_blocking(work).await {
-        Ok(Ok(bytes)) => Response::new(Full::new(Bytes::from(bytes))),
-        Ok(Err(e)) => {
+    match answer {
+        Ok(bytes) => Response::new(Full::new(Bytes::from(bytes))),
+        Err(e) => {
             shared.warn("request failed", &format_args!("{}: {e}", route.name()));
             err_response(status_for(&e), &e.to_string())
         }
-        Err(_) => err_response(StatusCode::INTERNAL_SERVER_ERROR, "handler failed"),
     }
 }
 
