@@ -767,10 +767,16 @@ pub async fn change_operators(
         .record
         .as_ref()
         .is_some_and(|r| r.old_operator_ids == run.old && r.new_operator_ids == run.new);
+    // Started: the removal is journaled (maybe only signed when the process died).
     let started = ours
-        && j.record
+        && (j
+            .record
             .as_ref()
-            .is_some_and(|r| r.steps.contains_key(&Step::Remove));
+            .is_some_and(|r| r.steps.contains_key(&Step::Remove))
+            || j.actions
+                .actions()
+                .iter()
+                .any(|a| a.kind == "remove" && a.args == run.pubkey));
     if at != Where::Old && !(started && matches!(at, Where::Removed | Where::New)) {
         let found = match (at, found) {
             (Where::Unknown, _) | (_, None) => "it was never registered by this owner".to_string(),
@@ -801,42 +807,28 @@ pub async fn change_operators(
         refuse_missing_operators(chain, owner, &run.new).await?;
     }
 
-    let ks = reshare_step(&mut run, &mut j, registered_new).await?;
-    let Some(ks) = ks else {
-        // A dry run does not run the ceremony (it would make real shares at the operators), so
-        // the transactions that need its keyshares are listed, not rehearsed.
-        for step in [
-            Step::Verify,
-            Step::Remove,
-            Step::Wait,
-            Step::Register,
-            Step::Withdraw,
-        ] {
-            let detail = match step {
-                Step::Verify => "the new keyshares checked as `register` checks them".to_string(),
-                Step::Remove => format!(
-                    "removeValidator from the cluster of operators {:?}",
-                    run.old
-                ),
-                Step::Wait => format!("{REMOVAL_WAIT_EPOCHS} whole epochs on the beacon head"),
-                Step::Register => format!(
-                    "registerValidator into the cluster of operators {:?}, funded for the runway policy",
-                    run.new
-                ),
-                _ => "withdraw the old cluster's balance if no validator is left in it".to_string(),
-            };
-            run.finish(
-                step,
-                "planned",
-                format!("{detail} (rerun --dry-run with --keyshares to rehearse the transactions)"),
-            );
+    let ks = match reshare_step(&mut run, &mut j, registered_new).await? {
+        Shares::Ready(ks) => Some(ks),
+        Shares::NotNeeded => None,
+        Shares::Planned => {
+            // A dry run does not run the ceremony (it would make real shares at the operators),
+            // so the transactions that need its keyshares are listed, not rehearsed.
+            plan_rest(&mut run);
+            return Ok(run.report);
         }
-        return Ok(run.report);
     };
-    verify_step(&mut run, &mut j, &ks, at).await?;
+    if let Some(ks) = &ks {
+        verify_step(&mut run, &mut j, ks, at).await?;
+    } else {
+        run.finish(
+            Step::Verify,
+            "skipped",
+            "registered in the new cluster already".into(),
+        );
+    }
     remove_step(&mut run, &mut j, at).await?;
     wait_step(&mut run, &mut j, registered_new).await?;
-    register_step(&mut run, &mut j, &ks).await?;
+    register_step(&mut run, &mut j, ks.as_ref()).await?;
     withdraw_step(&mut run, &mut j).await?;
     Ok(run.report)
 }
@@ -864,40 +856,82 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Step 1: the keyshares for the new set, kept in the journal folder. A supplied file replaces an
-/// earlier one until the registration is done (a resign after the nonce moved is a new file).
+/// What step 1 gave.
+enum Shares {
+    /// The new keyshares, checked offline and narrowed to this validator.
+    Ready(ValidatedKeyshares),
+    /// Registered in the new cluster already and no keyshares at hand: none needed.
+    NotNeeded,
+    /// Dry run in ceremony mode: the ceremony is listed, not run.
+    Planned,
+}
+
+/// The rest of the steps in a dry run that could not rehearse them.
+fn plan_rest(run: &mut Run<'_>) {
+    for step in [
+        Step::Verify,
+        Step::Remove,
+        Step::Wait,
+        Step::Register,
+        Step::Withdraw,
+    ] {
+        let detail = match step {
+            Step::Verify => "the new keyshares checked as `register` checks them".to_string(),
+            Step::Remove => format!(
+                "removeValidator from the cluster of operators {:?}",
+                run.old
+            ),
+            Step::Wait => format!("{REMOVAL_WAIT_EPOCHS} whole epochs on the beacon head"),
+            Step::Register => format!(
+                "registerValidator into the cluster of operators {:?}, funded for the runway policy",
+                run.new
+            ),
+            _ => "withdraw the old cluster's balance if no validator is left in it".to_string(),
+        };
+        run.finish(
+            step,
+            "planned",
+            format!("{detail} (rerun --dry-run with --keyshares to rehearse the transactions)"),
+        );
+    }
+}
+
+/// Step 1: the keyshares for the new set. A supplied file is checked (and its hash journaled) on
+/// every run, so a resigned file can replace an earlier one until the registration; a
+/// ceremony's output is kept in the journal folder and never made twice.
 async fn reshare_step(
     run: &mut Run<'_>,
     j: &mut Journal,
     registered_new: bool,
-) -> Result<Option<ValidatedKeyshares>, ChangeError> {
+) -> Result<Shares, ChangeError> {
     let step = Step::Reshare;
     run.started(step);
-    let dest = j.keyshares();
-    let detail = match &run.req.shares {
-        NewShares::File(path) if !registered_new => {
+    let kept = j.keyshares();
+    let (ks, detail) = match &run.req.shares {
+        NewShares::File(path) => {
+            let ks = load_kept(run, path)?;
             let bytes = std::fs::read(path).map_err(|source| KeysharesError::Read {
                 path: path.clone(),
                 source,
             })?;
-            write_atomic(&dest, &bytes, 0o600)?;
             if let Some(r) = j.record.as_mut() {
                 r.keyshares_sha256 = Some(sha256_hex(&bytes));
             }
-            format!("keyshares supplied: {}", path.display())
+            (ks, format!("keyshares supplied: {}", path.display()))
         }
-        _ if dest.is_file() => {
-            let detail = "keyshares of an earlier run kept in the journal".to_string();
+        NewShares::Ceremony(_) if kept.is_file() => {
+            let ks = load_kept(run, &kept)?;
+            let detail = "the reshare ceremony's keyshares of an earlier run".to_string();
             run.finish(step, "skipped", detail);
-            return load_kept(run, &dest).map(Some);
+            return Ok(Shares::Ready(ks));
         }
-        NewShares::File(path) => {
-            // Registered in the new cluster already and the journal lost its copy.
+        NewShares::Ceremony(_) if registered_new => {
             let detail = "the validator is registered in the new cluster already".to_string();
             run.finish(step, "skipped", detail);
-            return load_kept(run, path).map(Some);
+            return Ok(Shares::NotNeeded);
         }
         NewShares::Ceremony(ceremony) => {
+            let ceremony = ceremony.clone();
             let job = ping_for_ceremony(run).await?;
             if run.dry() {
                 run.finish(
@@ -908,28 +942,29 @@ async fn reshare_step(
                         job.nonce
                     ),
                 );
-                return Ok(None);
+                return Ok(Shares::Planned);
             }
             let out = j.dir.join("ceremony");
             let made = ceremony
                 .reshare(&job, &out)
                 .await
                 .map_err(ChangeError::Ceremony)?;
+            let ks = load_kept(run, &made)?;
             let bytes = std::fs::read(&made).map_err(|source| KeysharesError::Read {
                 path: made.clone(),
                 source,
             })?;
-            write_atomic(&dest, &bytes, 0o600)?;
+            write_atomic(&kept, &bytes, 0o600)?;
             if let Some(r) = j.record.as_mut() {
                 r.keyshares_sha256 = Some(sha256_hex(&bytes));
             }
-            format!("reshare ceremony done: {}", made.display())
+            (ks, format!("reshare ceremony done: {}", made.display()))
         }
     };
     j.done(step, &detail)?;
     run.finish(step, "done", detail);
     kill_point(run.req.kill_at, ChangeKillPoint::After(step));
-    load_kept(run, &dest).map(Some)
+    Ok(Shares::Ready(ks))
 }
 
 /// The keyshares file checked offline and narrowed to this validator, the new set and owner.
@@ -1112,6 +1147,7 @@ async fn remove_step(run: &mut Run<'_>, j: &mut Journal, at: Where) -> Result<()
                 run.old
             ),
         );
+        kill_point(run.req.kill_at, ChangeKillPoint::After(step));
         return Ok(());
     }
     let c = read_cluster(run.chain, run.owner, &run.old).await?;
@@ -1245,10 +1281,21 @@ async fn wait_step(
 async fn register_step(
     run: &mut Run<'_>,
     j: &mut Journal,
-    ks: &ValidatedKeyshares,
+    ks: Option<&ValidatedKeyshares>,
 ) -> Result<(), ChangeError> {
     let step = Step::Register;
     run.started(step);
+    let Some(ks) = ks else {
+        run.finish(
+            step,
+            "skipped",
+            format!(
+                "registered in the cluster of operators {:?} already",
+                run.new
+            ),
+        );
+        return Ok(());
+    };
     let real = validator_dir(&run.req.state_root, &run.pubkey)?;
     let mut state = match run.rehearsal {
         Some(r) => r.open_state(&real)?,
