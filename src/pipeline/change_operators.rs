@@ -455,10 +455,10 @@ pub enum ChangeError {
     },
     /// The registration checks or sending failed.
     #[error(transparent)]
-    Register(RegisterError),
+    Register(Box<RegisterError>),
     /// The withdrawal failed.
     #[error(transparent)]
-    Withdraw(#[from] LifecycleError),
+    Withdraw(Box<LifecycleError>),
     /// The beacon node failed.
     #[error("the beacon node could not tell the head epoch")]
     Beacon(#[from] BeaconError),
@@ -482,6 +482,18 @@ pub enum ChangeError {
     Journal(#[from] JournalError),
 }
 
+impl From<LifecycleError> for ChangeError {
+    fn from(e: LifecycleError) -> Self {
+        Self::Withdraw(Box::new(e))
+    }
+}
+
+impl From<RegisterError> for ChangeError {
+    fn from(e: RegisterError) -> Self {
+        Self::Register(Box::new(e))
+    }
+}
+
 fn describe(missing: &[(u64, String)]) -> String {
     missing
         .iter()
@@ -501,7 +513,7 @@ fn register_err(e: RegisterError, removed: bool) -> ChangeError {
                 "nothing was sent"
             },
         },
-        other => ChangeError::Register(other),
+        other => other.into(),
     }
 }
 
@@ -714,9 +726,7 @@ pub async fn change_operators(
     rehearsal: Option<&Rehearsal>,
     progress: &mut (dyn FnMut(&Progress) + Send),
 ) -> Result<ChangeReport, ChangeError> {
-    let owner = chain
-        .signer_address()
-        .ok_or(ChangeError::Register(RegisterError::NoSigner))?;
+    let owner = chain.signer_address().ok_or(RegisterError::NoSigner)?;
     let old = sorted_set("old", &req.old_operator_ids)?;
     let new = sorted_set("new", &req.new_operator_ids)?;
     if old == new {
@@ -1315,7 +1325,7 @@ async fn register_step(
     }
     let (at, _) = locate(run.chain, run.owner, &run.pubkey, &run.old, &run.new).await?;
     if at != Where::New {
-        return Err(ChangeError::Register(RegisterError::Chain(
+        return Err(ChangeError::from(RegisterError::Chain(
             ChainError::Unexpected {
                 what: "registration".into(),
                 detail: format!(
