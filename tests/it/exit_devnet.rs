@@ -65,9 +65,20 @@ fn kill_when(
     dir: &Path,
     pred: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
+    kill_when_file(child, &dir.join("state.json"), pred)
+}
+
+/// SIGKILLs `child` as soon as the JSON file at `path` satisfies `pred`; returns what it saw.
+fn kill_when_file(
+    child: &mut Child,
+    path: &Path,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
     let start = Instant::now();
     loop {
-        if let Some(s) = state_json(dir)
+        if let Some(s) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
             && pred(&s)
         {
             child.kill().unwrap(); // SIGKILL
@@ -81,7 +92,7 @@ fn kill_when(
             };
             let out = read(child.stdout.take().map(|s| Box::new(s) as _));
             let err = read(child.stderr.take().map(|s| Box::new(s) as _));
-            panic!("exit run ended ({status}) before the kill point:\n{out}\n{err}");
+            panic!("the run ended ({status}) before the kill point:\n{out}\n{err}");
         }
         assert!(
             start.elapsed() < Duration::from_secs(120),
@@ -91,24 +102,45 @@ fn kill_when(
     }
 }
 
-async fn exit_events(setup: &LocalSetup, pubkey: &[u8]) -> usize {
+/// The SSVNetwork events `E` that satisfy `keep`.
+async fn ssv_events<E: SolEvent>(setup: &LocalSetup, keep: impl Fn(&E) -> bool) -> Vec<E> {
     let logs = setup
         .devnet
         .provider()
         .get_logs(
             &Filter::new()
                 .address(setup.devnet.profile().ssv_network)
-                .event_signature(SSVNetwork::ValidatorExited::SIGNATURE_HASH)
+                .event_signature(E::SIGNATURE_HASH)
                 .from_block(0),
         )
         .await
         .unwrap();
     logs.iter()
-        .filter(|l| {
-            SSVNetwork::ValidatorExited::decode_log(&l.inner)
-                .is_ok_and(|e| e.publicKey.as_ref() == pubkey)
-        })
-        .count()
+        .filter_map(|l| E::decode_log(&l.inner).ok().map(|e| e.data))
+        .filter(|e| keep(e))
+        .collect()
+}
+
+/// Runs `cmd` and SIGKILLs it as soon as its action journal holds a `kind` transaction, then
+/// reruns it to the end; returns the rerun's output.
+fn kill_then_rerun(mut cmd: impl FnMut() -> Command, journal: &Path, kind: &str) -> Output {
+    let mut child = cmd()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let seen = kill_when_file(&mut child, journal, |j| {
+        j.as_array()
+            .is_some_and(|a| a.iter().any(|r| r["kind"] == kind))
+    });
+    println!("SIGKILL with the {kind} transaction journaled: {seen}");
+    cmd().output().unwrap()
+}
+
+async fn exit_events(setup: &LocalSetup, pubkey: &[u8]) -> usize {
+    ssv_events::<SSVNetwork::ValidatorExited>(setup, |e| e.publicKey.as_ref() == pubkey)
+        .await
+        .len()
 }
 
 async fn beacon_validator(url: &str, pubkey: &str) -> Option<serde_json::Value> {
@@ -251,6 +283,28 @@ async fn exit_on_lodestar_survives_sigkill_and_refuses_a_pending_validator() {
         c.arg("--config").arg(&config).arg("exit").args(args);
         c
     };
+    let lifecycle_cmd = |args: &[&str]| {
+        let mut c = agent();
+        c.arg("--config").arg(&config).args(args);
+        c
+    };
+    let removed = |key: Vec<u8>| {
+        ssv_events::<SSVNetwork::ValidatorRemoved>(&setup, move |e| e.publicKey.as_ref() == key)
+    };
+
+    // Before the exit: `remove` refuses an active validator (it could not be exited through SSV
+    // afterwards), and sends nothing.
+    let o = lifecycle_cmd(&["remove", &pubkey]).output().unwrap();
+    let (_, stderr) = text(&o);
+    assert!(
+        !o.status.success(),
+        "an active validator must not be removed"
+    );
+    assert!(
+        stderr.contains("can no longer be exited through SSV") && stderr.contains("active_ongoing"),
+        "{stderr}"
+    );
+    assert!(removed(pk.to_vec()).await.is_empty());
 
     // Registered by this owner but pending on the beacon chain: refused, nothing sent.
     let pending = register_and_deposit_pending(&setup).await;
@@ -414,6 +468,59 @@ async fn exit_on_lodestar_survives_sigkill_and_refuses_a_pending_validator() {
     assert_eq!(events[0]["validators"][0]["outcome"], "resumed");
     assert_eq!(events.last().unwrap()["event"], "exit_done");
     assert_eq!(exit_events(&setup, &pk).await, 1);
+
+    // Exited: `remove` succeeds; SIGKILLed with its transaction journaled, the rerun finishes that
+    // one transaction.
+    let journal = ssv_agent::journal::cluster_dir(
+        &out,
+        ssv_agent::chain::reads::cluster_id(setup.staker, &[1, 2, 3, 4]),
+    )
+    .join(ssv_agent::journal::ActionJournal::FILE);
+    let o = kill_then_rerun(|| lifecycle_cmd(&["remove", &pubkey]), &journal, "remove");
+    let (stdout, stderr) = text(&o);
+    println!("--- remove (rerun after SIGKILL) ---\n{stdout}");
+    assert!(
+        o.status.success(),
+        "remove of an exited validator failed:\n{stdout}{stderr}"
+    );
+    assert_eq!(removed(pk.to_vec()).await.len(), 1, "one removeValidator");
+
+    // The second validator is still running: removed only with the explicit flag.
+    let o = lifecycle_cmd(&["remove", "--i-understand-no-exit", &pending])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert_eq!(removed(pending_key.clone()).await.len(), 1);
+
+    // `withdraw --all` empties the now empty cluster, once, across a SIGKILL.
+    let o = kill_then_rerun(
+        || lifecycle_cmd(&["withdraw", "--cluster", "1,2,3,4", "--all"]),
+        &journal,
+        "withdraw",
+    );
+    let (stdout, stderr) = text(&o);
+    println!("--- withdraw --all (rerun after SIGKILL) ---\n{stdout}");
+    assert!(o.status.success(), "{stdout}{stderr}");
+    let withdrawn =
+        ssv_events::<SSVNetwork::ClusterWithdrawn>(&setup, |e| e.owner == setup.staker).await;
+    assert_eq!(withdrawn.len(), 1, "one withdrawal: {withdrawn:?}");
+    assert_eq!(
+        withdrawn[0].cluster.balance,
+        U256::ZERO,
+        "the cluster is empty"
+    );
+    assert!(withdrawn[0].value > U256::ZERO);
+    let o = lifecycle_cmd(&["withdraw", "--cluster", "1,2,3,4", "--all"])
+        .output()
+        .unwrap();
+    assert!(
+        ssv_events::<SSVNetwork::ClusterWithdrawn>(&setup, |e| e.owner == setup.staker)
+            .await
+            .len()
+            == 1,
+        "a third run sends nothing: {}",
+        text(&o).1
+    );
     println!(
         "exit request to withdrawal_possible: {exited_after:?}; whole test {:?}",
         started.elapsed()
