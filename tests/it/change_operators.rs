@@ -470,5 +470,100 @@ async fn change_operators_moves_a_running_validator_once_through_sigkills() {
         "{last}"
     );
     assert_eq!(tx_count(&d, owner).await, sent + 3);
+
+    // The owner nonce moves after a removal (another validator registered meanwhile): the
+    // registration refuses, says resign is needed and that the validator is offline until then;
+    // keyshares resigned for the new nonce finish the change.
+    let (from, to) = ([1u64, 2, 3, 10], [1u64, 2, 5, 10]);
+    let sk1 = interop_secret_key(1).unwrap();
+    let pubkey1 = format!(
+        "0x{}",
+        hex::encode(ssv_agent::crypto::bls::public_key(&sk1))
+    );
+    let register = |name: &str, json: String| {
+        let o = agent(&config_path)
+            .args(["register", "--keyshares"])
+            .arg(write(name, json))
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "register {name} failed:\n{}",
+            text(&o).1
+        );
+    };
+    register(
+        "v1-old.json",
+        trusted_dealer_keyshares(&sk1, owner, 2, &ops(&d, &from)),
+    );
+    let change1 = |keyshares: &Path| {
+        let mut c = agent(&config_path);
+        c.args([
+            "change-operators",
+            "--validator",
+            &pubkey1,
+            "--old-operators",
+            "1,2,3,10",
+            "--new-operators",
+            "1,2,5,10",
+            "--poll-secs",
+            "1",
+            "--keyshares",
+        ])
+        .arg(keyshares);
+        c
+    };
+    let ks_nonce3 = write(
+        "v1-new-3.json",
+        trusted_dealer_keyshares(&sk1, owner, 3, &ops(&d, &to)),
+    );
+    let o = change1(&ks_nonce3)
+        .env("SSV_AGENT_TEST_KILL_AT", "change.remove")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.signal(), Some(9), "{}", text(&o).1);
+    let sk2 = interop_secret_key(2).unwrap();
+    register(
+        "v2.json",
+        trusted_dealer_keyshares(&sk2, owner, 3, &ops(&d, &to)),
+    );
+    let err = refused(
+        change1(&ks_nonce3),
+        &[
+            "signed for owner nonce 3",
+            "nonce is now 4",
+            "Resign",
+            "already removed from its old cluster",
+        ],
+    );
+    println!("--- nonce moved after the removal ---\n{err}");
+    let ks_nonce4 = write(
+        "v1-new-4.json",
+        trusted_dealer_keyshares(&sk1, owner, 4, &ops(&d, &to)),
+    );
+    let o = change1(&ks_nonce4).output().unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "resigned run failed:\n{stdout}{stderr}");
+    assert!(stdout.contains("wait: done"), "{stdout}");
+    let head = chain.head().await.unwrap();
+    let v1: Vec<_> = owner_validators(&chain, owner, head)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|v| v.pubkey == pubkey1)
+        .collect();
+    assert_eq!(
+        (v1.len(), v1[0].operator_ids.clone(), v1[0].removed),
+        (1, to.to_vec(), false)
+    );
+    assert!(
+        read_cluster(&chain, owner, &from)
+            .await
+            .unwrap()
+            .balance
+            .is_zero()
+    );
+    // remove, register v1 (old), register v2, register v1 (new), withdraw.
+    assert_eq!(tx_count(&d, owner).await, sent + 3 + 5);
     println!("change-operators test done in {:?}", started.elapsed());
 }
