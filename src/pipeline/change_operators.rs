@@ -773,10 +773,15 @@ pub async fn change_operators(
     // A removal or withdrawal in doubt is settled before the chain is asked where things stand.
     finish_pending(chain, &mut j.actions).await?;
     let (at, found) = locate(chain, owner, &run.pubkey, &run.old, &run.new).await?;
-    let ours = j
-        .record
-        .as_ref()
-        .is_some_and(|r| r.old_operator_ids == run.old && r.new_operator_ids == run.new);
+    // This change's journal: same sets, and not a finished change of the same sets from an
+    // earlier round trip (the validator is back in the old cluster after it registered).
+    let ours = j.record.as_ref().is_some_and(|r| {
+        r.old_operator_ids == run.old
+            && r.new_operator_ids == run.new
+            && !(at == Where::Old && r.steps.contains_key(&Step::Register))
+    });
+    let remove_args =
+        |r: Option<&ChangeRecord>| format!("{} #{}", run.pubkey, r.map_or(0, |r| r.started_at));
     // Started: the removal is journaled (maybe only signed when the process died).
     let started = ours
         && (j
@@ -786,7 +791,7 @@ pub async fn change_operators(
             || j.actions
                 .actions()
                 .iter()
-                .any(|a| a.kind == "remove" && a.args == run.pubkey));
+                .any(|a| a.kind == "remove" && a.args == remove_args(j.record.as_ref())));
     if at != Where::Old && !(started && matches!(at, Where::Removed | Where::New)) {
         let found = match (at, found) {
             (Where::Unknown, _) | (_, None) => "it was never registered by this owner".to_string(),
@@ -1178,7 +1183,11 @@ async fn remove_step(run: &mut Run<'_>, j: &mut Journal, at: Where) -> Result<()
         run.chain,
         &mut j.actions,
         "remove",
-        &run.pubkey,
+        &format!(
+            "{} #{}",
+            run.pubkey,
+            j.record.as_ref().map_or(0, |r| r.started_at)
+        ),
         tx,
         false,
         |r| {
@@ -1232,11 +1241,12 @@ async fn wait_step(
         );
         return Ok(());
     }
+    record_removal_epoch(run, j).await?;
     let seen = j
         .record
         .as_ref()
         .and_then(|r| r.removal_seen_epoch)
-        .unwrap_or_default();
+        .unwrap_or(u64::MAX - 1 - REMOVAL_WAIT_EPOCHS);
     let target = wait_target(seen);
     let (mut head, _, slot_secs) = head_epoch(run.beacon).await?;
     let slots = run.beacon.spec().await?.require("SLOTS_PER_EPOCH")?.max(1);
