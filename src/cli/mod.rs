@@ -2,6 +2,7 @@
 //! errors are typed (thiserror); here they become eyre reports with what to do next.
 
 pub mod activation;
+pub mod change_operators;
 pub mod demo;
 pub mod deposit;
 pub mod devnet;
@@ -137,6 +138,10 @@ pub enum Command {
     /// Exit validators through SSV (one, several, or `--all` of a cluster), then follow them to
     /// withdrawable with an ETA; refuses validators that are not active or not the owner's.
     Exit(exit::ExitArgs),
+    /// Move a registered validator to a new operator set without exiting it: new keyshares
+    /// (`--keyshares` or the reshare ceremony), remove, wait the epochs, register, withdraw;
+    /// resumable; `--dry-run` rehearses it on an anvil fork.
+    ChangeOperators(Box<change_operators::ChangeOperatorsArgs>),
 }
 
 impl Cli {
@@ -159,6 +164,7 @@ impl Cli {
             Command::Migrate(cmd) => cmd.migrate(&self.global).await,
             Command::FeeRecipient(cmd) => cmd.run(&self.global).await,
             Command::Exit(cmd) => cmd.run(&self.global).await,
+            Command::ChangeOperators(cmd) => cmd.run(&self.global).await,
         }
     }
 }

@@ -15,6 +15,7 @@
 
 mod activation;
 mod ceremony;
+pub mod change_operators;
 mod context;
 mod deposit;
 mod error;

@@ -63,6 +63,20 @@ pub async fn send_once(
     tx: TransactionRequest,
     again: bool,
 ) -> Result<(ActionOutcome, Option<TransactionReceipt>), ChainError> {
+    send_once_with(chain, journal, kind, args, tx, again, |_| {}).await
+}
+
+/// [`send_once`], calling `recorded` after each record of the new transaction is persisted (the
+/// crash tests stop the process between "signed and journaled" and "broadcast" there).
+pub async fn send_once_with(
+    chain: &Chain,
+    journal: &mut ActionJournal,
+    kind: &str,
+    args: &str,
+    tx: TransactionRequest,
+    again: bool,
+    mut recorded: impl FnMut(&crate::journal::TxRecord),
+) -> Result<(ActionOutcome, Option<TransactionReceipt>), ChainError> {
     finish_pending(chain, journal).await?;
     if !again
         && let Some(done) = journal
@@ -79,7 +93,12 @@ pub async fn send_once(
             None,
         ));
     }
-    let (rec, receipt) = send(chain, kind, tx, |r| journal.record(kind, args, r)).await?;
+    let (rec, receipt) = send(chain, kind, tx, |r| {
+        journal.record(kind, args, r)?;
+        recorded(r);
+        Ok(())
+    })
+    .await?;
     Ok((
         ActionOutcome::Sent {
             tx_hash: rec.tx_hash,

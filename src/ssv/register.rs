@@ -360,49 +360,12 @@ pub async fn register(
         return Ok(report);
     }
 
-    let chain_nonce = chain.owner_nonce(ks.owner).await?;
-    let remaining = ValidatedKeyshares {
-        shares: todo.iter().map(|s| (*s).clone()).collect(),
-        ..ks.clone()
-    };
-    check_nonce_sequence(&remaining, chain_nonce)?;
-    check_operators(chain, ks, &cluster, todo.len()).await?;
-    if cluster.is_liquidated() {
-        return Err(RegisterError::Liquidated {
-            cluster_id: cluster.cluster_id,
-        });
-    }
-    let path = choose_path(
-        cluster.version,
-        cluster.billing,
-        opts.allow_migration,
-        cluster.cluster_id,
-    )?;
+    let RegisterCheck {
+        path,
+        funding: plan,
+    } = check_with_cluster(chain, ks, &todo, &cluster, opts).await?;
     report.path = Some(path);
-
-    let plan = funding_plan(chain, &cluster, path, todo.len() as u32, opts).await?;
-    if let Some(cap) = opts.max_deposit
-        && plan.deposit > cap
-    {
-        return Err(FundingError::OverCap {
-            needed: plan.deposit,
-            cap,
-        }
-        .into());
-    }
     report.funding = Some(plan.clone());
-    let (have, asset) = match path {
-        RegisterPath::SsvApprove => (chain.ssv_balance(signer).await?, "SSV wei"),
-        _ => (chain.eth_balance(signer).await?, "wei"),
-    };
-    if have < plan.deposit {
-        return Err(RegisterError::WalletShort {
-            owner: signer,
-            have,
-            need: plan.deposit,
-            asset,
-        });
-    }
     let net = chain.profile().ssv_network;
     let ids = cluster.operator_ids.clone();
     let mut deposit_left = plan.deposit;
@@ -465,6 +428,91 @@ pub async fn register(
     })?;
     report.transactions = transactions;
     Ok(report)
+}
+
+/// What registering some validators would take, every check passed; nothing is sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegisterCheck {
+    /// The path the chain dictates.
+    pub path: RegisterPath,
+    /// The funding the policy asks for.
+    pub funding: FundingPlan,
+}
+
+/// Every check [`register`] makes before its first transaction, for `todo` (validators of `ks`
+/// not yet registered): signer = owner, nonce sequence against the chain, operators (existence,
+/// whitelist, capacity, registered keys), liquidation, path, funding and the wallet. Callers that
+/// must know a registration will pass *before* doing something else (`change-operators` removes
+/// the validator from its old cluster first) run this; `register` runs it again.
+pub async fn check_registration(
+    chain: &Chain,
+    ks: &ValidatedKeyshares,
+    todo: &[&ValidatedShare],
+    opts: &RegisterOptions,
+) -> Result<RegisterCheck, RegisterError> {
+    let signer = chain.signer_address().ok_or(RegisterError::NoSigner)?;
+    if signer != ks.owner {
+        return Err(RegisterError::OwnerMismatch {
+            file_owner: ks.owner,
+            signer,
+        });
+    }
+    let cluster = read_cluster(chain, ks.owner, &ks.operator_ids).await?;
+    check_with_cluster(chain, ks, todo, &cluster, opts).await
+}
+
+async fn check_with_cluster(
+    chain: &Chain,
+    ks: &ValidatedKeyshares,
+    todo: &[&ValidatedShare],
+    cluster: &ClusterState,
+    opts: &RegisterOptions,
+) -> Result<RegisterCheck, RegisterError> {
+    let signer = chain.signer_address().ok_or(RegisterError::NoSigner)?;
+    let chain_nonce = chain.owner_nonce(ks.owner).await?;
+    let remaining = ValidatedKeyshares {
+        shares: todo.iter().map(|s| (*s).clone()).collect(),
+        ..ks.clone()
+    };
+    check_nonce_sequence(&remaining, chain_nonce)?;
+    check_operators(chain, ks, cluster, todo.len()).await?;
+    if cluster.is_liquidated() {
+        return Err(RegisterError::Liquidated {
+            cluster_id: cluster.cluster_id,
+        });
+    }
+    let path = choose_path(
+        cluster.version,
+        cluster.billing,
+        opts.allow_migration,
+        cluster.cluster_id,
+    )?;
+    let plan = funding_plan(chain, cluster, path, todo.len() as u32, opts).await?;
+    if let Some(cap) = opts.max_deposit
+        && plan.deposit > cap
+    {
+        return Err(FundingError::OverCap {
+            needed: plan.deposit,
+            cap,
+        }
+        .into());
+    }
+    let (have, asset) = match path {
+        RegisterPath::SsvApprove => (chain.ssv_balance(signer).await?, "SSV wei"),
+        _ => (chain.eth_balance(signer).await?, "wei"),
+    };
+    if have < plan.deposit {
+        return Err(RegisterError::WalletShort {
+            owner: signer,
+            have,
+            need: plan.deposit,
+            asset,
+        });
+    }
+    Ok(RegisterCheck {
+        path,
+        funding: plan,
+    })
 }
 
 /// The funding the policy asks for (or the fixed `amount`, checked against the minimum). A

@@ -8,6 +8,7 @@ mod abi_selectors;
 mod anvil_artifacts;
 mod beacon_client;
 mod beacon_lodestar;
+mod change_operators;
 mod cli_errors;
 mod cli_help;
 mod config_example;

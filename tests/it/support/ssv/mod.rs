@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod proxy;
+pub(crate) mod trusted_dealer;
 
 use alloy::primitives::{Address, U256};
 use ssv_agent::{
