@@ -20,14 +20,16 @@ use super::{
 use crate::{
     amount::parse_amount,
     beacon::client::BeaconClient,
+    chain::{Chain, signer::load_signer},
     config::Config,
+    dkg::{owner_sig::OwnerSignature, resign::ChangeParams},
     operators::api::{ApiClient, ApiOptions},
     pipeline::{
         change_operators::{
-            CeremonyNotWired, ChangeKillPoint, ChangeReport, ChangeRequest, NewShares, Progress,
-            change_operators,
+            ChangeKillPoint, ChangeReport, ChangeRequest, NewShares, Progress, change_operators,
         },
         load_operators_info,
+        reshare_ceremony::DkgReshare,
     },
     ssv::register::RegisterOptions,
 };
@@ -143,6 +145,38 @@ impl ChangeOperatorsArgs {
         Ok(out)
     }
 
+    /// The agent's own reshare ceremony: the new deposit data keeps the validator's credentials
+    /// and amount from the config; the owner signs with the configured key (none in a dry run
+    /// without one: the dry run only pings).
+    fn own_ceremony(&self, config: &Config, chain: &Chain) -> eyre::Result<DkgReshare> {
+        let profile = config.profile()?;
+        let v = &config.validators;
+        let withdraw_address = v.withdrawal_address.ok_or_else(|| {
+            eyre::eyre!(
+                "validators.withdrawal_address is not set: the reshared deposit data keeps the validator's withdrawal credentials"
+            )
+        })?;
+        let owner = chain.signer_address();
+        let signature = load_signer(&config.signer, |k| std::env::var(k).ok())
+            .ok()
+            .filter(|s| Some(s.address()) == owner)
+            .map(OwnerSignature::Signer);
+        Ok(DkgReshare {
+            chain: chain.clone(),
+            tls: self.tls.client_tls()?,
+            params: ChangeParams {
+                owner: owner.unwrap_or_default(),
+                nonce: 0,
+                withdraw_address,
+                compounding: v.compounding,
+                amount_gwei: v.amount_gwei,
+                network_name: profile.deposit_network_name().to_string(),
+                fork_version: profile.genesis_fork_version,
+            },
+            signature,
+        })
+    }
+
     /// Runs the command.
     pub async fn run(self, global: &GlobalOpts) -> eyre::Result<()> {
         let config = global.load_config_with(&self.action.chain)?;
@@ -158,7 +192,7 @@ impl ChangeOperatorsArgs {
         let chain = &connected.chain;
         let shares = match &self.keyshares {
             Some(p) => NewShares::File(p.clone()),
-            None => NewShares::Ceremony(Arc::new(CeremonyNotWired)),
+            None => NewShares::Ceremony(Arc::new(self.own_ceremony(&config, chain)?)),
         };
         let endpoints = match shares {
             NewShares::Ceremony(_) => self.endpoints(&config, &profile.name).await?,

@@ -195,40 +195,6 @@ pub trait ReshareCeremony: Send + Sync + std::fmt::Debug {
     ) -> BoxFuture<'a, Result<PathBuf, CeremonyError>>;
 }
 
-/// The ceremony until `dkg::reshare` is wired in: says how to make the keyshares elsewhere.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CeremonyNotWired;
-
-/// [`CeremonyNotWired`]'s refusal.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "this build cannot run the reshare ceremony itself yet: make the new keyshares with `ssv-dkg reshare` (old operators {old:?}, new operators {new:?}, owner nonce {nonce}) and pass them with --keyshares"
-)]
-pub struct NotWiredError {
-    /// Old ids.
-    pub old: Vec<u64>,
-    /// New ids.
-    pub new: Vec<u64>,
-    /// The nonce to reshare for.
-    pub nonce: u64,
-}
-
-impl ReshareCeremony for CeremonyNotWired {
-    fn reshare<'a>(
-        &'a self,
-        job: &'a ReshareJob,
-        _out_dir: &'a Path,
-    ) -> BoxFuture<'a, Result<PathBuf, CeremonyError>> {
-        Box::pin(async move {
-            Err(Box::new(NotWiredError {
-                old: job.old_operator_ids.clone(),
-                new: job.new_operator_ids.clone(),
-                nonce: job.nonce,
-            }) as CeremonyError)
-        })
-    }
-}
-
 /// Where the new keyshares come from.
 #[derive(Debug, Clone)]
 pub enum NewShares {

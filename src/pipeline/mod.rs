@@ -25,6 +25,7 @@ pub mod operators;
 pub mod plan;
 mod preflight;
 mod register;
+pub mod reshare_ceremony;
 pub mod stage;
 mod summary;
 mod verify;
