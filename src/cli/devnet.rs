@@ -111,6 +111,8 @@ async fn up(a: UpArgs, global: &GlobalOpts) -> eyre::Result<()> {
         // In the foreground the services live in this process; a detached devnet gets a process
         // of its own for them (`devnet serve-services`).
         services: a.foreground,
+        // Steps on stderr, so `--json`'s stdout stays one document.
+        progress: devnet::StartProgress::new(|line| eprintln!("devnet: {line}")),
         ..Default::default()
     };
     let net = Devnet::start(opts).await?;
