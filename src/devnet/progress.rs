@@ -66,8 +66,10 @@ mod tests {
         let seen = Arc::new(Mutex::new(Vec::<String>::new()));
         let sink = Arc::clone(&seen);
         let p = StartProgress::new(move |m| sink.lock().unwrap().push(m.to_string()));
-        p.step("anvil up");
-        p.clone().step("Lodestar ready");
+        // Clones (the devnet's tasks hold them) report to the same sink.
+        let clone = p.clone();
+        clone.step("anvil up");
+        p.step("Lodestar ready");
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 2);
         assert!(seen[0].ends_with("s] anvil up"), "{}", seen[0]);
