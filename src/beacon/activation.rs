@@ -259,6 +259,7 @@ async fn poll_once(
     info: &NodeInfo,
     pubkey: &str,
     max_sync_distance: u64,
+    deposit_time: u64,
 ) -> Result<Poll, ActivationError> {
     let head_slot = check_synced(client, max_sync_distance).await?;
     let p = &info.params;
@@ -303,7 +304,8 @@ async fn poll_once(
         }
     }
     let finalized_epoch = client.finality("head").await?.finalized.epoch;
-    let queue = queue_ahead(client, p, current_epoch, pubkey, v.as_ref()).await?;
+    let mut queue = queue_ahead(client, p, current_epoch, pubkey, v.as_ref()).await?;
+    queue.deposit_time = Some(deposit_time);
     let now = ChainNow {
         current_epoch,
         finalized_epoch,
@@ -343,6 +345,9 @@ pub async fn follow(
 ) -> Result<Activated, ActivationError> {
     let pubkey = pubkey.to_ascii_lowercase();
     let started = Instant::now();
+    // Following starts once the deposit is mined, so its eth1 follow distance counts from here (a
+    // resumed run starts later: the ETA is then late, never early).
+    let deposit_time = crate::journal::now_secs();
     // The first syncing answer is a refusal (wrong node to ask); later ones are outages.
     let info = loop {
         match preflight(client, profile, opts.max_sync_distance).await {
@@ -370,7 +375,7 @@ pub async fn follow(
     let mut backoff = opts.poll;
     let mut last_status: String;
     loop {
-        match poll_once(client, &info, &pubkey, opts.max_sync_distance).await {
+        match poll_once(client, &info, &pubkey, opts.max_sync_distance, deposit_time).await {
             Ok(Poll::Done(a)) => return Ok(a),
             Ok(Poll::Waiting(progress, label)) => {
                 last_ok = Instant::now();

@@ -115,6 +115,9 @@ pub struct QueueAhead {
     pub active_validators: Option<u64>,
     /// Total active balance in gwei, if known (Electra churn).
     pub total_active_gwei: Option<u64>,
+    /// Unix time by which the deposit was on the execution chain (pre-Electra: the eth1 follow
+    /// distance counts from it). `None`: the start of the current epoch.
+    pub deposit_time: Option<u64>,
 }
 
 /// An activation estimate.
@@ -136,17 +139,35 @@ fn div_ceil(a: u64, b: u64) -> u64 {
     a.div_ceil(b.max(1))
 }
 
-/// Epochs from now to activation for a validator eligible at `eligibility`: finality must reach
-/// that epoch (about two epochs later on a healthy chain), then `1 + MAX_SEED_LOOKAHEAD`.
+/// Epochs from now to activation for a validator eligible at `eligibility`. The registry update
+/// at the end of epoch E dequeues it once `finalized_epoch >= eligibility`, with activation at
+/// `E + 1 + MAX_SEED_LOOKAHEAD`; on a healthy chain the justification run just before it has
+/// finalized E - 1 (both E - 1 and E justified), so E = eligibility + 1. Measured on the devnet
+/// Lodestar: `pending_queued` to `active_ongoing` in 3 epochs with a lookahead of 1.
 fn after_eligibility(p: &ChainParams, now: &ChainNow, eligibility: u64) -> u64 {
-    let wait_final = if now.finalized_epoch >= eligibility {
-        0
+    let dequeue_epoch = if now.finalized_epoch >= eligibility {
+        now.current_epoch
     } else {
-        eligibility
-            .saturating_add(2)
-            .saturating_sub(now.current_epoch)
+        now.current_epoch.max(eligibility.saturating_add(1))
     };
-    wait_final + 1 + p.max_seed_lookahead
+    let activation_epoch = dequeue_epoch + 1 + p.max_seed_lookahead;
+    activation_epoch.saturating_sub(now.current_epoch)
+}
+
+/// Pre-Electra: the epoch whose block includes a deposit made at `deposit_time`. Its block must be
+/// `ETH1_FOLLOW_DISTANCE` blocks old at the start of a voting period (`get_eth1_vote` only
+/// considers blocks with `timestamp + SECONDS_PER_ETH1_BLOCK * ETH1_FOLLOW_DISTANCE <=
+/// period_start`), and the new `eth1_data` wins in the block that brings its votes past half of
+/// the period's slots; that block processes the deposit.
+fn eth1_inclusion_epoch(p: &ChainParams, genesis_time: u64, deposit_time: u64) -> u64 {
+    let epoch_secs = p.epoch_secs().max(1);
+    let period_epochs = p.eth1_voting_epochs.max(1);
+    let candidate_at = deposit_time
+        .saturating_add(p.eth1_delay_secs)
+        .saturating_sub(genesis_time);
+    let period = div_ceil(candidate_at, period_epochs * epoch_secs);
+    let majority_slot = period_epochs * p.slots_per_epoch / 2;
+    period * period_epochs + majority_slot / p.slots_per_epoch.max(1)
 }
 
 /// Estimates activation for a validator (or `None` for a deposit not yet in the registry).
@@ -188,14 +209,23 @@ pub fn estimate(
                 ),
             )
         } else {
-            // Eth1 follow distance, then up to one voting period, then eligibility and finality.
-            let eth1_epochs = div_ceil(p.eth1_delay_secs, p.epoch_secs()) + p.eth1_voting_epochs;
-            let epochs = after_eligibility(p, now, now.current_epoch + eth1_epochs + 1);
+            // Eth1 follow distance, the next voting period's majority, then the epoch transition
+            // (eligibility) and finality.
+            let deposit_time = queue.deposit_time.unwrap_or_else(|| {
+                now.genesis_time
+                    .saturating_add(now.current_epoch.saturating_mul(p.epoch_secs()))
+            });
+            let included =
+                eth1_inclusion_epoch(p, now.genesis_time, deposit_time).max(now.current_epoch);
+            let epochs = after_eligibility(p, now, included + 1);
             mk(
                 epochs,
                 false,
-                "deposit not yet in the beacon state: eth1 follow distance and voting period"
-                    .into(),
+                format!(
+                    "deposit not yet in the beacon state: eth1 follow distance {} s, then a majority \
+                     of a {}-epoch voting period (inclusion expected in epoch {included})",
+                    p.eth1_delay_secs, p.eth1_voting_epochs
+                ),
             )
         };
     };
@@ -322,6 +352,7 @@ mod tests {
         };
         let v = validator("pending_queued", 99, FAR_FUTURE_EPOCH);
         let empty = estimate(&p, &now, Some(&v), &QueueAhead::default());
+        // Already finalized: dequeued at the end of this epoch, active 1 + MAX_SEED_LOOKAHEAD later.
         assert_eq!(empty.epochs, 1 + 4);
         let q = QueueAhead {
             validators: 400,
@@ -335,6 +366,88 @@ mod tests {
             "{}",
             long.basis
         );
+    }
+
+    /// The devnet's `/eth/v1/config/spec` (Lodestar 1.5.1, `DevTiming::fast`) as the node serves it.
+    fn devnet_params() -> ChainParams {
+        ChainParams {
+            seconds_per_slot: 1,
+            slots_per_epoch: 8,
+            max_seed_lookahead: 1,
+            min_churn: 4,
+            churn_quotient: 32,
+            max_activation_churn: None,
+            min_churn_electra_gwei: None,
+            max_activation_exit_churn_gwei: None,
+            max_pending_deposits_per_epoch: None,
+            electra_fork_epoch: FAR_FUTURE_EPOCH,
+            eth1_delay_secs: 8,
+            eth1_voting_epochs: 1,
+        }
+    }
+
+    /// Against the activations measured on the devnet Lodestar (`../shared/notes/beacon-devnet.md`,
+    /// run B: deposit -> `pending_queued` 21.2 s -> `active_ongoing` 45.3 s, 1 s slots): the ETA at
+    /// the deposit is within one epoch of what the node did, wherever in the epoch the deposit fell.
+    #[test]
+    fn devnet_eta_matches_the_measured_activation() {
+        let p = devnet_params();
+        let genesis_time = 1_000;
+        for offset in 0..8 {
+            // Deposit at second `offset` of epoch 10; the follower polls in the same epoch.
+            let deposit_time = genesis_time + 10 * 8 + offset;
+            let now = ChainNow {
+                current_epoch: 10,
+                finalized_epoch: 8,
+                genesis_time,
+            };
+            let q = QueueAhead {
+                deposit_time: Some(deposit_time),
+                ..Default::default()
+            };
+            let eta = estimate(&p, &now, None, &q);
+            let predicted_active = genesis_time + (10 + eta.epochs) * 8;
+            let secs = predicted_active - deposit_time;
+            // Follow distance 8 s, next voting period start, majority at its 5th slot, eligibility
+            // at the epoch's end, 3 epochs to activation: 40..=48 s after the deposit.
+            assert!((40..=48).contains(&secs), "offset {offset}: {secs} s");
+            assert!(
+                secs.abs_diff(45) <= 8,
+                "offset {offset}: {secs} s vs 45.3 s measured"
+            );
+        }
+        // pending_queued (eligibility set to the next epoch): 3 epochs, measured 45.3 - 21.2 = 24 s.
+        let now = ChainNow {
+            current_epoch: 12,
+            finalized_epoch: 10,
+            genesis_time,
+        };
+        let queued = estimate(
+            &p,
+            &now,
+            Some(&validator("pending_queued", 12, FAR_FUTURE_EPOCH)),
+            &QueueAhead::default(),
+        );
+        assert_eq!(queued.seconds, 24);
+    }
+
+    #[test]
+    fn mainnet_pre_electra_waits_for_the_follow_distance_and_half_a_voting_period() {
+        let p = params();
+        let now = ChainNow {
+            current_epoch: 1_000,
+            finalized_epoch: 998,
+            genesis_time: 0,
+        };
+        let q = QueueAhead {
+            deposit_time: Some(1_000 * 384),
+            ..Default::default()
+        };
+        let eta = estimate(&p, &now, None, &q);
+        // 2048 * 14 s = 74.7 epochs of follow distance, rounded to the next 64-epoch period
+        // (epoch 1088), majority 32 epochs in (1120), eligible 1121, active 1121 + 2 + 4.
+        assert_eq!(now.current_epoch + eta.epochs, 1_127);
+        assert!(eta.basis.contains("epoch 1120"), "{}", eta.basis);
     }
 
     #[test]
@@ -352,8 +465,9 @@ mod tests {
             ..Default::default()
         };
         let eta = estimate(&p, &now, None, &q);
-        // 1280 ETH at 128 ETH/epoch = 10 epochs of queue, then eligibility, finality, lookahead.
-        assert_eq!(eta.epochs, (10 + 10 + 1 + 2 - 10) + 1 + 4);
+        // 1280 ETH at 128 ETH/epoch = 10 epochs of queue, eligible the epoch after (21), dequeued
+        // once 21 is finalized (end of epoch 22), active 1 + MAX_SEED_LOOKAHEAD after that.
+        assert_eq!(eta.epochs, (10 + 10 + 1 + 1 - 10) + 1 + 4);
         assert!(!eta.exact);
         let short = estimate(&p, &now, None, &QueueAhead::default());
         assert!(short.epochs < eta.epochs);

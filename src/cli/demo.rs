@@ -10,6 +10,7 @@ use clap::Args;
 use super::GlobalOpts;
 use crate::{
     beacon::activation::FollowOptions,
+    devnet::StartProgress,
     pipeline::{
         self, RunOptions,
         local::{LocalOptions, LocalSetup},
@@ -20,8 +21,9 @@ use crate::{
 /// `demo` options.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
-    /// Keep keys, outputs and state here (default: a temporary folder, removed at the end).
-    #[arg(long)]
+    /// Keep keys, outputs, logs and state in DIR to inspect afterwards (default: a temporary
+    /// folder, removed at the end).
+    #[arg(long = "keep", visible_alias = "dir", value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Validators to create (1..=100).
     #[arg(long, default_value_t = 1)]
@@ -50,11 +52,18 @@ impl DemoArgs {
             "starting the devnet (anvil at Hoodi's addresses + Lodestar), its DKG operators and the SSV API double in {}",
             dir.display()
         ));
-        let setup = LocalSetup::start(&LocalOptions {
-            dir: dir.clone(),
-            operators: 4,
-            beacon: true,
-        })
+        let progress = {
+            let ui = ui.clone();
+            StartProgress::new(move |line| ui.info(format!("  devnet: {line}")))
+        };
+        let setup = LocalSetup::start_reporting(
+            &LocalOptions {
+                dir: dir.clone(),
+                operators: 4,
+                beacon: true,
+            },
+            progress,
+        )
         .await
         .map_err(|e| eyre::eyre!("{e}"))?;
         ui.info(format!(
@@ -82,7 +91,11 @@ impl DemoArgs {
             if tmp.is_some() {
                 "removed with the temporary folder".to_string()
             } else {
-                format!("kept in {}", dir.join("output").display())
+                format!(
+                    "kept in {} (keys, deposit data, keyshares; devnet logs in {})",
+                    dir.join("output").display(),
+                    dir.join("devnet").display()
+                )
             }
         ));
         if summary

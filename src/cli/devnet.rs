@@ -143,6 +143,8 @@ fn up_options(a: &UpArgs) -> eyre::Result<DevnetOptions> {
         // In the foreground the services live in this process; a detached devnet gets a process
         // of its own for them (`devnet serve-services`).
         services: a.foreground,
+        // Steps on stderr, so `--json`'s stdout stays one document.
+        progress: devnet::StartProgress::new(|line| eprintln!("devnet: {line}")),
         ..Default::default()
     })
 }

@@ -118,6 +118,8 @@ pub struct LodestarOptions {
     /// Run in its own process group, so it can outlive the starter ([`Lodestar::detach`]) without
     /// getting the terminal's Ctrl-C or hang-up.
     pub own_process_group: bool,
+    /// Where the wait for the Beacon API reports (every few seconds).
+    pub progress: super::StartProgress,
 }
 
 impl LodestarOptions {
@@ -145,6 +147,7 @@ impl LodestarOptions {
             // Lodestar 1.5.1's graceful stop sometimes hangs on its database for several seconds.
             stop_grace: Duration::from_secs(8),
             own_process_group: false,
+            progress: super::StartProgress::default(),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod effective_balance;
 pub mod exit_double;
 pub mod lodestar;
 pub mod operators;
+mod progress;
 pub mod real;
 pub mod ssv_api_double;
 mod tx;
@@ -34,6 +35,7 @@ pub use contracts::{DevnetParams, DevnetSSVNetwork, SsvMode};
 pub use dkg_operators::{DevnetServices, DkgRole};
 pub use effective_balance::{EffectiveBalanceUpdate, oracle_accounts};
 pub use operators::DevnetOperator;
+pub use progress::StartProgress;
 pub use tx::{TxError, call_tx, transact};
 
 use crate::{chain::contracts::SSVNetwork, network::NetworkProfile};
@@ -183,6 +185,8 @@ pub struct DevnetOptions {
     /// Also start the operators' DKG servers and the SSV API double listing them
     /// ([`DevnetServices`]).
     pub services: bool,
+    /// Where the start reports its steps (silent by default).
+    pub progress: StartProgress,
 }
 
 impl Default for DevnetOptions {
@@ -198,6 +202,7 @@ impl Default for DevnetOptions {
             block_time: None,
             beacon: false,
             services: false,
+            progress: StartProgress::default(),
         }
     }
 }
@@ -291,6 +296,11 @@ impl Devnet {
         } else {
             opts.block_time
         };
+        // With a beacon node the setup still runs on automine: its ~40 transactions would each wait
+        // for a block otherwise (~40 s at 1 s blocks). Interval mining starts once the interop
+        // deposits are in, before Lodestar follows the chain; anvil keeps block timestamps at wall
+        // time either way, so the eth1 follow distance is the same.
+        let spawn_block_time = if opts.beacon { None } else { block_time };
         let spec = anvil::AnvilSpec {
             chain_id: opts.profile.chain_id,
             port,
@@ -298,7 +308,7 @@ impl Devnet {
                 .profile
                 .registry_sync_offset
                 .max(opts.profile.deposit_contract_block),
-            block_time,
+            block_time: spawn_block_time,
             state_file: None,
             log_file: dir.join("anvil.log"),
         };
@@ -306,7 +316,12 @@ impl Devnet {
         let keys_dir = dir.join("operators");
         let n = opts.operators;
         let keys = tokio::task::spawn_blocking(move || operators::generate_keys(&keys_dir, n));
+        let progress = opts.progress.clone();
         let child = anvil::spawn(&spec, opts.dir.is_some()).await?;
+        progress.step(&format!(
+            "anvil up on port {port} (chain id {})",
+            spec.chain_id
+        ));
         let rpc_url = format!("http://127.0.0.1:{port}");
         let provider = ProviderBuilder::new()
             .connect(&rpc_url)
@@ -346,16 +361,43 @@ impl Devnet {
         devnet.place_contracts(artifacts).await?;
         devnet.align_to(devnet.genesis + SETUP_BLOCKS).await?;
         devnet.set_network_fees(devnet.mode, true).await?;
+        progress.step(&format!(
+            "SSVNetwork ({:?}, {:?}) placed at the {} addresses",
+            opts.contracts, devnet.mode, devnet.info.profile.name
+        ));
         let keys = keys.await.map_err(|e| DevnetError::Keys(e.to_string()))??;
         devnet.info.operators = devnet.register_operators(keys, opts.mode).await?;
-        if opts.beacon {
-            devnet.start_beacon(opts.dir.is_some()).await?;
+        progress.step(&format!(
+            "{} operators registered",
+            devnet.info.operators.len()
+        ));
+        // The services (operator keystores, TLS, servers, the API double) need the chain but not
+        // the beacon node: they start while Lodestar loads (~20 s of each on a 2-core machine).
+        let info = devnet.info.clone();
+        let services = async {
+            if !opts.services {
+                return Ok(None);
+            }
+            let s = DevnetServices::start(&info).await?;
+            progress.step("DKG operator servers and the SSV API double up");
+            Ok::<_, DevnetError>(Some(s))
+        };
+        let services = if opts.beacon {
+            let interval = block_time.unwrap_or(1);
+            let detachable = opts.dir.is_some();
+            let (beacon, services) = tokio::join!(
+                devnet.start_beacon(detachable, interval, &progress),
+                services
+            );
+            beacon?;
             if let Some(cfg) = exit_double::ExitDoubleConfig::for_devnet(&devnet.info) {
                 devnet.exit_double = Some(exit_double::ExitDouble::spawn(cfg).await?);
             }
-        }
-        if opts.services {
-            let services = DevnetServices::start(&devnet.info).await?;
+            services?
+        } else {
+            services.await?
+        };
+        if let Some(services) = services {
             devnet.info.ssv_api_url = Some(services.ssv_api_url());
             devnet.services = Some(services);
         }
@@ -565,7 +607,14 @@ impl Devnet {
         Ok(out)
     }
 
-    async fn start_beacon(&mut self, detachable: bool) -> Result<(), DevnetError> {
+    /// Seeds the interop deposits (still on automine), switches anvil to a block every
+    /// `block_time` seconds, and starts Lodestar.
+    async fn start_beacon(
+        &mut self,
+        detachable: bool,
+        block_time: u64,
+        progress: &StartProgress,
+    ) -> Result<(), DevnetError> {
         let p = &self.info.profile;
         let genesis = 8;
         lodestar::interop::seed_interop_deposits(
@@ -576,6 +625,10 @@ impl Devnet {
             genesis,
         )
         .await?;
+        tx::rpc(&self.provider, "evm_setIntervalMining", (block_time,)).await?;
+        progress.step(&format!(
+            "{genesis} interop genesis deposits in the deposit contract; anvil now mines a block every {block_time} s"
+        ));
         let url =
             url::Url::parse(&self.info.rpc_url).map_err(|e| DevnetError::Setup(e.to_string()))?;
         let mut o = lodestar::LodestarOptions::new(
@@ -589,7 +642,17 @@ impl Devnet {
         // A devnet that may be detached (`devnet up`) must not die with the caller's process group.
         o.own_process_group = detachable;
         o.deposit_contract_block = p.registry_sync_offset.max(p.deposit_contract_block);
+        o.progress = progress.clone();
+        progress.step(&format!(
+            "starting Lodestar {} (loading takes a while on a busy machine; log: {})",
+            lodestar::LODESTAR_VERSION,
+            o.data_dir.join(lodestar::LOG_FILE).display()
+        ));
         let node = lodestar::Lodestar::start(&o).await?;
+        progress.step(&format!(
+            "Lodestar's Beacon API is up at {}",
+            node.rest_url()
+        ));
         self.info.beacon_url = Some(node.rest_url().as_str().trim_end_matches('/').to_string());
         self.info.beacon_pid = node.pid();
         self.beacon = Some(node);

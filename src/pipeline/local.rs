@@ -12,7 +12,9 @@ use super::PipelineError;
 use crate::{
     config::{Config, OperatorChoice},
     crypto::rsa_keys::write_private_file,
-    devnet::{Devnet, DevnetOptions, DevnetServices, DkgRole, STAKER_ACCOUNT, dev_account},
+    devnet::{
+        Devnet, DevnetOptions, DevnetServices, DkgRole, STAKER_ACCOUNT, StartProgress, dev_account,
+    },
     dkg::initiator::ClientTls,
     network::NetworkProfile,
 };
@@ -63,6 +65,14 @@ impl std::fmt::Debug for LocalSetup {
 impl LocalSetup {
     /// Starts the devnet with its services and writes the operators info and key files.
     pub async fn start(opts: &LocalOptions) -> Result<Self, PipelineError> {
+        Self::start_reporting(opts, StartProgress::default()).await
+    }
+
+    /// [`Self::start`], reporting the devnet's start-up steps to `progress`.
+    pub async fn start_reporting(
+        opts: &LocalOptions,
+        progress: StartProgress,
+    ) -> Result<Self, PipelineError> {
         let io = |action: &'static str, path: &Path| {
             let path = path.to_owned();
             move |source| PipelineError::Io {
@@ -77,6 +87,7 @@ impl LocalSetup {
             dir: Some(opts.dir.join("devnet")),
             beacon: opts.beacon,
             services: true,
+            progress,
             ..DevnetOptions::default()
         })
         .await

@@ -14,6 +14,8 @@ use super::{Lodestar, LodestarError, LodestarOptions};
 const POLL: Duration = Duration::from_millis(250);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 const LOG_TAIL_BYTES: u64 = 4_096;
+/// How often a person waiting is told what the wait is for.
+const REPORT_EVERY: Duration = Duration::from_secs(5);
 
 #[derive(Deserialize)]
 struct Data<T> {
@@ -46,7 +48,16 @@ pub(super) async fn wait_ready(
         })?;
     let started = Instant::now();
     let mut last = String::from("no answer yet");
+    let mut next_report = REPORT_EVERY;
     loop {
+        if started.elapsed() >= next_report {
+            opts.progress.step(&format!(
+                "waiting for Lodestar's Beacon API ({} s; {last}; {})",
+                started.elapsed().as_secs(),
+                log_stage(&node.log_path)
+            ));
+            next_report += REPORT_EVERY;
+        }
         if let Some(status) = node.exited() {
             return Err(LodestarError::ExitedEarly {
                 status,
@@ -163,6 +174,42 @@ async fn get_json<T: for<'de> Deserialize<'de>>(
         .await
         .map_err(|e| Probe::NotYet(format!("GET /{path}: unexpected JSON: {e}")))?;
     Ok(body.data)
+}
+
+/// What Lodestar's log says it is doing, for the wait reports: nothing logged yet means Node.js is
+/// still loading its modules.
+fn log_stage(path: &Path) -> String {
+    let tail = log_tail(path);
+    let last = tail
+        .lines()
+        .rev()
+        .find(|l| l.contains("info") || l.contains("warn"));
+    match last {
+        None => "Node.js is loading Lodestar's modules".to_string(),
+        Some(line) => {
+            let clean = strip_ansi(line);
+            let short: String = clean.chars().take(100).collect();
+            format!("its log: {}", short.trim())
+        }
+    }
+}
+
+/// Drops the terminal colour codes Lodestar writes even to a file.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The end of the log, for error messages (Lodestar logs hold no secrets: its interop keys are the
