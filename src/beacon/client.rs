@@ -153,7 +153,28 @@ impl BeaconClient {
     }
 
     /// GET returning `None` on 404 (unknown validator, endpoint absent on this client).
+    /// A GET, again after 250 ms and 500 ms when the node answers 5xx or 429: nodes under load
+    /// answer a state query with a passing 500 (Lodestar: "Must commit changes before reading
+    /// all nodes"), and a one-shot command should not fail on it. Unreachable nodes fail at once
+    /// (their timeout already waited).
     async fn get_opt<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, BeaconError> {
+        let mut pause = std::time::Duration::from_millis(250);
+        for _ in 0..2 {
+            match self.get_opt_once(path).await {
+                Err(BeaconError::Status { status, .. }) if status >= 500 || status == 429 => {
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                other => return other,
+            }
+        }
+        self.get_opt_once(path).await
+    }
+
+    async fn get_opt_once<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Option<T>, BeaconError> {
         let url = self.url(path)?;
         let shown = self.shown(path);
         let resp = self

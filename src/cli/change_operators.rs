@@ -6,7 +6,7 @@
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
-use alloy::primitives::U256;
+use alloy::primitives::{Address, U256};
 use clap::Args;
 use eyre::WrapErr;
 
@@ -151,11 +151,6 @@ impl ChangeOperatorsArgs {
     fn own_ceremony(&self, config: &Config, chain: &Chain) -> eyre::Result<DkgReshare> {
         let profile = config.profile()?;
         let v = &config.validators;
-        let withdraw_address = v.withdrawal_address.ok_or_else(|| {
-            eyre::eyre!(
-                "validators.withdrawal_address is not set: the reshared deposit data keeps the validator's withdrawal credentials"
-            )
-        })?;
         let owner = chain.signer_address();
         let signature = load_signer(&config.signer, |k| std::env::var(k).ok())
             .ok()
@@ -164,10 +159,11 @@ impl ChangeOperatorsArgs {
         Ok(DkgReshare {
             chain: chain.clone(),
             tls: self.tls.client_tls()?,
+            withdraw_address: v.withdrawal_address,
             params: ChangeParams {
                 owner: owner.unwrap_or_default(),
                 nonce: 0,
-                withdraw_address,
+                withdraw_address: Address::ZERO,
                 compounding: v.compounding,
                 amount_gwei: v.amount_gwei,
                 network_name: profile.deposit_network_name().to_string(),

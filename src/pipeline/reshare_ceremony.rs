@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use alloy::primitives::Address;
 use futures::future::BoxFuture;
 
 use super::change_operators::{CeremonyError, ReshareCeremony, ReshareJob};
@@ -35,6 +36,11 @@ pub enum ReshareSetupError {
         #[source]
         source: std::io::Error,
     },
+    /// No withdrawal address configured for the new deposit data.
+    #[error(
+        "validators.withdrawal_address is not set: the reshared deposit data keeps the validator's withdrawal credentials"
+    )]
+    NoWithdrawalAddress,
     /// No owner key to sign the reshare message with.
     #[error(
         "no owner key to sign the reshare message: configure the signer, or make the keyshares with `ssv-dkg reshare` (e.g. signed by a Safe) and pass --keyshares"
@@ -60,7 +66,10 @@ pub struct DkgReshare {
     pub chain: Chain,
     /// Operator TLS trust.
     pub tls: ClientTls,
-    /// Credentials, amount and network of the new deposit data (the validator's own).
+    /// The execution address of the validator's withdrawal credentials (the config's).
+    pub withdraw_address: Option<Address>,
+    /// Credentials, amount and network of the new deposit data (the validator's own); owner,
+    /// nonce and withdrawal address are the job's and the field above.
     pub params: ChangeParams,
     /// The owner's signature source; `None` when no key is configured (a dry run needs none).
     pub signature: Option<OwnerSignature>,
@@ -115,6 +124,9 @@ impl DkgReshare {
         let params = ChangeParams {
             owner: job.owner,
             nonce: job.nonce,
+            withdraw_address: self
+                .withdraw_address
+                .ok_or(ReshareSetupError::NoWithdrawalAddress)?,
             ..self.params.clone()
         };
         let outs = reshare(

@@ -280,10 +280,14 @@ async fn change_operators_moves_a_running_validator_once_through_sigkills() {
         change("1,2,3,4", "1,2,3,5", Some(&other_set), &[]),
         &["not the new set [1, 2, 3, 5]", "nothing sent"],
     );
-    // Without --keyshares the ceremony's ping runs: all up, the (unwired) ceremony says what to do.
+    // Without --keyshares the ceremony's ping runs: all up, the agent's reshare ceremony needs the
+    // old proofs (this genesis validator has none) and says so before anything is sent.
     refused(
         change("1,2,3,4", "1,2,3,5", None, &[]),
-        &["ssv-dkg reshare", "nothing sent"],
+        &[
+            "the reshare ceremony failed; nothing sent",
+            "proofs.json (--proofs)",
+        ],
     );
     // Two of the four old operators down: fewer than the threshold (3) answer, named.
     let stopped = d.services_mut().unwrap();
