@@ -64,6 +64,16 @@ impl ResignBatch {
     }
 }
 
+/// A batch holds 1 to [`MAX_MESSAGES`] messages (ssv-dkg's bulk limit).
+pub(crate) fn batch_size(n: usize, what: &str) -> Result<(), OperatorError> {
+    if n == 0 || n > MAX_MESSAGES {
+        return Err(OperatorError::Auth(format!(
+            "{n} {what} messages; 1 to {MAX_MESSAGES} allowed"
+        )));
+    }
+    Ok(())
+}
+
 /// The owner that signed a batch: the owner of its first message; every other message, and
 /// every proof of every message, must name the same one.
 pub(crate) fn batch_owner<'a>(
@@ -189,12 +199,7 @@ impl OperatorState {
         let (st, initiator) = self.accept_change_transport(body, TransportType::SignedResign)?;
         let signed =
             SignedResign::from_ssz(&st.message.data).map_err(malformed("signed resign"))?;
-        if signed.messages.is_empty() || signed.messages.len() > MAX_MESSAGES {
-            return Err(OperatorError::Auth(format!(
-                "{} resign messages; 1 to {MAX_MESSAGES} allowed",
-                signed.messages.len()
-            )));
-        }
+        batch_size(signed.messages.len(), "resign")?;
         let owner = batch_owner(
             signed
                 .messages

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use alloy::primitives::Address;
 
-use super::changes::batch_owner;
+use super::changes::{batch_owner, batch_size};
 use super::{Instance, OperatorError, OperatorState, Phase, Slot, Stage, malformed, validate_init};
 use crate::crypto::bls::{G1, Scalar};
 use crate::crypto::rsa_keys::OperatorPublicKey;
@@ -26,9 +26,8 @@ use crate::dkg::results::build_result;
 use crate::dkg::transport::{threshold_for, verify_bundle, verify_transport};
 use crate::dkg::wire::ids::{instance_id, session_nonce};
 use crate::dkg::wire::{
-    Exchange, Init, KyberMessage, MAX_MESSAGES, MultipleSignedTransports, Operator, Reshare,
-    ReshareMessage, SignedReshare, SignedTransport, Ssz, TransportType, bulk_message_digest,
-    flatten,
+    Exchange, Init, KyberMessage, MultipleSignedTransports, Operator, Reshare, ReshareMessage,
+    SignedReshare, SignedTransport, Ssz, TransportType, bulk_message_digest, flatten,
 };
 
 /// One reshare message as this operator takes part in it.
@@ -130,12 +129,7 @@ impl OperatorState {
         let (st, initiator) = self.accept_change_transport(body, TransportType::SignedReshare)?;
         let signed =
             SignedReshare::from_ssz(&st.message.data).map_err(malformed("signed reshare"))?;
-        if signed.messages.is_empty() || signed.messages.len() > MAX_MESSAGES {
-            return Err(OperatorError::Auth(format!(
-                "{} reshare messages; 1 to {MAX_MESSAGES} allowed",
-                signed.messages.len()
-            )));
-        }
+        batch_size(signed.messages.len(), "reshare")?;
         let owner = batch_owner(
             signed
                 .messages
