@@ -38,7 +38,9 @@ step "cargo test"
 # Every process the suite starts inherits this marker; whatever still carries it afterwards leaked.
 export SSV_AGENT_TEST_RUN="test-all-$$-$RANDOM"
 status=0
-cargo test --features test-hooks --no-fail-fast "$@" || status=$?
+log="$ROOT/.cache/test-output.log"
+mkdir -p "$ROOT/.cache"
+cargo test --features test-hooks --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
 
 step "processes left behind by the suite"
 sleep 1
@@ -50,4 +52,11 @@ if [ -n "$leaked" ]; then
 else
   echo "none"
 fi
+if [ "$status" != 0 ]; then
+  # A failing test's captured output can be long enough that the panic scrolls out of a CI
+  # excerpt: repeat each panic, with the lines that follow it, at the end.
+  step "why the failing tests failed"
+  grep -A12 "panicked at" "$log" | grep -v "^ *[0-9]*: \|^ *at " | cut -c1-600 || true
+fi
+
 exit $status
