@@ -110,8 +110,9 @@ impl ChainConfig {
 #[derive(Debug, Clone)]
 pub struct Chain {
     provider: DynProvider,
-    /// The same endpoint behind alloy's rate-limit retry layer, for log scans: it must not carry
-    /// batches, whose per-call reverts the layer would turn into a failure of the whole batch.
+    /// The same endpoint behind alloy's rate-limit retry layer, for log scans and the head and
+    /// chain id reads: it must not carry batches, whose per-call reverts the layer would turn
+    /// into a failure of the whole batch.
     scan_provider: DynProvider,
     profile: NetworkProfile,
     sender: Sender,
@@ -134,7 +135,7 @@ impl Chain {
             url: config.url.to_string(),
             source: Cause::scrubbed(&e, Some(&config.url)),
         };
-        let actual = provider.get_chain_id().await.map_err(unreachable)?;
+        let actual = scan_provider.get_chain_id().await.map_err(unreachable)?;
         if actual != profile.chain_id {
             return Err(ChainError::WrongChain {
                 url: config.url.to_string(),

@@ -154,7 +154,8 @@ impl Chain {
 
     /// Latest block number.
     pub async fn head(&self) -> Result<u64, ChainError> {
-        self.provider()
+        // Through the retrying provider: rate-limited endpoints answer this 429 like any call.
+        self.scan_provider
             .get_block_number()
             .await
             .map_err(self.rpc_err("eth_blockNumber"))

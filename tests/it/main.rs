@@ -39,6 +39,7 @@ mod pipeline_dry_run;
 mod pipeline_e2e;
 mod real_contracts;
 mod real_money;
+mod scan_exactness;
 mod send_safety;
 mod ssv_cli;
 mod ssv_register;
