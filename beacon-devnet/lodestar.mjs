@@ -16,6 +16,7 @@
 //   SSV_DEVNET_SHARD_COMMITTEE_PERIOD, SSV_DEVNET_MIN_VALIDATOR_WITHDRAWABILITY_DELAY  the preset
 //                                                    copies of these config values (see below)
 //   SSV_DEVNET_ETH1_UPDATE_MS, SSV_DEVNET_ETH1_MIN_FOLLOW                   read by the patch
+//   SSV_DEVNET_SLOT_IMPORT_TOLERANCE                 read by the patch (sync state of a single node)
 //   SSV_DEVNET_STOP_TIMEOUT_MS                       longest wait for the node to close on a signal
 
 import {readFileSync, realpathSync} from "node:fs";
@@ -61,6 +62,13 @@ if (process.env.SSV_DEVNET_ETH1_UPDATE_MS || process.env.SSV_DEVNET_ETH1_MIN_FOL
   const tracker = realModule("beacon-node", join("lib", "eth1", "eth1DepositDataTracker.js"));
   if (!readFileSync(tracker, "utf8").includes("SSV_DEVNET_ETH1_MIN_FOLLOW")) {
     fail(`the eth1 tracker patch is not applied in ${tracker}: run scripts/install-lodestar.sh`);
+  }
+}
+if (process.env.SSV_DEVNET_SLOT_IMPORT_TOLERANCE) {
+  positiveIntEnv("SSV_DEVNET_SLOT_IMPORT_TOLERANCE");
+  const sync = realModule("beacon-node", join("lib", "sync", "sync.js"));
+  if (!readFileSync(sync, "utf8").includes("SSV_DEVNET_SLOT_IMPORT_TOLERANCE")) {
+    fail(`the sync tolerance patch is not applied in ${sync}: run scripts/install-lodestar.sh`);
   }
 }
 

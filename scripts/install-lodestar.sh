@@ -28,10 +28,12 @@ inputs_hash() {
 }
 
 patch_applied() {
-  # The patch adds these environment knobs to the eth1 tracker; a stale or unpatched tree lacks them.
+  # The patch adds these environment knobs to the eth1 tracker and the sync state; a stale or
+  # unpatched tree lacks them.
   local tracker
   tracker="$(ls -d "$DIR"/node_modules/.pnpm/@lodestar+beacon-node@1.5.1_patch_hash=*/node_modules/@lodestar/beacon-node/lib/eth1/eth1DepositDataTracker.js 2>/dev/null | head -n1)"
-  [ -n "$tracker" ] && grep -q SSV_DEVNET_ETH1_MIN_FOLLOW "$tracker"
+  [ -n "$tracker" ] && grep -q SSV_DEVNET_ETH1_MIN_FOLLOW "$tracker" \
+    && grep -q SSV_DEVNET_SLOT_IMPORT_TOLERANCE "$(dirname "$tracker")/../sync/sync.js"
 }
 
 want="$(inputs_hash)"

@@ -598,7 +598,13 @@ fn dev_args(opts: &LodestarOptions, rest_port: u16, p2p_port: u16) -> Vec<String
     args
 }
 
-/// Environment read by `beacon-devnet/lodestar.mjs` (preset overrides) and the tracker patch.
+/// How far (slots) the head may fall behind the clock before Lodestar calls itself syncing. Stock
+/// is one epoch: 8 s with 1 s slots, so a loaded machine starving the node that long stalled the
+/// single-node devnet for good (no peer to sync from, so no validator proposes again). The devnet
+/// is its only node: it is always as synced as it can be.
+const SINGLE_NODE_SLOT_TOLERANCE: u64 = 1 << 20;
+
+/// Environment read by `beacon-devnet/lodestar.mjs` (preset overrides) and the Lodestar patch.
 fn timing_env(t: &DevTiming) -> Vec<(&'static str, String)> {
     let mut env = vec![
         (
@@ -625,6 +631,10 @@ fn timing_env(t: &DevTiming) -> Vec<(&'static str, String)> {
         env.push((
             "SSV_DEVNET_ETH1_MIN_FOLLOW",
             t.eth1_follow_distance.to_string(),
+        ));
+        env.push((
+            "SSV_DEVNET_SLOT_IMPORT_TOLERANCE",
+            SINGLE_NODE_SLOT_TOLERANCE.to_string(),
         ));
     }
     env

@@ -31,6 +31,7 @@ mod exit_signing;
 mod keyshares_vectors;
 mod lifecycle;
 mod lodestar_devnet;
+mod lodestar_stall;
 mod log_scan_limits;
 mod operators_api;
 mod operators_devnet;

@@ -182,12 +182,17 @@ fn timing_env_sets_patch_knobs_only_when_patched() {
     let fast = timing_env(&DevTiming::fast());
     assert!(fast.contains(&("SSV_DEVNET_ETH1_MIN_FOLLOW", "8".to_string())));
     assert!(fast.contains(&("SSV_DEVNET_ETH1_UPDATE_MS", "1000".to_string())));
+    assert!(
+        fast.iter()
+            .any(|(k, v)| *k == "SSV_DEVNET_SLOT_IMPORT_TOLERANCE"
+                && v.parse::<u64>().unwrap() > 1000)
+    );
     assert!(fast.contains(&("SSV_DEVNET_MAX_SEED_LOOKAHEAD", "1".to_string())));
     let stock = timing_env(&DevTiming::stock());
     assert!(
         stock
             .iter()
-            .all(|(k, _)| !k.starts_with("SSV_DEVNET_ETH1_")),
+            .all(|(k, _)| !k.starts_with("SSV_DEVNET_ETH1_") && !k.contains("TOLERANCE")),
         "{stock:?}"
     );
     // Lodestar's yargs reads LODESTAR_* variables as arguments and rejects unknown ones.
