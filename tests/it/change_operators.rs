@@ -571,3 +571,155 @@ async fn change_operators_moves_a_running_validator_once_through_sigkills() {
     assert_eq!(tx_count(&d, owner).await, sent + 3 + 5);
     println!("change-operators test done in {:?}", started.elapsed());
 }
+
+/// The whole life of a validator the agent made: `run` (DKG with 4 operators, deposit, activation,
+/// registration), then `change-operators --proofs` with no keyshares given, so the agent's own
+/// reshare ceremony makes the new set's shares from the old operators' proofs. The validator ends
+/// in the new cluster with the same key, the ceremony's keyshares name it and the new operators,
+/// and a rerun sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn change_operators_reshares_a_validator_the_agent_made() {
+    use ssv_agent::{
+        config::OperatorChoice,
+        pipeline::{
+            local::{LocalOptions, LocalSetup},
+            plan::validator_folders,
+        },
+    };
+    let started = Instant::now();
+    let tmp = tempfile::tempdir().unwrap();
+    let setup = LocalSetup::start(&LocalOptions {
+        dir: tmp.path().join("local"),
+        operators: 5,
+        beacon: true,
+    })
+    .await
+    .unwrap_or_else(|e| {
+        panic!("cannot start the devnet with Lodestar ({e}); install: `cd anvil && npm ci`, `scripts/install-lodestar.sh`")
+    });
+    let ids = setup.operator_ids.clone();
+    let (old, new) = (ids[..4].to_vec(), vec![ids[0], ids[1], ids[2], ids[4]]);
+    let list = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+    let out = tmp.path().join("state");
+    let mut config = setup.config(1, &out);
+    config.validators.operators = OperatorChoice::Ids(old.clone());
+    let config_path = tmp.path().join("config.toml");
+    std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
+    let ca = tmp.path().join("ca.pem");
+    std::fs::write(&ca, &setup.tls.ca_certs_pem[0]).unwrap();
+
+    let o = agent(&config_path)
+        .args(["run", "--poll-secs", "1", "--operator-ca-cert"])
+        .arg(&ca)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "run failed:\n{stdout}{stderr}");
+    println!("validator made and active after {:?}", started.elapsed());
+    let (_, pk, dir) = validator_folders(&out).unwrap().remove(0);
+    let pubkey = format!("0x{}", hex::encode(pk));
+
+    let change = || {
+        let mut c = agent(&config_path);
+        c.args(["change-operators", "--validator", &pubkey])
+            .args([
+                "--old-operators",
+                &list(&old),
+                "--new-operators",
+                &list(&new),
+            ])
+            .args(["--poll-secs", "1", "--proofs"])
+            .arg(dir.join("proofs.json"))
+            .arg("--operator-ca-cert")
+            .arg(&ca);
+        c
+    };
+    let o = change().output().unwrap();
+    let (stdout, stderr) = text(&o);
+    println!("--- change-operators ---\n{stdout}");
+    assert!(
+        o.status.success(),
+        "change-operators failed:\n{stdout}{stderr}"
+    );
+    for w in [
+        "reshare: done",
+        "verify: done",
+        "remove: done",
+        "register: done",
+    ] {
+        assert!(stdout.contains(w), "`{w}` missing:\n{stdout}");
+    }
+
+    // On chain: in the new cluster, gone from the old.
+    let d = &setup.devnet;
+    let chain = Chain::connect(d.rpc_url(), d.profile(), None)
+        .await
+        .unwrap();
+    let head = chain.head().await.unwrap();
+    let mine: Vec<_> = owner_validators(&chain, setup.staker, head)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|v| v.pubkey == pubkey)
+        .collect();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0].operator_ids, new);
+    assert!(!mine[0].removed);
+    assert_eq!(
+        read_cluster(&chain, setup.staker, &old)
+            .await
+            .unwrap()
+            .load
+            .validator_count,
+        0
+    );
+
+    // The ceremony's keyshares: the same validator key, shares for the new operators.
+    let ceremony = out.join("changes").join(hex::encode(pk)).join("ceremony");
+    let keyshares = walk(&ceremony)
+        .into_iter()
+        .find(|p| p.file_name().is_some_and(|n| n == "keyshares.json"))
+        .unwrap_or_else(|| panic!("no keyshares.json under {}", ceremony.display()));
+    let ks: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&keyshares).unwrap()).unwrap();
+    let share = &ks["shares"][0];
+    assert_eq!(
+        share["data"]["publicKey"]
+            .as_str()
+            .unwrap()
+            .to_ascii_lowercase(),
+        pubkey
+    );
+    let got: Vec<u64> = share["data"]["operators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got, new);
+
+    // A rerun sends nothing.
+    let sent = tx_count(d, setup.staker).await;
+    let o = change().output().unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "rerun failed:\n{stdout}{stderr}");
+    assert!(
+        !stdout.contains("(sent now)"),
+        "the rerun sent something:\n{stdout}"
+    );
+    assert_eq!(tx_count(d, setup.staker).await, sent);
+    println!("done in {:?}", started.elapsed());
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
