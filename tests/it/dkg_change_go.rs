@@ -1,9 +1,10 @@
 //! Resign and reshare interop with the real Go ssv-dkg v3.1.0 on loopback (its operators check
 //! owner signatures through an execution RPC: an anvil node here): the Rust initiator with Go
-//! operators and the Go initiator (`ssv-dkg generate-*-msg`, `resign`, `reshare`) with Rust
-//! operators. Every output passes `dkg verify`, the Go `ssv-dkg verify` and the py_ecc checker,
-//! and keeps the validator key. Also the wall time of a 4 -> 4 reshare (two replaced), Rust-only
-//! against Go-only, in the same run (`RESHARE_WALL` lines).
+//! operators (reshare 4 -> 4 with two replaced, and 4 -> 7; resign) and the Go initiator
+//! (`ssv-dkg generate-*-msg`, `resign`, `reshare`) with Rust operators (reshare 4 -> 7; resign).
+//! Every output passes `dkg verify`, the Go `ssv-dkg verify` and the py_ecc checker, and keeps the
+//! validator key. Also the wall time of a 4 -> 4 reshare (two replaced), Rust-only against
+//! Go-only, in the same run (`RESHARE_WALL` lines).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -215,6 +216,30 @@ async fn rust_initiator_reshares_four_to_four_and_resigns_with_go_operators() {
     let dir = out[0].dir.parent().unwrap().to_path_buf();
     check_all(&cc, &dir, p(9, 1));
     check_keys_kept(&dir, &p2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_initiator_reshares_four_to_seven_with_go_operators() {
+    let eth = anvil().await;
+    let (c, proofs) = setup(Impl::Go, 7, &eth).await;
+    let all = [11, 22, 33, 44, 55, 66, 77];
+    let init = Initiator::new(pick(&c.infos, &all), &insecure()).unwrap();
+    let out = reshare(
+        &init,
+        ReshareRequest {
+            proofs: proofs.clone(),
+            old_operators: pick(&c.infos, &[11, 22, 33, 44]),
+            new_operators: pick(&c.infos, &all),
+            params: params(1),
+            signature: OwnerSignature::Signer(owner_key()),
+        },
+        &c.work.path().join("rust-reshare-7"),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("Rust reshare 4->7 with Go operators: {e}\n{}", c.go_logs()));
+    let dir = out[0].dir.parent().unwrap().to_path_buf();
+    check_all(&c, &dir, p(1, 1));
+    check_keys_kept(&dir, &proofs);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
