@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey};
 use crate::deposit::data::{GWEI_PER_ETH, MAX_COMPOUNDING_AMOUNT_GWEI, MIN_ACTIVATION_AMOUNT_GWEI};
 use crate::dkg::defaults;
-use crate::dkg::initiator::config_file::{InitConfigFile, read_init_config};
+use crate::dkg::initiator::config_file::{DkgConfigFile, read_dkg_config};
 use crate::dkg::initiator::ssv_api::{DEFAULT_SSV_API, fetch_operators};
 use crate::dkg::initiator::{
     CeremonyRequest, ClientTls, Initiator, MAX_VALIDATORS, OperatorInfo, PingInfo,
@@ -115,7 +115,7 @@ impl CeremonyArgs {
 }
 
 /// Appends ` [default: <value>]` to an argument's help, from [`crate::dkg::defaults`].
-fn with_default(arg: Arg, value: impl Display) -> Arg {
+pub(super) fn with_default(arg: Arg, value: impl Display) -> Arg {
     let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
     arg.help(format!("{help} [default: {value}]"))
 }
@@ -177,12 +177,12 @@ pub struct ResolvedInit {
 }
 
 /// The precedence rule of every `dkg` value: the command line, else the config file.
-fn layered<T>(flag: Option<T>, file: Option<T>) -> Option<T> {
+pub(super) fn layered<T>(flag: Option<T>, file: Option<T>) -> Option<T> {
     flag.or(file)
 }
 
 /// [`layered`] for a value the config file holds as text (parsed only when it is used).
-fn layered_parsed<T>(
+pub(super) fn layered_parsed<T>(
     flag: Option<T>,
     file: Option<String>,
     parse: impl FnOnce(&str) -> eyre::Result<T>,
@@ -194,7 +194,7 @@ fn layered_parsed<T>(
 }
 
 /// [`layered`] for a list flag (an empty list on the command line is "not given").
-fn layered_list<T>(flag: Vec<T>, file: Option<Vec<T>>) -> Vec<T> {
+pub(super) fn layered_list<T>(flag: Vec<T>, file: Option<Vec<T>>) -> Vec<T> {
     if flag.is_empty() {
         file.unwrap_or_default()
     } else {
@@ -203,11 +203,11 @@ fn layered_list<T>(flag: Vec<T>, file: Option<Vec<T>>) -> Vec<T> {
 }
 
 /// A value with no default: missing from both places is an error naming both.
-fn required<T>(value: Option<T>, flag: &str, key: &str, rule: &str) -> eyre::Result<T> {
+pub(super) fn required<T>(value: Option<T>, flag: &str, key: &str, rule: &str) -> eyre::Result<T> {
     value.ok_or_else(|| eyre!("{flag} {rule} (or {key} in the config file)"))
 }
 
-fn parse_address(key: &str, text: &str) -> eyre::Result<Address> {
+pub(super) fn parse_address(key: &str, text: &str) -> eyre::Result<Address> {
     text.trim()
         .parse::<Address>()
         .map_err(|e| eyre!("{key} {text:?} is not an address: {e}"))
@@ -217,9 +217,16 @@ impl InitArgs {
     /// Flags over `--config-path` over ssv-dkg's defaults.
     pub fn resolve(self) -> eyre::Result<ResolvedInit> {
         let file = match &self.config_path {
-            Some(p) => read_init_config(p)?,
-            None => InitConfigFile::default(),
+            Some(p) => read_dkg_config(p)?,
+            None => DkgConfigFile::default(),
         };
+        let ignored = file.change_keys();
+        if !ignored.is_empty() {
+            return Err(eyre!(
+                "config file: {} are resign/reshare keys, not init's",
+                ignored.join(", ")
+            ));
+        }
         let c = self.ceremony;
         let operator_ids = layered_list(c.operator_ids, file.operator_ids);
         if operator_ids.is_empty() {

@@ -18,32 +18,46 @@ use crate::dkg::owner_sig::OwnerSignature;
 use crate::dkg::resign::{ChangeOutput, ChangeParams, parse_proofs};
 use crate::network::dkg_fork_version;
 
-use super::dkg::{OperatorsInfoArgs, client_tls, load_operators};
+use super::dkg::{
+    OperatorsInfoArgs, client_tls, layered, layered_list, layered_parsed, load_operators,
+    parse_address, required, with_default,
+};
+use crate::dkg::initiator::config_file::{DkgConfigFile, read_dkg_config};
 
-/// What resign and reshare (and their message generators) share.
+/// What resign and reshare (and their message generators) share. Every value may also come from
+/// an ssv-dkg YAML file (`--config-path`); a flag on the command line wins over the file.
 #[derive(Debug, Clone, Args)]
+#[command(
+    mut_arg("nonce", |a| with_default(a, defaults::NONCE)),
+    mut_arg("network", |a| with_default(a, defaults::NETWORK)),
+    mut_arg("amount", |a| with_default(a, defaults::AMOUNT_GWEI)),
+    mut_arg("output_path", |a| with_default(a, defaults::OUTPUT_PATH)),
+)]
 pub struct ChangeArgs {
+    /// ssv-dkg YAML config (keys are the camelCase flag names; paths relative, inside the cwd).
+    #[arg(long, alias = "configPath")]
+    pub config_path: Option<PathBuf>,
     /// Where the operators come from.
     #[command(flatten)]
     pub info: OperatorsInfoArgs,
     /// The validators' current operator ids (comma separated), as in the proofs.
-    #[arg(long, alias = "operatorIDs", value_delimiter = ',', required = true)]
+    #[arg(long, alias = "operatorIDs", value_delimiter = ',')]
     pub operator_ids: Vec<u64>,
     /// SSV cluster owner address (the owner the proofs name).
     #[arg(long)]
-    pub owner: Address,
+    pub owner: Option<Address>,
     /// Owner nonce of the first validator's new keyshares; the others follow consecutively.
-    #[arg(long, default_value_t = defaults::NONCE)]
-    pub nonce: u64,
+    #[arg(long)]
+    pub nonce: Option<u64>,
     /// Withdrawal address.
     #[arg(long, alias = "withdrawAddress")]
-    pub withdraw_address: Address,
+    pub withdraw_address: Option<Address>,
     /// Network: mainnet, holesky, hoodi, sepolia or prater.
-    #[arg(long, default_value = defaults::NETWORK)]
-    pub network: String,
+    #[arg(long)]
+    pub network: Option<String>,
     /// Deposit amount in gwei.
-    #[arg(long, default_value_t = defaults::AMOUNT_GWEI)]
-    pub amount: u64,
+    #[arg(long)]
+    pub amount: Option<u64>,
     /// 0x02 (compounding) withdrawal credentials instead of 0x01.
     #[arg(long)]
     pub compounding: bool,
@@ -54,23 +68,99 @@ pub struct ChangeArgs {
     #[arg(long, alias = "proofsString")]
     pub proofs_string: Option<String>,
     /// Where the message hash or the new ceremony folder is written.
-    #[arg(long, alias = "outputPath", default_value = defaults::OUTPUT_PATH)]
-    pub output_path: PathBuf,
+    #[arg(long, alias = "outputPath")]
+    pub output_path: Option<PathBuf>,
+}
+
+/// A resign or reshare with every value settled (flags over the config file over defaults).
+#[derive(Debug, Clone)]
+pub struct Change {
+    info: OperatorsInfoArgs,
+    operator_ids: Vec<u64>,
+    new_operator_ids: Vec<u64>,
+    params: ChangeParams,
+    proofs_file_path: Option<PathBuf>,
+    proofs_string: Option<String>,
+    output_path: PathBuf,
+    run: RunChangeArgs,
 }
 
 impl ChangeArgs {
-    /// The signed-for parameters.
-    pub fn params(&self) -> eyre::Result<ChangeParams> {
-        Ok(ChangeParams {
-            owner: self.owner,
-            nonce: self.nonce,
-            withdraw_address: self.withdraw_address,
-            compounding: self.compounding,
-            amount_gwei: self.amount,
-            network_name: self.network.clone(),
-            fork_version: dkg_fork_version(&self.network)
-                .ok_or_else(|| eyre!("unknown network {:?}", self.network))?,
+    /// Layers the flags over `--config-path`; `new_ids` and `run` are the command's own flags
+    /// (empty / default when the command has none).
+    pub fn resolve(self, new_ids: Vec<u64>, run: RunChangeArgs) -> eyre::Result<Change> {
+        let file = match &self.config_path {
+            Some(p) => read_dkg_config(p)?,
+            None => DkgConfigFile::default(),
+        };
+        let operator_ids = layered_list(self.operator_ids, file.operator_ids);
+        if operator_ids.is_empty() {
+            return Err(eyre!(
+                "no operators: give --operator-ids (or operatorIDs in the config file)"
+            ));
+        }
+        let info = if self.info.operators_info.is_some() || self.info.operators_info_path.is_some()
+        {
+            self.info
+        } else {
+            OperatorsInfoArgs {
+                operators_info: file.operators_info,
+                operators_info_path: file.operators_info_path,
+            }
+        };
+        let owner = layered_parsed(self.owner, file.owner, |t| parse_address("owner", t))?;
+        let withdraw_address = layered_parsed(self.withdraw_address, file.withdraw_address, |t| {
+            parse_address("withdrawAddress", t)
+        })?;
+        let network =
+            layered(self.network, file.network).unwrap_or_else(|| defaults::NETWORK.into());
+        let params = ChangeParams {
+            owner: required(owner, "--owner", "owner", "is required")?,
+            nonce: layered(self.nonce, file.nonce).unwrap_or(defaults::NONCE),
+            withdraw_address: required(
+                withdraw_address,
+                "--withdraw-address",
+                "withdrawAddress",
+                "is required",
+            )?,
+            compounding: self.compounding || file.compounding.unwrap_or(false),
+            amount_gwei: layered(self.amount, file.amount).unwrap_or(defaults::AMOUNT_GWEI),
+            fork_version: dkg_fork_version(&network)
+                .ok_or_else(|| eyre!("unknown network {network:?}"))?,
+            network_name: network,
+        };
+        // The two proofs sources are one choice: the command line replaces the file's.
+        let (proofs_file_path, proofs_string) =
+            if self.proofs_file_path.is_some() || self.proofs_string.is_some() {
+                (self.proofs_file_path, self.proofs_string)
+            } else {
+                (file.proofs_file_path, file.proofs_string)
+            };
+        Ok(Change {
+            info,
+            operator_ids,
+            new_operator_ids: layered_list(new_ids, file.new_operator_ids),
+            params,
+            proofs_file_path,
+            proofs_string,
+            output_path: layered(self.output_path, file.output_path)
+                .unwrap_or_else(|| defaults::OUTPUT_PATH.into()),
+            run: RunChangeArgs {
+                client_ca_cert_path: layered_list(
+                    run.client_ca_cert_path,
+                    file.client_ca_cert_path,
+                ),
+                tls_insecure: run.tls_insecure || file.tls_insecure.unwrap_or(false),
+                signatures: layered(run.signatures, file.signatures),
+            },
         })
+    }
+}
+
+impl Change {
+    /// The signed-for parameters.
+    pub fn params(&self) -> ChangeParams {
+        self.params.clone()
     }
 
     /// The old proofs, from the file or the text.
@@ -80,21 +170,44 @@ impl ChangeArgs {
                 std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?
             }
             (None, Some(t)) => t.clone(),
-            _ => return Err(eyre!("give --proofs-file-path or --proofs-string")),
+            (Some(_), Some(_)) => {
+                return Err(eyre!(
+                    "give one of proofsFilePath and proofsString, not both"
+                ));
+            }
+            (None, None) => {
+                return Err(eyre!(
+                    "give --proofs-file-path or --proofs-string (or proofsFilePath / proofsString in the config file)"
+                ));
+            }
         };
         Ok(parse_proofs(&text)?)
     }
 
     /// The current operators, in id order.
     pub fn operators(&self) -> eyre::Result<Vec<OperatorInfo>> {
-        let mut ops = load_operators(&self.info, &self.operator_ids)?;
-        ops.sort_by_key(|o| o.id);
-        Ok(ops)
+        sorted_operators(&self.info, &self.operator_ids)
+    }
+
+    /// The new operators (reshare), in id order.
+    pub fn new_operators(&self) -> eyre::Result<Vec<OperatorInfo>> {
+        if self.new_operator_ids.is_empty() {
+            return Err(eyre!(
+                "no new operators: give --new-operator-ids (or newOperatorIDs in the config file)"
+            ));
+        }
+        sorted_operators(&self.info, &self.new_operator_ids)
     }
 }
 
+fn sorted_operators(info: &OperatorsInfoArgs, ids: &[u64]) -> eyre::Result<Vec<OperatorInfo>> {
+    let mut ops = load_operators(info, ids)?;
+    ops.sort_by_key(|o| o.id);
+    Ok(ops)
+}
+
 /// How a resign/reshare reaches the operators and gets the owner's signature.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct RunChangeArgs {
     /// CA certificate(s) to trust for operator TLS.
     #[arg(long, alias = "clientCACertPath", value_delimiter = ',')]
@@ -211,8 +324,8 @@ pub(crate) fn report(event: &str, outs: &[ChangeOutput], json: bool) {
 
 /// `dkg generate-resign-msg`: checks the proofs, writes `resign.txt`.
 pub(crate) fn run_generate_resign(a: GenerateResignMsgArgs, json: bool) -> eyre::Result<()> {
-    let c = &a.change;
-    let msgs = crate::dkg::resign::resign_messages(&c.operators()?, &c.params()?, &c.proofs()?)?;
+    let c = a.change.resolve(Vec::new(), RunChangeArgs::default())?;
+    let msgs = crate::dkg::resign::resign_messages(&c.operators()?, &c.params(), &c.proofs()?)?;
     write_message(
         &c.output_path,
         "resign",
@@ -223,15 +336,15 @@ pub(crate) fn run_generate_resign(a: GenerateResignMsgArgs, json: bool) -> eyre:
 
 /// `dkg resign`.
 pub(crate) async fn run_resign(a: ResignArgs, global: &crate::cli::GlobalOpts) -> eyre::Result<()> {
-    let c = &a.change;
-    let signature = owner_signature(a.run.signatures.as_deref(), c.owner, global)?;
-    let tls = client_tls(&a.run.client_ca_cert_path, a.run.tls_insecure)?;
+    let c = a.change.resolve(Vec::new(), a.run)?;
+    let signature = owner_signature(c.run.signatures.as_deref(), c.params.owner, global)?;
+    let tls = client_tls(&c.run.client_ca_cert_path, c.run.tls_insecure)?;
     let init = Initiator::new(c.operators()?, &tls)?;
     let outs = crate::dkg::resign::resign(
         &init,
         crate::dkg::resign::ResignRequest {
             proofs: c.proofs()?,
-            params: c.params()?,
+            params: c.params(),
             signature,
         },
         &c.output_path,
@@ -248,7 +361,7 @@ pub struct GenerateReshareMsgArgs {
     #[command(flatten)]
     pub change: ChangeArgs,
     /// The new operator ids (comma separated); 4, 7, 10 or 13.
-    #[arg(long, alias = "newOperatorIDs", value_delimiter = ',', required = true)]
+    #[arg(long, alias = "newOperatorIDs", value_delimiter = ',')]
     pub new_operator_ids: Vec<u64>,
 }
 
@@ -259,26 +372,22 @@ pub struct ReshareArgs {
     #[command(flatten)]
     pub change: ChangeArgs,
     /// The new operator ids (comma separated); 4, 7, 10 or 13.
-    #[arg(long, alias = "newOperatorIDs", value_delimiter = ',', required = true)]
+    #[arg(long, alias = "newOperatorIDs", value_delimiter = ',')]
     pub new_operator_ids: Vec<u64>,
     /// Connection and owner signature.
     #[command(flatten)]
     pub run: RunChangeArgs,
 }
 
-fn new_operators(c: &ChangeArgs, ids: &[u64]) -> eyre::Result<Vec<OperatorInfo>> {
-    let mut ops = load_operators(&c.info, ids)?;
-    ops.sort_by_key(|o| o.id);
-    Ok(ops)
-}
-
 /// `dkg generate-reshare-msg`: checks the proofs, writes `reshare.txt`.
 pub(crate) fn run_generate_reshare(a: GenerateReshareMsgArgs, json: bool) -> eyre::Result<()> {
-    let c = &a.change;
+    let c = a
+        .change
+        .resolve(a.new_operator_ids, RunChangeArgs::default())?;
     let msgs = crate::dkg::reshare::reshare_messages(
         &c.operators()?,
-        &new_operators(c, &a.new_operator_ids)?,
-        &c.params()?,
+        &c.new_operators()?,
+        &c.params(),
         &c.proofs()?,
     )?;
     write_message(
@@ -294,9 +403,9 @@ pub(crate) async fn run_reshare(
     a: ReshareArgs,
     global: &crate::cli::GlobalOpts,
 ) -> eyre::Result<()> {
-    let c = &a.change;
-    let signature = owner_signature(a.run.signatures.as_deref(), c.owner, global)?;
-    let tls = client_tls(&a.run.client_ca_cert_path, a.run.tls_insecure)?;
+    let c = a.change.resolve(a.new_operator_ids, a.run)?;
+    let signature = owner_signature(c.run.signatures.as_deref(), c.params.owner, global)?;
+    let tls = client_tls(&c.run.client_ca_cert_path, c.run.tls_insecure)?;
     let old = c.operators()?;
     let init = Initiator::new(old.clone(), &tls)?;
     let outs = crate::dkg::reshare::reshare(
@@ -304,8 +413,8 @@ pub(crate) async fn run_reshare(
         crate::dkg::reshare::ReshareRequest {
             proofs: c.proofs()?,
             old_operators: old,
-            new_operators: new_operators(c, &a.new_operator_ids)?,
-            params: c.params()?,
+            new_operators: c.new_operators()?,
+            params: c.params(),
             signature,
         },
         &c.output_path,

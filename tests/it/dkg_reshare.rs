@@ -229,6 +229,56 @@ async fn the_cli_generates_the_message_reshares_and_resigns() {
     )
     .expect("CLI reshare output verifies");
 
+    // The same reshare from ssv-dkg's YAML config (relative paths, as ssv-dkg requires), with
+    // `--nonce` on the command line winning over the file's.
+    let yaml = format!(
+        "operatorIDs: [11, 22, 33, 44]\nnewOperatorIDs: \"22,33,55,66\"\nowner: \"{OWNER}\"\n\
+         withdrawAddress: \"{}\"\nnonce: 1\nproofsFilePath: proofs.json\n\
+         operatorsInfoPath: operators_info.json\noutputPath: reshared-yaml\ntlsInsecure: true\n\
+         logLevel: info\n",
+        crate::support::dkg::WITHDRAW
+    );
+    std::fs::write(tmp.path().join("reshare.yaml"), yaml).unwrap();
+    let (bin, cwd, key) = (
+        env!("CARGO_BIN_EXE_ssv-agent"),
+        tmp.path().to_owned(),
+        key_hex.clone(),
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(bin)
+            .args([
+                "dkg",
+                "reshare",
+                "--configPath",
+                "reshare.yaml",
+                "--nonce",
+                "2",
+            ])
+            .current_dir(cwd)
+            .env("SSV_AGENT_PRIVATE_KEY", key)
+            .env_remove("SSV_AGENT_CONFIG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "reshare from YAML:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = std::fs::read_dir(tmp.path().join("reshared-yaml"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    verify_ceremony_dir(
+        &dir,
+        &expectations(2, 1, &[22, 33, 55, 66], "mainnet", AMOUNT_GWEI),
+    )
+    .expect("the reshare from the YAML config verifies, with the flag's nonce");
+
     // Resign on the old set with a signature made outside the agent.
     let msgs = ssv_agent::dkg::resign::resign_messages(&old, &params(3), &proofs).unwrap();
     let sig = OwnerSignature::Signer(owner_key())

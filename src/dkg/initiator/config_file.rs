@@ -1,5 +1,5 @@
-//! ssv-dkg's YAML config for `init` (`--configPath`): keys are the camelCase flag names, every key
-//! optional (a flag given on the command line wins, then the file, then the default, as with
+//! ssv-dkg's YAML config for `init`, `resign` and `reshare` (and their `generate-*-msg`), given with
+//! `--configPath`: keys are the camelCase flag names, every key optional (a flag given on the command line wins, then the file, then the default, as with
 //! viper). Path values must be relative and stay inside the working directory, as ssv-dkg
 //! enforces with Go's `filepath.IsLocal`.
 
@@ -60,10 +60,18 @@ enum ListOrCsv<T> {
     One(T),
 }
 
-/// The `init` keys of an ssv-dkg config file, as written.
+/// The initiator keys of an ssv-dkg config file, as written.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawInitConfig {
+struct RawDkgConfig {
+    // resign / reshare only.
+    #[serde(rename = "newOperatorIDs")]
+    new_operator_ids: Option<ListOrCsv<u64>>,
+    #[serde(rename = "proofsFilePath")]
+    proofs_file_path: Option<String>,
+    #[serde(rename = "proofsString")]
+    proofs_string: Option<String>,
+    signatures: Option<String>,
     #[serde(rename = "operatorIDs")]
     operator_ids: Option<ListOrCsv<u64>>,
     #[serde(rename = "operatorsInfo")]
@@ -99,7 +107,7 @@ struct RawInitConfig {
 
 /// The values an `init` config file sets (validated; paths checked to be local).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct InitConfigFile {
+pub struct DkgConfigFile {
     /// `operatorIDs`.
     pub operator_ids: Option<Vec<u64>>,
     /// `operatorsInfo`: operators info JSON text.
@@ -126,6 +134,29 @@ pub struct InitConfigFile {
     pub tls_insecure: Option<bool>,
     /// `outputPath` (local).
     pub output_path: Option<PathBuf>,
+    /// `newOperatorIDs` (reshare).
+    pub new_operator_ids: Option<Vec<u64>>,
+    /// `proofsFilePath` (resign, reshare; local).
+    pub proofs_file_path: Option<PathBuf>,
+    /// `proofsString` (resign, reshare).
+    pub proofs_string: Option<String>,
+    /// `signatures` (resign, reshare): the owner's signature, hex.
+    pub signatures: Option<String>,
+}
+
+impl DkgConfigFile {
+    /// The resign/reshare keys this file sets (an `init` refuses them: they would be ignored).
+    pub fn change_keys(&self) -> Vec<&'static str> {
+        [
+            ("newOperatorIDs", self.new_operator_ids.is_some()),
+            ("proofsFilePath", self.proofs_file_path.is_some()),
+            ("proofsString", self.proofs_string.is_some()),
+            ("signatures", self.signatures.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect()
+    }
 }
 
 /// Go's `filepath.IsLocal` on Unix: non-empty, not absolute, and no `..` that climbs above the
@@ -175,9 +206,9 @@ fn csv_list<T: std::str::FromStr>(
 }
 
 /// Parses config text; `path` only names the file in errors.
-pub fn parse_init_config(text: &str, path: &Path) -> Result<InitConfigFile, ConfigFileError> {
-    let raw: RawInitConfig = if text.trim().is_empty() {
-        RawInitConfig::default()
+pub fn parse_dkg_config(text: &str, path: &Path) -> Result<DkgConfigFile, ConfigFileError> {
+    let raw: RawDkgConfig = if text.trim().is_empty() {
+        RawDkgConfig::default()
     } else {
         serde_saphyr::from_str(text).map_err(|source| ConfigFileError::Parse {
             path: path.to_owned(),
@@ -208,7 +239,7 @@ pub fn parse_init_config(text: &str, path: &Path) -> Result<InitConfigFile, Conf
                 .collect::<Result<Vec<_>, _>>()?,
         ),
     };
-    Ok(InitConfigFile {
+    Ok(DkgConfigFile {
         operator_ids,
         operators_info: raw.operators_info,
         operators_info_path: raw
@@ -228,16 +259,26 @@ pub fn parse_init_config(text: &str, path: &Path) -> Result<InitConfigFile, Conf
             .output_path
             .map(|p| local("outputPath", p))
             .transpose()?,
+        new_operator_ids: raw
+            .new_operator_ids
+            .map(|v| csv_list(v, path, "newOperatorIDs"))
+            .transpose()?,
+        proofs_file_path: raw
+            .proofs_file_path
+            .map(|p| local("proofsFilePath", p))
+            .transpose()?,
+        proofs_string: raw.proofs_string,
+        signatures: raw.signatures,
     })
 }
 
-/// Reads and parses an `init` config file.
-pub fn read_init_config(path: &Path) -> Result<InitConfigFile, ConfigFileError> {
+/// Reads and parses an initiator config file.
+pub fn read_dkg_config(path: &Path) -> Result<DkgConfigFile, ConfigFileError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Read {
         path: path.to_owned(),
         source,
     })?;
-    parse_init_config(&text, path)
+    parse_dkg_config(&text, path)
 }
 
 #[cfg(test)]
@@ -259,7 +300,7 @@ logLevel: info
 
     #[test]
     fn reads_the_upstream_example() {
-        let c = parse_init_config(EXAMPLE, Path::new("initiator.yaml")).expect("parse");
+        let c = parse_dkg_config(EXAMPLE, Path::new("initiator.yaml")).expect("parse");
         assert_eq!(c.operator_ids, Some(vec![11, 22, 33, 44]));
         assert_eq!(
             c.withdraw_address.as_deref(),
@@ -282,7 +323,7 @@ logLevel: info
 
     #[test]
     fn ids_as_comma_string_and_booleans() {
-        let c = parse_init_config(
+        let c = parse_dkg_config(
             "operatorIDs: \"4,1, 3,2\"\ncompounding: true\ntlsInsecure: true\namount: 64000000000\n",
             Path::new("c.yaml"),
         )
@@ -301,7 +342,7 @@ logLevel: info
             ("clientCACertPath", "certs/../../ca.crt"),
         ] {
             let text = format!("{key}: {value}\n");
-            match parse_init_config(&text, Path::new("c.yaml")) {
+            match parse_dkg_config(&text, Path::new("c.yaml")) {
                 Err(ConfigFileError::NotLocal {
                     key: k, value: v, ..
                 }) => {
@@ -319,15 +360,36 @@ logLevel: info
 
     #[test]
     fn unknown_keys_and_bad_types_are_errors() {
-        let e = parse_init_config("operatorIds: [1]\n", Path::new("c.yaml")).unwrap_err();
+        let e = parse_dkg_config("operatorIds: [1]\n", Path::new("c.yaml")).unwrap_err();
         assert!(e.to_string().contains("operatorIds"), "{e}");
-        let e = parse_init_config("nonce: many\n", Path::new("c.yaml")).unwrap_err();
+        let e = parse_dkg_config("nonce: many\n", Path::new("c.yaml")).unwrap_err();
         assert!(matches!(e, ConfigFileError::Parse { .. }), "{e}");
-        let e = parse_init_config("operatorIDs: \"1,x\"\n", Path::new("c.yaml")).unwrap_err();
+        let e = parse_dkg_config("operatorIDs: \"1,x\"\n", Path::new("c.yaml")).unwrap_err();
         assert!(e.to_string().contains("\"x\""), "{e}");
         assert_eq!(
-            parse_init_config("", Path::new("c.yaml")).expect("empty file"),
-            InitConfigFile::default()
+            parse_dkg_config("", Path::new("c.yaml")).expect("empty file"),
+            DkgConfigFile::default()
         );
+    }
+
+    #[test]
+    fn reshare_keys_parse_and_are_named_for_init() {
+        let text = "operatorIDs: [1, 2, 3, 4]\nnewOperatorIDs: \"1,2,3,5\"\nproofsFilePath: p/proofs.json\nsignatures: \"0xab\"\n";
+        let f = parse_dkg_config(text, Path::new("c.yaml")).unwrap();
+        assert_eq!(f.new_operator_ids, Some(vec![1, 2, 3, 5]));
+        assert_eq!(f.proofs_file_path, Some(PathBuf::from("p/proofs.json")));
+        assert_eq!(
+            f.change_keys(),
+            ["newOperatorIDs", "proofsFilePath", "signatures"]
+        );
+        assert!(DkgConfigFile::default().change_keys().is_empty());
+        let escaping = parse_dkg_config("proofsFilePath: ../proofs.json\n", Path::new("c.yaml"));
+        assert!(matches!(
+            escaping,
+            Err(ConfigFileError::NotLocal {
+                key: "proofsFilePath",
+                ..
+            })
+        ));
     }
 }
