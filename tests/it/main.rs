@@ -32,6 +32,7 @@ mod keyshares_vectors;
 mod lifecycle;
 mod lodestar_devnet;
 mod log_scan_limits;
+mod multicall;
 mod operators_api;
 mod operators_devnet;
 mod operators_run;
