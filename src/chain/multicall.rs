@@ -1,8 +1,8 @@
 //! Large read batches through Multicall3's `aggregate3`, so a watch tick over 10 000 clusters
 //! (about 30 000 view calls) takes a handful of JSON-RPC round trips instead of one per 1 000
 //! calls (geth's default batch limit, which providers copy). Each `aggregate3` carries
-//! [`CALLS_PER_AGGREGATE`] calls with `allowFailure`, so one call's revert stays that call's; a few
-//! aggregates go in one JSON-RPC batch and a few batches are in flight at once.
+//! [`CALLS_PER_AGGREGATE`] calls with `allowFailure`, so one call's revert stays that call's; as many
+//! aggregates as fit [`REQUEST_BYTES`] go in one JSON-RPC batch, [`REQUESTS_IN_FLIGHT`] at once.
 //!
 //! Used only where the canonical deployment has code (asked once per [`Chain`]; the devnet places
 //! a double there). An aggregate the node refuses as a whole (gas cap, size) is asked again as
@@ -43,13 +43,13 @@ sol! {
 /// Hoodi; `anvil_setCode` on the devnet).
 pub const MULTICALL3: Address = address!("cA11bde05977b3631167028862bE2a173976CA11");
 
-/// Calls per `aggregate3`. A cluster's balance or burn rate costs at most ~45 000 gas cold on the
-/// devnet double (less once its operators are warm), so 300 stay far below the 30 M gas anvil and
-/// the 50 M geth allow one `eth_call`, and an answer is ~100 KB of hex.
-pub const CALLS_PER_AGGREGATE: usize = 300;
+/// Calls per `aggregate3`: a cluster's balance or burn rate is a few tens of thousands of gas,
+/// so 200 stay well below the 30 M gas anvil and the 50 M geth allow one `eth_call`.
+pub const CALLS_PER_AGGREGATE: usize = 200;
 
-/// `aggregate3` calls per JSON-RPC batch request (a request's answer stays ~1 MB).
-pub const AGGREGATES_PER_REQUEST: usize = 10;
+/// Calldata bytes per JSON-RPC request (hex doubles it): anvil refuses bodies over 2 MiB, geth
+/// over 5 MB. One aggregate of larger calls goes alone.
+pub const REQUEST_BYTES: usize = 850_000;
 
 /// JSON-RPC batch requests in flight at once (bounds the node's load and our buffered answers).
 pub const REQUESTS_IN_FLIGHT: usize = 3;
@@ -79,15 +79,18 @@ impl Chain {
 /// One call's answer: its return data, or its revert.
 type Answer = Result<Bytes, ChainError>;
 
+/// One call: target and calldata.
+type Call = (Address, Vec<u8>);
+
 /// Runs `calls` at `block` as `aggregate3` chunks; the results are in the order of `calls`, with
 /// the round trips used.
 pub(crate) async fn aggregated(
     chain: &Chain,
-    calls: &[(Address, Vec<u8>)],
+    calls: &[Call],
     block: u64,
 ) -> Result<(Vec<Answer>, u64), ChainError> {
-    let chunks: Vec<&[(Address, Vec<u8>)]> = calls.chunks(CALLS_PER_AGGREGATE).collect();
-    let groups: Vec<&[&[(Address, Vec<u8>)]]> = chunks.chunks(AGGREGATES_PER_REQUEST).collect();
+    let chunks: Vec<&[Call]> = calls.chunks(CALLS_PER_AGGREGATE).collect();
+    let groups = by_size(&chunks, REQUEST_BYTES);
     // `buffered` keeps the order of the groups and at most REQUESTS_IN_FLIGHT of them running.
     let answers: Vec<Result<Vec<Result<Vec<Answer>, ChainError>>, ChainError>> =
         stream::iter(groups.iter().map(|g| request(chain, g, block)))
@@ -113,10 +116,30 @@ pub(crate) async fn aggregated(
     Ok((out, trips))
 }
 
+/// Consecutive aggregates grouped into requests of at most `budget` calldata bytes (each call
+/// counted with its ~160 bytes of `Call3` encoding), at least one aggregate per request.
+fn by_size<'a>(chunks: &'a [&'a [Call]], budget: usize) -> Vec<&'a [&'a [Call]]> {
+    let size = |c: &[(Address, Vec<u8>)]| c.iter().map(|(_, d)| d.len() + 160).sum::<usize>();
+    let mut out = Vec::new();
+    let (mut start, mut used) = (0, 0);
+    for (i, c) in chunks.iter().enumerate() {
+        let s = size(c);
+        if i > start && used + s > budget {
+            out.push(&chunks[start..i]);
+            (start, used) = (i, 0);
+        }
+        used += s;
+    }
+    if start < chunks.len() {
+        out.push(&chunks[start..]);
+    }
+    out
+}
+
 /// One JSON-RPC batch of `aggregate3` calls: per aggregate, its decoded answers or its own error.
 async fn request(
     chain: &Chain,
-    group: &[&[(Address, Vec<u8>)]],
+    group: &[&[Call]],
     block: u64,
 ) -> Result<Vec<Result<Vec<Answer>, ChainError>>, ChainError> {
     let mut batch = alloy::rpc::client::BatchRequest::new(chain.provider().client());
@@ -215,6 +238,17 @@ mod tests {
         let got = decode(&raw, 2).unwrap();
         assert_eq!(got[0].as_ref().unwrap(), &Bytes::from(vec![1u8; 32]));
         assert!(matches!(got[1], Err(ChainError::Revert { .. })));
+    }
+
+    #[test]
+    fn requests_stay_within_the_byte_budget() {
+        let calls: Vec<Call> = (0..10).map(|_| (MULTICALL3, vec![0u8; 340])).collect();
+        let chunks: Vec<&[Call]> = calls.chunks(2).collect();
+        // 1 000 bytes per aggregate of two calls: two per request of 2 500, one alone at 900.
+        let sizes = |b| -> Vec<usize> { by_size(&chunks, b).iter().map(|g| g.len()).collect() };
+        assert_eq!(sizes(2_500), vec![2, 2, 1]);
+        assert_eq!(sizes(900), vec![1, 1, 1, 1, 1]);
+        assert_eq!(sizes(1_000_000), vec![5]);
     }
 
     #[test]
