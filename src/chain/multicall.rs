@@ -82,6 +82,9 @@ type Answer = Result<Bytes, ChainError>;
 /// One call: target and calldata.
 type Call = (Address, Vec<u8>);
 
+/// One `aggregate3`'s answers, or its own failure as a whole.
+type AggregateAnswer = Result<Vec<Answer>, ChainError>;
+
 /// Runs `calls` at `block` as `aggregate3` chunks; the results are in the order of `calls`, with
 /// the round trips used.
 pub(crate) async fn aggregated(
@@ -92,7 +95,7 @@ pub(crate) async fn aggregated(
     let chunks: Vec<&[Call]> = calls.chunks(CALLS_PER_AGGREGATE).collect();
     let groups = by_size(&chunks, REQUEST_BYTES);
     // `buffered` keeps the order of the groups and at most REQUESTS_IN_FLIGHT of them running.
-    let answers: Vec<Result<Vec<Result<Vec<Answer>, ChainError>>, ChainError>> =
+    let answers: Vec<Result<Vec<AggregateAnswer>, ChainError>> =
         stream::iter(groups.iter().map(|g| request(chain, g, block)))
             .buffered(REQUESTS_IN_FLIGHT)
             .collect()
@@ -141,7 +144,7 @@ async fn request(
     chain: &Chain,
     group: &[&[Call]],
     block: u64,
-) -> Result<Vec<Result<Vec<Answer>, ChainError>>, ChainError> {
+) -> Result<Vec<AggregateAnswer>, ChainError> {
     let mut batch = alloy::rpc::client::BatchRequest::new(chain.provider().client());
     let mut waiters = Vec::with_capacity(group.len());
     for chunk in group {
