@@ -23,6 +23,7 @@ const EXPECTED_SOLC = '0.8.37';
 // Contract name -> source file. Only these get an artifact.
 const DEPLOYABLE = {
   DepositContract: 'DepositContract.sol',
+  Multicall3: 'Multicall3.sol',
   SSVToken: 'SSVToken.sol',
   SSVNetwork: 'SSVNetwork.sol',
   SSVNetworkViews: 'SSVNetworkViews.sol',

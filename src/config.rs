@@ -349,6 +349,9 @@ impl Default for OperatorsConfig {
 pub struct WatchConfig {
     /// Clusters to watch besides the owner's own (operator id lists).
     pub clusters: Vec<Vec<u64>>,
+    /// Other owners whose clusters (all of them, found from their events) are watched too. The
+    /// signer tops them up with `deposit`, which anyone may send; only an owner can reactivate.
+    pub owners: Vec<Address>,
     /// Top up when runway falls under this many days.
     pub floor_days: u64,
     /// Top up to this many days.
@@ -469,6 +472,7 @@ impl Default for WatchConfig {
     fn default() -> Self {
         Self {
             clusters: Vec::new(),
+            owners: Vec::new(),
             floor_days: 30,
             target_days: 90,
             max_topup_per_tx: Amount(U256::from(10u64).pow(U256::from(18u64))),
@@ -649,10 +653,16 @@ mod tests {
         assert_eq!(c.watch.max_topup_per_day.0, U256::from(7u64));
         assert_eq!(c.watch.metrics_addr, MetricsAddr::Off);
         assert_eq!(c.watch.log_format, LogFormat::Json);
+        let owners = Config::from_toml(
+            "[watch]\nowners = [\"0x00000000000000000000000000000000000000aa\"]\n",
+        )
+        .unwrap();
+        assert_eq!(owners.watch.owners, vec![Address::with_last_byte(0xaa)]);
         for (bad, key) in [
             ("max_topup_per_tx = \"lots\"", "max_topup_per_tx"),
             ("metrics_addr = \"localhost\"", "metrics_addr"),
             ("log_format = \"xml\"", "log_format"),
+            ("owners = [\"0x1234\"]", "owners"),
         ] {
             let e = Config::from_toml(&format!("[watch]\n{bad}\n")).unwrap_err();
             assert!(e.contains(key), "{bad}: {e}");

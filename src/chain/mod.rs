@@ -4,6 +4,7 @@
 pub mod contracts;
 pub mod error;
 pub mod logs;
+pub mod multicall;
 pub mod reads;
 pub mod scan_cache;
 pub mod send;
@@ -71,6 +72,9 @@ pub struct ChainConfig {
     pub request_timeout: Duration,
     /// Fee caps, waits, rebroadcast and replacement.
     pub tx: TxPolicy,
+    /// Read batches larger than one JSON-RPC batch through Multicall3 where it is deployed
+    /// (`chain::multicall`); off, they are plain `eth_call` batches.
+    pub multicall: bool,
 }
 
 impl ChainConfig {
@@ -85,6 +89,7 @@ impl ChainConfig {
             confirmations: 1,
             request_timeout: Duration::from_secs(30),
             tx: TxPolicy::default(),
+            multicall: true,
         }
     }
 
@@ -102,6 +107,7 @@ impl ChainConfig {
             confirmations: config.deposit.confirmations,
             request_timeout: Duration::from_secs(config.rpc.request_timeout_secs.max(1)),
             tx: TxPolicy::from_config(config),
+            multicall: true,
         }
     }
 }
@@ -120,6 +126,7 @@ pub struct Chain {
     log_calls: Arc<AtomicU64>,
     pacer: Arc<logs::Pacer>,
     sent: send::SentLog,
+    multicall: multicall::Presence,
 }
 
 impl Chain {
@@ -153,6 +160,7 @@ impl Chain {
             log_calls: Default::default(),
             pacer: Default::default(),
             sent: Default::default(),
+            multicall: Default::default(),
         };
         if let Sender::Impersonated(who) = chain.sender {
             send::impersonate(&chain, who).await?;
@@ -182,6 +190,13 @@ impl Chain {
     /// Sets the `eth_getLogs` range size.
     pub fn with_log_chunk(mut self, blocks: u64) -> Self {
         self.config.log_chunk = blocks.max(1);
+        self
+    }
+
+    /// Turns Multicall3 for large read batches on (the default) or off (plain `eth_call`
+    /// batches, as on a chain without Multicall3).
+    pub fn with_multicall(mut self, on: bool) -> Self {
+        self.config.multicall = on;
         self
     }
 

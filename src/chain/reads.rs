@@ -523,9 +523,30 @@ impl Chain {
     }
 }
 
-/// Runs `calls` (to, calldata) at `block` in JSON-RPC batches; each result is the return data,
-/// or the call's own error (reverts decoded). Returns the results and the round trips used.
+/// Runs `calls` (to, calldata) at `block`; each result is the return data, or the call's own
+/// error (reverts decoded). Returns the results and the round trips used. More calls than one
+/// JSON-RPC batch holds go through Multicall3 where it is deployed (`chain::multicall`), unless
+/// the chain was opened with `multicall` off; otherwise, and for small reads, plain batches.
 pub async fn eth_call_batch(
+    chain: &Chain,
+    calls: &[(Address, Vec<u8>)],
+    block: u64,
+) -> Result<(Vec<Result<Bytes, ChainError>>, u64), ChainError> {
+    if calls.len() > CALLS_PER_BATCH && chain.config().multicall {
+        let (deployed, trips) = chain.multicall3_deployed(block).await?;
+        if deployed {
+            let (out, t) = super::multicall::aggregated(chain, calls, block).await?;
+            return Ok((out, trips + t));
+        }
+        let (out, t) = plain_call_batch(chain, calls, block).await?;
+        return Ok((out, trips + t));
+    }
+    plain_call_batch(chain, calls, block).await
+}
+
+/// [`eth_call_batch`] without Multicall3: one `eth_call` per call, [`CALLS_PER_BATCH`] to a
+/// JSON-RPC batch, one batch after the other.
+pub async fn plain_call_batch(
     chain: &Chain,
     calls: &[(Address, Vec<u8>)],
     block: u64,

@@ -21,7 +21,7 @@ use crate::{
     config::Config,
     config::{LogFormat, MetricsAddr},
     ssv::{
-        status::discover_clusters,
+        status::discover_clusters_of,
         watch::{
             WatchPolicy, Watcher,
             alerts::{AlertOptions, Alerter, SHUTDOWN_FLUSH},
@@ -62,6 +62,9 @@ pub struct WatchArgs {
     /// Extra clusters to watch by operator ids (repeatable), besides the owner's own.
     #[arg(long = "cluster", value_name = "IDS")]
     pub clusters: Vec<OperatorSet>,
+    /// Another owner whose clusters are watched too (repeatable; added to watch.owners).
+    #[arg(long = "owner", value_name = "ADDRESS")]
+    pub owners: Vec<Address>,
     /// Folder of the top-up ledger (default: `<validators.output_dir>/watch`).
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
@@ -105,7 +108,8 @@ impl WatchArgs {
     }
 }
 
-/// Every cluster to watch: the owner's from events, the config's and the flags'.
+/// Every cluster to watch: the owner's and the other owners' (`watch.owners`, `--owner`) from
+/// one event scan, then the config's and the flags' operator sets (the signer's).
 async fn clusters(
     chain: &Chain,
     owner: Address,
@@ -113,11 +117,21 @@ async fn clusters(
     config: &Config,
 ) -> eyre::Result<Vec<(Address, Vec<u64>)>> {
     let head = chain.head().await?;
-    let mut sets: BTreeSet<Vec<u64>> = discover_clusters(chain, owner, head)
+    let owners: BTreeSet<Address> = std::iter::once(owner)
+        .chain(config.watch.owners.iter().copied())
+        .chain(args.owners.iter().copied())
+        .collect();
+    let owners: Vec<Address> = owners.into_iter().collect();
+    let mut sets: BTreeSet<(Address, Vec<u64>)> = discover_clusters_of(chain, &owners, head)
         .await
-        .wrap_err_with(|| format!("finding the clusters of {owner} from events"))?
+        .wrap_err_with(|| {
+            format!(
+                "finding the clusters of {} owner(s) from events",
+                owners.len()
+            )
+        })?
         .into_iter()
-        .map(|k| k.operator_ids)
+        .map(|k| (k.owner, k.operator_ids))
         .collect();
     for ids in config
         .watch
@@ -128,9 +142,9 @@ async fn clusters(
     {
         let mut ids = ids;
         ids.sort_unstable();
-        sets.insert(ids);
+        sets.insert((owner, ids));
     }
-    Ok(sets.into_iter().map(|ids| (owner, ids)).collect())
+    Ok(sets.into_iter().collect())
 }
 
 impl WatchArgs {
@@ -168,7 +182,7 @@ impl WatchArgs {
         let watched = clusters(&chain, owner, &self, &config).await?;
         if watched.is_empty() {
             eyre::bail!(
-                "owner {owner} has no clusters on {} and none are listed: register a validator first, or list clusters with --cluster / watch.clusters",
+                "owner {owner} (and watch.owners / --owner) has no clusters on {} and none are listed: register a validator first, or list clusters with --cluster / watch.clusters",
                 profile.name
             );
         }
@@ -190,7 +204,12 @@ impl WatchArgs {
             tracing::info!(%sock, "metrics at http://{sock}/metrics");
             tokio::spawn(serve(listener, metrics.clone()));
         }
-        tracing::info!(%owner, clusters = watched.len(), floor_days = policy.floor_days,
+        let owners = watched
+            .iter()
+            .map(|(o, _)| *o)
+            .collect::<BTreeSet<_>>()
+            .len();
+        tracing::info!(%owner, owners, clusters = watched.len(), floor_days = policy.floor_days,
             target_days = policy.target_days, reactivate = policy.reactivate, "watching");
         let alerter = match &config.watch.alert_webhook_url {
             Some(url) => {

@@ -41,6 +41,7 @@ const SSV_NETWORK: &str = include_str!("../../anvil/artifacts/SSVNetwork.json");
 const SSV_VIEWS: &str = include_str!("../../anvil/artifacts/SSVNetworkViews.json");
 const SSV_TOKEN: &str = include_str!("../../anvil/artifacts/SSVToken.json");
 const DEPOSIT: &str = include_str!("../../anvil/artifacts/DepositContract.json");
+const MULTICALL3: &str = include_str!("../../anvil/artifacts/Multicall3.json");
 
 /// Which SSVNetwork the double behaves as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +142,17 @@ pub(super) async fn place_deposit_contract(
         p,
         profile.deposit_contract,
         runtime_code(DEPOSIT, "DepositContract")?,
+    )
+    .await
+}
+
+/// Places the Multicall3 double at the canonical address, where mainnet, Holesky, Sepolia and
+/// Hoodi have the real one (large read batches go through it: `chain::multicall`).
+pub(super) async fn place_multicall3(p: &DynProvider) -> Result<(), DevnetError> {
+    set_code(
+        p,
+        crate::chain::multicall::MULTICALL3,
+        runtime_code(MULTICALL3, "Multicall3")?,
     )
     .await
 }

@@ -411,6 +411,7 @@ impl Devnet {
         artifacts: Option<real::RealArtifacts>,
     ) -> Result<(), DevnetError> {
         let (p, profile) = (&self.provider, &self.info.profile);
+        contracts::place_multicall3(p).await?;
         match artifacts {
             None => contracts::place_and_initialise(p, profile, self.mode, &self.params).await?,
             Some(a) => {

@@ -31,6 +31,9 @@ pub struct ClusterKey {
     pub operator_ids: Vec<u64>,
     /// Latest snapshot from events.
     pub snapshot: Option<Cluster>,
+    /// An earlier read found it ETH-billed on a v2 contract, so its asset type is not asked again:
+    /// ETH billing is final there (clusters only migrate SSV -> ETH).
+    pub eth_billed: bool,
 }
 
 impl ClusterKey {
@@ -42,7 +45,14 @@ impl ClusterKey {
             owner,
             operator_ids,
             snapshot,
+            eth_billed: false,
         }
+    }
+
+    /// The same key, marked as known ETH-billed (on v2) or not.
+    pub fn with_eth_billed(mut self, known: bool) -> Self {
+        self.eth_billed = known;
+        self
     }
 }
 
@@ -297,17 +307,23 @@ async fn read_versions(
         chain.profile().ssv_network,
         SSVNetwork::getVersionCall {}.abi_encode(),
     );
-    let asset_at: Vec<Option<usize>> = keys
+    // `Some(None)`: an existing cluster known ETH-billed, not asked again.
+    let asset_at: Vec<Option<Option<usize>>> = keys
         .iter()
         .map(|k| {
             k.snapshot.as_ref().map(|_| {
-                batch.push(
-                    chain.profile().ssv_views,
-                    V::getClusterAssetTypeCall {
-                        owner: k.owner,
-                        operatorIds: k.operator_ids.clone(),
-                    }
-                    .abi_encode(),
+                if k.eth_billed {
+                    return None;
+                }
+                Some(
+                    batch.push(
+                        chain.profile().ssv_views,
+                        V::getClusterAssetTypeCall {
+                            owner: k.owner,
+                            operatorIds: k.operator_ids.clone(),
+                        }
+                        .abi_encode(),
+                    ),
                 )
             })
         })
@@ -320,7 +336,8 @@ async fn read_versions(
         .map(|slot| match (slot, version) {
             (None, _) => Ok(None),
             (Some(_), SsvVersion::V1) => Ok(Some(Billing::Ssv)),
-            (Some(i), SsvVersion::V2) => {
+            (Some(None), SsvVersion::V2) => Ok(Some(Billing::Eth)),
+            (Some(Some(i)), SsvVersion::V2) => {
                 if results.revert(i).is_some_and(|r| r.is_cluster_missing()) {
                     return Ok(None);
                 }

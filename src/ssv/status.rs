@@ -101,11 +101,24 @@ pub async fn discover_clusters(
     owner: Address,
     head: u64,
 ) -> Result<Vec<ClusterKey>, ChainError> {
+    discover_clusters_of(chain, &[owner], head).await
+}
+
+/// [`discover_clusters`] for several owners in one scan (the owners as one topic filter), ordered
+/// by owner, then operator ids.
+pub async fn discover_clusters_of(
+    chain: &Chain,
+    owners: &[Address],
+    head: u64,
+) -> Result<Vec<ClusterKey>, ChainError> {
+    if owners.is_empty() {
+        return Ok(Vec::new());
+    }
     let filter = Filter::new()
         .address(chain.profile().ssv_network)
         .event_signature(cluster_event_topics())
-        .topic1(owner.into_word());
-    let mut newest: BTreeMap<Vec<u64>, Cluster> = BTreeMap::new();
+        .topic1(owners.iter().map(|o| o.into_word()).collect::<Vec<_>>());
+    let mut newest: BTreeMap<(Address, Vec<u64>), Cluster> = BTreeMap::new();
     chain
         .log_scanner()
         .scan_forward(
@@ -114,8 +127,13 @@ pub async fn discover_clusters(
             head,
             |logs| {
                 // Logs come oldest first, so the last one seen per set is its newest.
-                for (ids, c) in logs.iter().filter_map(decode_cluster_log) {
-                    newest.insert(ids, c);
+                for log in logs {
+                    let (Some(owner), Some((ids, c))) =
+                        (log.topics().get(1), decode_cluster_log(log))
+                    else {
+                        continue;
+                    };
+                    newest.insert((Address::from_word(*owner), ids), c);
                 }
                 Flow::Continue
             },
@@ -123,7 +141,7 @@ pub async fn discover_clusters(
         .await?;
     Ok(newest
         .into_iter()
-        .map(|(ids, c)| ClusterKey::new(owner, &ids, Some(c)))
+        .map(|((owner, ids), c)| ClusterKey::new(owner, &ids, Some(c)))
         .collect())
 }
 

@@ -33,6 +33,7 @@ mod lifecycle;
 mod lodestar_devnet;
 mod lodestar_stall;
 mod log_scan_limits;
+mod multicall;
 mod operators_api;
 mod operators_devnet;
 mod operators_run;

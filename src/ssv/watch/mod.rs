@@ -21,7 +21,7 @@ pub mod plan;
 pub mod server;
 pub mod snapshots;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use alloy::{
     primitives::{Address, B256, Bytes, U256},
@@ -47,7 +47,7 @@ use crate::{
         Chain, ChainError,
         contracts::{Cluster, SSVNetwork},
         logs::Flow,
-        reads::{SsvVersion, cluster_event_topics, cluster_id, decode_cluster_log},
+        reads::{Billing, SsvVersion, cluster_event_topics, cluster_id, decode_cluster_log},
         send::resume,
     },
     journal::{JournalError, now_secs},
@@ -207,6 +207,8 @@ pub struct Watcher {
     policy: WatchPolicy,
     clusters: Vec<(Address, Vec<u64>)>,
     snapshots: HashMap<B256, Cluster>,
+    /// Clusters a read found ETH-billed on v2 (final there): their asset type is not asked again.
+    eth_billed: HashSet<B256>,
     scanned_to: Option<u64>,
     ledger: Ledger,
     metrics: SharedMetrics,
@@ -246,6 +248,7 @@ impl Watcher {
             policy,
             clusters,
             snapshots: HashMap::new(),
+            eth_billed: HashSet::new(),
             scanned_to: None,
             ledger,
             metrics,
@@ -489,12 +492,21 @@ impl Watcher {
             .clusters
             .iter()
             .map(|(owner, ids)| {
-                let snap = self.snapshots.get(&cluster_id(*owner, ids)).cloned();
-                ClusterKey::new(*owner, ids, snap)
+                let id = cluster_id(*owner, ids);
+                let snap = self.snapshots.get(&id).cloned();
+                ClusterKey::new(*owner, ids, snap).with_eth_billed(self.eth_billed.contains(&id))
             })
             .collect();
         let reads = read_clusters(&self.chain, &keys, head).await?;
         report.round_trips = 1 + log_trips + reads.round_trips;
+        if reads.version != SsvVersion::V2 {
+            self.eth_billed.clear();
+        }
+        for c in reads.clusters.iter().flatten() {
+            if c.version == SsvVersion::V2 && c.billing == Some(Billing::Eth) {
+                self.eth_billed.insert(c.cluster_id);
+            }
+        }
         let mut states = Vec::with_capacity(keys.len());
         for (key, r) in keys.iter().zip(reads.clusters) {
             match r {
