@@ -292,12 +292,15 @@ impl G1 {
     }
 
     /// Multiplication by a small public integer (an operator id when evaluating commitments):
-    /// 64-bit ladder instead of 255 bits.
+    /// a ladder over the integer's own bits (7 for id 92) instead of 255. Not constant-time in
+    /// `k`, which is public.
     pub fn mul_u64(&self, k: u64) -> Self {
         let le = k.to_le_bytes();
+        let nbits = (64 - k.leading_zeros()) as usize;
         let mut r = blst_p1::default();
-        // SAFETY: le is 8 little-endian bytes; blst reads exactly nbits = 64 bits of it.
-        unsafe { blst_p1_mult(&mut r, &self.0, le.as_ptr(), 64) };
+        // SAFETY: le is 8 little-endian bytes; blst reads nbits <= 64 bits of it (none for 0,
+        // giving the identity).
+        unsafe { blst_p1_mult(&mut r, &self.0, le.as_ptr(), nbits) };
         Self(r)
     }
 }

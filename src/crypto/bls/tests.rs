@@ -263,3 +263,12 @@ fn pairing_product_is_one_exactly_for_balanced_pairs() {
     assert!(pairing_product_is_one(&[]));
     assert!(pairing_product_is_one(&[(G1::identity(), h)]));
 }
+
+#[test]
+fn small_integer_multiplication_matches_the_full_scalar_one() {
+    let p = G1::generator().mul(&Scalar::random().expect("rng"));
+    for k in [0u64, 1, 2, 3, 92, 255, 256, u64::from(u32::MAX), u64::MAX] {
+        assert_eq!(p.mul_u64(k), p.mul(&Scalar::from_u64(k)), "k = {k}");
+    }
+    assert!(p.mul_u64(0).is_identity());
+}
