@@ -2,8 +2,10 @@
 //! interpolation at x = 0 with explicit x = operator id, as ssv-dkg and dkg-spec use them.
 
 mod group;
+mod multi;
 
 pub use group::{G1, G2, Scalar, lagrange_at_zero};
+pub use multi::pairing_product_is_one;
 
 use blst::BLST_ERROR;
 use blst::min_pk::{PublicKey, SecretKey, Signature};
@@ -126,16 +128,17 @@ pub fn public_key(sk: &SecretKey) -> [u8; 48] {
     sk.sk_to_pk().compress()
 }
 
-/// Lagrange interpolation at 0 of G1 points given as (operator id, compressed point).
-/// The result does not depend on the order of `points` (ids are explicit).
+/// Lagrange interpolation at 0 of G1 points given as (operator id, compressed point), as one
+/// multi-scalar multiplication. The result does not depend on the order of `points` (ids are
+/// explicit).
 pub fn interpolate_g1(points: &[(u64, [u8; 48])]) -> Result<[u8; 48], BlsError> {
     if points.is_empty() {
         return Err(BlsError::NoPoints);
     }
     let ids: Vec<u64> = points.iter().map(|(id, _)| *id).collect();
     let coeffs = lagrange_at_zero(&ids)?;
-    let mut acc = G1::identity();
-    for ((_, bytes), c) in points.iter().zip(coeffs.iter()) {
+    let mut parsed = Vec::with_capacity(points.len());
+    for (_, bytes) in points {
         let p = G1::from_compressed(bytes)?;
         if p.is_identity() {
             return Err(BlsError::InvalidPoint {
@@ -143,35 +146,32 @@ pub fn interpolate_g1(points: &[(u64, [u8; 48])]) -> Result<[u8; 48], BlsError> 
                 reason: PointProblem::Identity,
             });
         }
-        acc = acc.add(&p.mul(c));
+        parsed.push(p);
     }
+    let acc = G1::msm(&parsed, &coeffs);
     if acc.is_identity() {
         return Err(BlsError::IdentityResult);
     }
     Ok(acc.compress())
 }
 
-/// Lagrange interpolation at 0 of G2 points (partial signatures) keyed by operator id.
+/// Lagrange interpolation at 0 of G2 points (partial signatures) keyed by operator id, as one
+/// multi-scalar multiplication.
 pub fn interpolate_g2(points: &[(u64, [u8; 96])]) -> Result<[u8; 96], BlsError> {
     if points.is_empty() {
         return Err(BlsError::NoPoints);
     }
     let ids: Vec<u64> = points.iter().map(|(id, _)| *id).collect();
     let coeffs = lagrange_at_zero(&ids)?;
-    let mut acc: Option<G2> = None;
-    for ((_, bytes), c) in points.iter().zip(coeffs.iter()) {
-        let p = G2::from_compressed(bytes)?.mul(c);
-        acc = Some(match acc {
-            Some(a) => a.add(&p),
-            None => p,
-        });
-    }
-    let out = acc.ok_or(BlsError::NoPoints)?.compress();
-    // 0xc0 followed by zeros is the compressed identity.
-    if out[0] == 0xc0 && out[1..].iter().all(|b| *b == 0) {
+    let parsed = points
+        .iter()
+        .map(|(_, bytes)| G2::from_compressed(bytes))
+        .collect::<Result<Vec<_>, _>>()?;
+    let acc = G2::msm(&parsed, &coeffs);
+    if acc.is_identity() {
         return Err(BlsError::IdentityResult);
     }
-    Ok(out)
+    Ok(acc.compress())
 }
 
 #[cfg(test)]

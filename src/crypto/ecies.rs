@@ -65,9 +65,15 @@ pub fn encrypt(recipient: &[u8], msg: &[u8]) -> Result<Vec<u8>, EciesError> {
             reason: PointProblem::Identity,
         }));
     }
+    encrypt_to(&pubkey, msg)
+}
+
+/// [`encrypt`] to a key the caller has already parsed and checked (in G1, not the identity),
+/// as a dealer does for each participant's exchange key once per ceremony.
+pub fn encrypt_to(recipient: &G1, msg: &[u8]) -> Result<Vec<u8>, EciesError> {
     let r = Scalar::random().map_err(EciesError::Rng)?;
     let big_r = G1::generator().mul(&r);
-    let shared = pubkey.mul(&r);
+    let shared = recipient.mul(&r);
     let (key, nonce) = derive(&shared)?;
     let cipher = Aes256Gcm::new_from_slice(key.as_slice()).map_err(|_| EciesError::Encrypt)?;
     let ct = cipher

@@ -10,15 +10,21 @@
 //!   (`encrypted_private_key.json`, PBKDF2).
 
 use crate::crypto::keystore::{self, CryptoModule, Kdf, KeystoreError};
+use aws_lc_rs::signature::{
+    ParsedPublicKey, RSA_PSS_2048_8192_SHA256, RsaParameters, RsaPssSaltLength,
+};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use rsa::pkcs1::EncodeRsaPublicKey;
 use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPrivateKey};
 use rsa::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
 use rsa::sha2::{Digest, Sha256};
 use rsa::traits::PublicKeyParts;
 use rsa::{Pkcs1v15Encrypt, Pss};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 use zeroize::Zeroizing;
 
 const PUB_LABEL: &str = "RSA PUBLIC KEY";
@@ -119,11 +125,31 @@ pub enum RsaKeyError {
 }
 
 /// An operator (or initiator) RSA public key together with its canonical base64-PEM encoding.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct OperatorPublicKey {
     key: rsa::PublicKey,
     encoded: String,
+    /// aws-lc's parsed copy for PSS verification, made on first use and shared by clones: an
+    /// operator checks the same 13 keys in every ceremony.
+    verifier: Arc<OnceLock<Option<ParsedPublicKey>>>,
 }
+
+impl PartialEq for OperatorPublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key && self.encoded == other.encoded
+    }
+}
+impl Eq for OperatorPublicKey {}
+
+/// PSS-SHA256 verification with exactly the maximal salt (what ssv-dkg and we sign with).
+static PSS_MAX_SALT_VERIFY: RsaParameters =
+    RSA_PSS_2048_8192_SHA256.with_pss_salt_length(RsaPssSaltLength::Max);
+
+/// Parsed keys by their base64-PEM text: every `/init` lists the same operator keys, and parsing
+/// one (DER, Montgomery parameters, canonical re-encoding) costs more than checking a signature.
+/// Bounded: emptied when full.
+static PARSED: Mutex<Option<HashMap<String, OperatorPublicKey>>> = Mutex::new(None);
+const PARSED_MAX: usize = 512;
 
 impl fmt::Debug for OperatorPublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -180,8 +206,27 @@ fn pem_unwrap(text: &str) -> Result<(String, Vec<u8>), RsaKeyError> {
 }
 
 impl OperatorPublicKey {
-    /// Parses the on-chain / SSV API / operators-info form: base64 of the PEM text.
+    /// Parses the on-chain / SSV API / operators-info form: base64 of the PEM text. A text
+    /// parsed before (by this process) is answered from a bounded cache.
     pub fn from_base64_pem(s: &str) -> Result<Self, RsaKeyError> {
+        let s = s.trim();
+        if let Ok(guard) = PARSED.lock()
+            && let Some(k) = guard.as_ref().and_then(|m| m.get(s))
+        {
+            return Ok(k.clone());
+        }
+        let key = Self::parse_base64_pem(s)?;
+        if let Ok(mut guard) = PARSED.lock() {
+            let map = guard.get_or_insert_with(HashMap::new);
+            if map.len() >= PARSED_MAX {
+                map.clear();
+            }
+            map.insert(s.to_string(), key.clone());
+        }
+        Ok(key)
+    }
+
+    fn parse_base64_pem(s: &str) -> Result<Self, RsaKeyError> {
         let pem = B64
             .decode(s.trim().as_bytes())
             .map_err(RsaKeyError::Base64)?;
@@ -214,7 +259,22 @@ impl OperatorPublicKey {
     pub fn from_rsa(key: rsa::PublicKey) -> Result<Self, RsaKeyError> {
         let der = key.to_public_key_der().map_err(RsaKeyError::EncodePublic)?;
         let encoded = B64.encode(pem_wrap(PUB_LABEL, der.as_bytes()));
-        Ok(Self { key, encoded })
+        Ok(Self {
+            key,
+            encoded,
+            verifier: Arc::default(),
+        })
+    }
+
+    /// aws-lc's parsed form of this key for RSASSA-PSS-SHA256 with the maximal salt, made once
+    /// (`None` if aws-lc refuses the key, e.g. below 2048 bits).
+    pub fn pss_max_salt_verifier(&self) -> Option<&ParsedPublicKey> {
+        self.verifier
+            .get_or_init(|| {
+                let der = self.key.to_pkcs1_der().ok()?;
+                ParsedPublicKey::new(&PSS_MAX_SALT_VERIFY, der.as_bytes()).ok()
+            })
+            .as_ref()
     }
 
     /// The canonical base64-PEM string (612 characters for RSA-2048).

@@ -380,29 +380,46 @@ fn recombine(
             "share public keys do not interpolate to the validator key".into(),
         ));
     }
-    let signature = |partial: fn(&DkgResult) -> [u8; 96], msg: &[u8; 32], what| {
+    let interpolate = |partial: fn(&DkgResult) -> [u8; 96], what| {
         let points: Vec<(u64, [u8; 96])> = ops
             .iter()
             .zip(sorted)
             .map(|(o, r)| (o.id, partial(r)))
             .collect();
-        let sig = bls::interpolate_g2(&points).map_err(fail(what))?;
-        bls::verify(&validator, msg, &sig, Dst::Pop).map_err(fail(what))?;
-        Ok::<_, ResultError>(sig)
+        bls::interpolate_g2(&points).map_err(fail(what))
     };
+    let deposit = (
+        interpolate(|r| r.deposit_partial_signature, DEPOSIT_SIG)?,
+        &msgs.deposit,
+        DEPOSIT_SIG,
+    );
+    let owner_nonce = (
+        interpolate(|r| r.owner_nonce_partial_signature, OWNER_NONCE_SIG)?,
+        &msgs.owner_nonce,
+        OWNER_NONCE_SIG,
+    );
+    // Both under the validator key as one batch; one by one (saying which) only if it fails.
+    let items = [&deposit, &owner_nonce].map(|(sig, msg, _)| bls_batch::Item {
+        public: &validator,
+        msg: msg.as_slice(),
+        signature: sig,
+    });
+    if !bls_batch::verify_all(&items, Dst::Pop) {
+        for (sig, msg, what) in [&deposit, &owner_nonce] {
+            bls::verify(&validator, msg.as_slice(), sig, Dst::Pop).map_err(fail(*what))?;
+        }
+        return Err(ResultError::Ceremony(
+            "recovered signatures failed as a batch but pass one by one".into(),
+        ));
+    }
     Ok(Recombined {
-        deposit_signature: signature(
-            |r| r.deposit_partial_signature,
-            &msgs.deposit,
-            "recovered deposit signature",
-        )?,
-        owner_nonce_signature: signature(
-            |r| r.owner_nonce_partial_signature,
-            &msgs.owner_nonce,
-            "recovered owner-nonce signature",
-        )?,
+        deposit_signature: deposit.0,
+        owner_nonce_signature: owner_nonce.0,
     })
 }
+
+const DEPOSIT_SIG: &str = "recovered deposit signature";
+const OWNER_NONCE_SIG: &str = "recovered owner-nonce signature";
 
 /// The `keyshares.json` item: owner, nonce, operators and the `sharesData` of the validator.
 fn keyshares_item(

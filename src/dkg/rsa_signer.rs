@@ -7,11 +7,8 @@
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::{
-    RSA_PSS_2048_8192_SHA256, RSA_PSS_SHA256, RsaParameters, RsaPssSaltLength,
-    RsaSignatureEncoding, UnparsedPublicKey,
-};
-use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
+use aws_lc_rs::signature::{RSA_PSS_SHA256, RsaPssSaltLength, RsaSignatureEncoding};
+use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::DecodePrivateKey;
 
 use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey, RsaKeyError};
@@ -21,18 +18,13 @@ use crate::crypto::rsa_keys::{OperatorPrivateKey, OperatorPublicKey, RsaKeyError
 static PSS_MAX_SALT: RsaSignatureEncoding =
     RSA_PSS_SHA256.with_pss_salt_length(RsaPssSaltLength::Max);
 
-/// Verification with exactly that salt (what ssv-dkg and we sign with).
-static PSS_MAX_SALT_VERIFY: RsaParameters =
-    RSA_PSS_2048_8192_SHA256.with_pss_salt_length(RsaPssSaltLength::Max);
-
 /// Verifies an RSASSA-PSS-SHA256 signature over `msg`: aws-lc with the maximal salt first
 /// (~4x cheaper than the `rsa` crate), then, only if that fails, the `rsa` crate's salt
 /// auto-detection, so exactly the signatures Go's `VerifyPSS` accepts are accepted.
 pub fn verify_pss(key: &OperatorPublicKey, msg: &[u8], sig: &[u8]) -> bool {
-    if let Ok(der) = key.as_rsa().to_pkcs1_der()
-        && UnparsedPublicKey::new(&PSS_MAX_SALT_VERIFY, der.as_bytes())
-            .verify(msg, sig)
-            .is_ok()
+    if key
+        .pss_max_salt_verifier()
+        .is_some_and(|v| v.verify_sig(msg, sig).is_ok())
     {
         return true;
     }

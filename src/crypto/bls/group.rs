@@ -99,7 +99,7 @@ impl Scalar {
         out
     }
 
-    fn to_blst_scalar(&self) -> blst_scalar {
+    pub(super) fn to_blst_scalar(&self) -> blst_scalar {
         let mut sc = blst_scalar::default();
         // SAFETY: converts out of Montgomery form into a canonical little-endian scalar.
         unsafe { blst_scalar_from_fr(&mut sc, &self.0) };
@@ -158,7 +158,7 @@ impl Drop for Scalar {
 
 /// A point of G1 (48-byte compressed encoding, ZCash flags — same as kyber-bls12381, herumi, blst).
 #[derive(Clone, Copy, Default)]
-pub struct G1(blst_p1);
+pub struct G1(pub(super) blst_p1);
 
 impl std::fmt::Debug for G1 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -255,6 +255,18 @@ impl G1 {
         Ok(Self(p))
     }
 
+    /// A public key as [`super::verify`] accepts it (48-byte compressed or 96-byte serialised,
+    /// on the curve, in the subgroup, not the identity).
+    pub fn from_public_key_bytes(bytes: &[u8]) -> Result<Self, BlsError> {
+        let pk = blst::min_pk::PublicKey::key_validate(bytes)
+            .map_err(|e| BlsError::InvalidPublicKey(BlstError(e)))?;
+        let aff = blst_p1_affine::from(pk);
+        let mut p = blst_p1::default();
+        // SAFETY: conversion of a validated affine point.
+        unsafe { blst_p1_from_affine(&mut p, &aff) };
+        Ok(Self(p))
+    }
+
     /// Whether the point is in the prime-order subgroup (the identity is).
     pub fn in_subgroup(&self) -> bool {
         // SAFETY: initialised Jacobian point.
@@ -280,19 +292,22 @@ impl G1 {
     }
 
     /// Multiplication by a small public integer (an operator id when evaluating commitments):
-    /// 64-bit ladder instead of 255 bits.
+    /// a ladder over the integer's own bits (7 for id 92) instead of 255. Not constant-time in
+    /// `k`, which is public.
     pub fn mul_u64(&self, k: u64) -> Self {
         let le = k.to_le_bytes();
+        let nbits = (64 - k.leading_zeros()) as usize;
         let mut r = blst_p1::default();
-        // SAFETY: le is 8 little-endian bytes; blst reads exactly nbits = 64 bits of it.
-        unsafe { blst_p1_mult(&mut r, &self.0, le.as_ptr(), 64) };
+        // SAFETY: le is 8 little-endian bytes; blst reads nbits <= 64 bits of it (none for 0,
+        // giving the identity).
+        unsafe { blst_p1_mult(&mut r, &self.0, le.as_ptr(), nbits) };
         Self(r)
     }
 }
 
 /// A point of G2 (96-byte compressed), used for BLS signatures.
 #[derive(Clone, Copy, Default)]
-pub struct G2(blst_p2);
+pub struct G2(pub(super) blst_p2);
 
 impl std::fmt::Debug for G2 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -301,6 +316,17 @@ impl std::fmt::Debug for G2 {
 }
 
 impl G2 {
+    /// The point at infinity.
+    pub fn identity() -> Self {
+        Self::default()
+    }
+
+    /// Whether this is the point at infinity.
+    pub fn is_identity(&self) -> bool {
+        // SAFETY: initialised point.
+        unsafe { blst::blst_p2_is_inf(&self.0) }
+    }
+
     /// Parses a 96-byte compressed point, checking the encoding, the curve and the subgroup.
     pub fn from_compressed(bytes: &[u8]) -> Result<Self, BlsError> {
         let arr: [u8; 96] = bytes.try_into().map_err(|_| BlsError::Length {
@@ -327,6 +353,18 @@ impl G2 {
         }
         let mut p = blst_p2::default();
         // SAFETY: conversion of a valid affine point.
+        unsafe { blst_p2_from_affine(&mut p, &aff) };
+        Ok(Self(p))
+    }
+
+    /// A signature as [`super::verify`] accepts it (96-byte compressed or 192-byte serialised,
+    /// on the curve, in the subgroup, not the identity).
+    pub fn from_signature_bytes(bytes: &[u8]) -> Result<Self, BlsError> {
+        let sig = blst::min_pk::Signature::sig_validate(bytes, true)
+            .map_err(|e| BlsError::InvalidSignature(BlstError(e)))?;
+        let aff = blst_p2_affine::from(sig);
+        let mut p = blst_p2::default();
+        // SAFETY: conversion of a validated affine point.
         unsafe { blst_p2_from_affine(&mut p, &aff) };
         Ok(Self(p))
     }

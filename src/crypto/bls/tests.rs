@@ -206,3 +206,69 @@ fn scalar_roundtrip_and_field_ops() {
     let sk = a.to_secret_key().expect("sk");
     assert_eq!(public_key(&sk), G1::generator().mul(&a).compress());
 }
+
+#[test]
+fn multi_scalar_multiplication_matches_term_by_term() {
+    for n in [0usize, 1, 2, 5, 13, 40] {
+        let g1: Vec<G1> = (0..n)
+            .map(|_| G1::generator().mul(&Scalar::random().expect("rng")))
+            .collect();
+        let g2: Vec<G2> = (0..n)
+            .map(|i| G2::hash_to_curve(&[i as u8], Dst::Pop))
+            .collect();
+        let s: Vec<Scalar> = (0..n).map(|_| Scalar::random().expect("rng")).collect();
+        let w: Vec<u64> = (0..n as u64).map(|i| u64::MAX - 3 * i).collect();
+        let naive1 = g1
+            .iter()
+            .zip(&s)
+            .fold(G1::identity(), |a, (p, s)| a.add(&p.mul(s)));
+        let naive2 = g2
+            .iter()
+            .zip(&s)
+            .fold(G2::identity(), |a, (p, s)| a.add(&p.mul(s)));
+        assert_eq!(G1::msm(&g1, &s), naive1, "G1, {n} terms");
+        assert_eq!(
+            G2::msm(&g2, &s).compress(),
+            naive2.compress(),
+            "G2, {n} terms"
+        );
+        let naive_w = g1
+            .iter()
+            .zip(&w)
+            .fold(G1::identity(), |a, (p, w)| a.add(&p.mul_u64(*w)));
+        assert_eq!(G1::msm_u64(&g1, &w), naive_w, "G1 u64, {n} terms");
+    }
+    // An identity term contributes nothing.
+    let p = G1::generator();
+    let s = Scalar::random().expect("rng");
+    assert_eq!(
+        G1::msm(&[p, G1::identity()], &[s.clone(), s.clone()]),
+        p.mul(&s)
+    );
+    assert_eq!(G1::generator().neg().add(&G1::generator()), G1::identity());
+}
+
+#[test]
+fn pairing_product_is_one_exactly_for_balanced_pairs() {
+    let a = Scalar::random().expect("rng");
+    let h = G2::hash_to_curve(b"m", Dst::Pop);
+    let ag = G1::generator().mul(&a);
+    let ah = h.mul(&a);
+    assert!(pairing_product_is_one(&[
+        (ag, h),
+        (G1::generator().neg(), ah)
+    ]));
+    assert!(!pairing_product_is_one(&[(ag, h), (G1::generator(), ah)]));
+    assert!(!pairing_product_is_one(&[(ag, h)]));
+    assert!(pairing_product_is_one(&[]));
+    assert!(pairing_product_is_one(&[(G1::identity(), h)]));
+}
+
+#[test]
+fn small_integer_multiplication_matches_the_full_scalar_one() {
+    let p = G1::generator().mul(&Scalar::random().expect("rng"));
+    for k in [0u64, 1, 2, 3, 92, 255, 256, u64::from(u32::MAX), u64::MAX] {
+        assert_eq!(p.mul_u64(k), p.mul(&Scalar::from_u64(k)), "k = {k}");
+    }
+    assert!(p.mul_u64(0).is_identity());
+}

@@ -57,6 +57,19 @@ pub fn eval_public(commits: &[G1], x: u64) -> G1 {
     acc
 }
 
+/// Σ_j C_j · x^j term by term with full scalar multiplications: the reference [`eval_public`] is
+/// held against (unit tests, `benches/bulk_ceremony.rs`).
+pub fn eval_public_naive(commits: &[G1], x: u64) -> G1 {
+    let xs = Scalar::from_u64(x);
+    let mut pow = Scalar::from_u64(1);
+    let mut acc = G1::identity();
+    for c in commits {
+        acc = acc.add(&c.mul(&pow));
+        pow = pow.mul(&xs);
+    }
+    acc
+}
+
 /// The public polynomial (t commitments) through the points `(x_i, P_i)`: kyber
 /// `RecoverPubPoly`, coefficient k = Σ_i c_{i,k}·P_i with c_{i,k} the k-th coefficient of the
 /// Lagrange basis polynomial of x_i. `points` must hold exactly t distinct non-zero x.

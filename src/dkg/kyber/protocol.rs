@@ -91,6 +91,9 @@ pub struct Participant {
     own_index: u32,
     own_share: Scalar,
     own_commits: Vec<G1>,
+    /// Every node's exchange key parsed and checked once, in node order (`None` for ours):
+    /// deals are encrypted to them and bundle signatures checked under them.
+    keys: Vec<Option<G1>>,
 }
 
 impl std::fmt::Debug for Participant {
@@ -125,18 +128,22 @@ impl Participant {
                 "own index {own_index} not among the nodes"
             )));
         }
+        let keys = nodes
+            .iter()
+            .map(|n| (n.index != own_index).then(|| exchange_key(n)).transpose())
+            .collect::<Result<Vec<_>, _>>()?;
         let poly = PriPoly::random(threshold)?;
         let commits = poly.commit();
         let mut deals = Vec::with_capacity(nodes.len());
         let mut own_share = Scalar::zero();
-        for node in &nodes {
+        for (node, key) in nodes.iter().zip(&keys) {
             let value = poly.eval(node.operator_id());
-            if node.index == own_index {
+            let Some(key) = key else {
                 // kyber keeps its own value instead of encrypting it to itself.
                 own_share = value;
                 continue;
-            }
-            let ct = ecies::encrypt(&node.public, &value.to_be_bytes()).map_err(|source| {
+            };
+            let ct = ecies::encrypt_to(key, &value.to_be_bytes()).map_err(|source| {
                 DkgError::Encrypt {
                     operator: node.operator_id(),
                     source,
@@ -164,6 +171,7 @@ impl Participant {
             own_index,
             own_share,
             own_commits: commits,
+            keys,
         };
         Ok((p, bundle))
     }
@@ -224,7 +232,7 @@ impl Participant {
     /// culprit exactly as the per-dealer checks would.
     pub fn finish(self, bundles: &[DealBundle]) -> Result<DistKeyShare, DkgError> {
         let others = self.other_dealers(bundles)?;
-        check_bundle_signatures(&others)?;
+        check_bundle_signatures(&others, &self.keys_of(&others))?;
         let x = u64::from(self.own_index) + 1;
         let mut share = self.own_share.clone();
         let mut commits = self.own_commits.clone();
@@ -239,6 +247,17 @@ impl Participant {
         }
         check_sums(&share, &commits, x, &opened)?;
         Ok(DistKeyShare { share, commits })
+    }
+
+    /// The parsed exchange keys of `others`' dealers (each is a node other than us).
+    fn keys_of(&self, others: &[(&Node, &DealBundle)]) -> Vec<G1> {
+        others
+            .iter()
+            .filter_map(|(node, _)| {
+                let i = self.nodes.iter().position(|n| n.index == node.index)?;
+                self.keys.get(i).copied().flatten()
+            })
+            .collect()
     }
 
     /// Every other participant's bundle, in node order: one each, none from outside.
@@ -275,8 +294,26 @@ impl Participant {
     }
 }
 
-/// The bundles' signatures as one batch; one by one, naming the dealer, only if it fails.
-fn check_bundle_signatures(others: &[(&Node, &DealBundle)]) -> Result<(), DkgError> {
+/// A participant's exchange key: a point of G1 other than the identity, or the ceremony cannot
+/// deal to it (the error ECIES would give for it).
+fn exchange_key(node: &Node) -> Result<G1, DkgError> {
+    let encrypt_err = |e: BlsError| DkgError::Encrypt {
+        operator: node.operator_id(),
+        source: ecies::EciesError::RecipientKey(e),
+    };
+    let key = G1::from_compressed(&node.public).map_err(encrypt_err)?;
+    if key.is_identity() {
+        return Err(encrypt_err(BlsError::InvalidPoint {
+            group: "G1",
+            reason: bls::PointProblem::Identity,
+        }));
+    }
+    Ok(key)
+}
+
+/// The bundles' signatures as one batch under the dealers' parsed `keys` (in `others` order);
+/// one by one, naming the dealer, only if it fails.
+fn check_bundle_signatures(others: &[(&Node, &DealBundle)], keys: &[G1]) -> Result<(), DkgError> {
     let hashes: Vec<[u8; 32]> = others.iter().map(|(_, b)| b.hash()).collect();
     let items: Vec<batch::Item<'_>> = others
         .iter()
@@ -287,7 +324,7 @@ fn check_bundle_signatures(others: &[(&Node, &DealBundle)]) -> Result<(), DkgErr
             signature: &b.signature,
         })
         .collect();
-    if batch::verify_all(&items, Dst::Nul) {
+    if batch::verify_all_with_keys(keys, &items, Dst::Nul) {
         return Ok(());
     }
     for ((node, b), h) in others.iter().zip(&hashes) {

@@ -195,3 +195,19 @@ fn commitment_outside_g1_is_named_even_though_sums_are_checked() {
         other => panic!("expected BadDeal from 44, got {:?}", other.err()),
     }
 }
+
+#[test]
+fn horner_commitment_evaluation_matches_the_naive_sum() {
+    // Σ C_j·x^j term by term (the reference) against Horner in the exponent, for the x that
+    // operator ids take (small, large, at the u32 bound) and every threshold.
+    for t in [1usize, 3, 5, 7, 9] {
+        let commits = super::poly::PriPoly::random(t).expect("rng").commit();
+        for x in [1u64, 2, 92, 1_000_003, u64::from(u32::MAX)] {
+            assert_eq!(
+                super::poly::eval_public(&commits, x),
+                super::poly::eval_public_naive(&commits, x),
+                "t {t}, x {x}"
+            );
+        }
+    }
+}

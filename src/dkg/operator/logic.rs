@@ -850,15 +850,15 @@ impl OperatorState {
         if dep.pubkey != *validator_pubkey {
             return Err(self.ceremony_err("deposit data is for another validator key"));
         }
+        // The entry must sign exactly this ceremony's deposit message under its fork; the
+        // signature itself is verified once, with the rest of the files, in `check_results`.
         let root = crate::dkg::results::deposit_signing_root(&inst.init, validator_pubkey)
             .map_err(|e| self.ceremony_err(e.to_string()))?;
-        crate::crypto::bls::verify(
-            validator_pubkey,
-            &root,
-            &dep.signature,
-            crate::crypto::bls::Dst::Pop,
-        )
-        .map_err(|e| self.ceremony_err(format!("deposit signature: {e}")))?;
+        if crate::deposit::data::deposit_signing_root(&dep.message(), dep.fork_version) != root {
+            return Err(self.ceremony_err(
+                "deposit data is not for this ceremony's withdrawal credentials, amount or fork",
+            ));
+        }
         match &self.output_path {
             Some(out) => {
                 let dir =

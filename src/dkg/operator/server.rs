@@ -354,6 +354,9 @@ struct Shared {
     connections: Arc<Semaphore>,
     per_ip: Arc<PerIp>,
     bodies: Arc<Semaphore>,
+    /// Handlers doing CPU work at once: one per core. Ceremonies beyond that wait their turn
+    /// holding only their request, instead of a blocking thread (and its allocator arena) each.
+    cpu: Arc<Semaphore>,
     rates: Rates,
     /// Signalled when a connection closes: an accept loop backing off retries at once.
     closed: Notify,
@@ -535,7 +538,12 @@ async fn handle(shared: Arc<Shared>, peer: IpAddr, req: Request<Incoming>) -> Re
         Route::Resign => st.handle_resign_from(body.to_vec(), Some(peer)).await,
         Route::Reshare => st.handle_reshare_from(body.to_vec(), Some(peer)).await,
         _ => {
+            let Ok(cpu) = shared.cpu.clone().acquire_owned().await else {
+                return err_response(StatusCode::SERVICE_UNAVAILABLE, "server is stopping");
+            };
             let work = move || -> Result<Vec<u8>, OperatorError> {
+                // Held until the work is done, even if the client goes away meanwhile.
+                let _cpu = cpu;
                 match route {
                     Route::Init => st.handle_init_from(&body, Some(peer)),
                     Route::Dkg => st.handle_dkg(&body),
@@ -665,6 +673,9 @@ pub async fn serve(
         connections: Arc::new(Semaphore::new(max_connections)),
         per_ip: Arc::new(PerIp::default()),
         bodies: Arc::new(Semaphore::new(limits.max_bodies_in_flight)),
+        cpu: Arc::new(Semaphore::new(
+            std::thread::available_parallelism().map_or(1, usize::from),
+        )),
         rates: Rates::new(&limits),
         closed: Notify::new(),
         shutdown: shutdown_rx,
