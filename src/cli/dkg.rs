@@ -207,6 +207,31 @@ pub(super) fn required<T>(value: Option<T>, flag: &str, key: &str, rule: &str) -
     value.ok_or_else(|| eyre!("{flag} {rule} (or {key} in the config file)"))
 }
 
+/// The operator ids and where their info comes from, flags over the config file (whose values
+/// are taken out of `file`).
+pub(super) fn layered_operators(
+    ids: Vec<u64>,
+    info: OperatorsInfoArgs,
+    file: &mut DkgConfigFile,
+) -> eyre::Result<(Vec<u64>, OperatorsInfoArgs)> {
+    let ids = layered_list(ids, file.operator_ids.take());
+    if ids.is_empty() {
+        return Err(eyre!(
+            "no operators: give --operator-ids (or operatorIDs in the config file)"
+        ));
+    }
+    // The two operators-info sources are one choice: the command line replaces the file's.
+    let info = if info.operators_info.is_some() || info.operators_info_path.is_some() {
+        info
+    } else {
+        OperatorsInfoArgs {
+            operators_info: file.operators_info.take(),
+            operators_info_path: file.operators_info_path.take(),
+        }
+    };
+    Ok((ids, info))
+}
+
 pub(super) fn parse_address(key: &str, text: &str) -> eyre::Result<Address> {
     text.trim()
         .parse::<Address>()
@@ -216,7 +241,7 @@ pub(super) fn parse_address(key: &str, text: &str) -> eyre::Result<Address> {
 impl InitArgs {
     /// Flags over `--config-path` over ssv-dkg's defaults.
     pub fn resolve(self) -> eyre::Result<ResolvedInit> {
-        let file = match &self.config_path {
+        let mut file = match &self.config_path {
             Some(p) => read_dkg_config(p)?,
             None => DkgConfigFile::default(),
         };
@@ -228,22 +253,7 @@ impl InitArgs {
             ));
         }
         let c = self.ceremony;
-        let operator_ids = layered_list(c.operator_ids, file.operator_ids);
-        if operator_ids.is_empty() {
-            return Err(eyre!(
-                "no operators: give --operator-ids (or operatorIDs in the config file)"
-            ));
-        }
-        // The two operators-info sources are one choice: the command line replaces the file's.
-        let info = if self.info.operators_info.is_some() || self.info.operators_info_path.is_some()
-        {
-            self.info
-        } else {
-            OperatorsInfoArgs {
-                operators_info: file.operators_info,
-                operators_info_path: file.operators_info_path,
-            }
-        };
+        let (operator_ids, info) = layered_operators(c.operator_ids, self.info, &mut file)?;
         let owner = layered_parsed(c.owner, file.owner, |t| parse_address("owner", t))?;
         let withdraw_address = layered_parsed(c.withdraw_address, file.withdraw_address, |t| {
             parse_address("withdrawAddress", t)

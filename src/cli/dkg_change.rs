@@ -19,8 +19,8 @@ use crate::dkg::resign::{ChangeOutput, ChangeParams, parse_proofs};
 use crate::network::dkg_fork_version;
 
 use super::dkg::{
-    OperatorsInfoArgs, client_tls, layered, layered_list, layered_parsed, load_operators,
-    parse_address, required, with_default,
+    OperatorsInfoArgs, client_tls, layered, layered_list, layered_operators, layered_parsed,
+    load_operators, parse_address, required, with_default,
 };
 use crate::dkg::initiator::config_file::{DkgConfigFile, read_dkg_config};
 
@@ -89,25 +89,11 @@ impl ChangeArgs {
     /// Layers the flags over `--config-path`; `new_ids` and `run` are the command's own flags
     /// (empty / default when the command has none).
     pub fn resolve(self, new_ids: Vec<u64>, run: RunChangeArgs) -> eyre::Result<Change> {
-        let file = match &self.config_path {
+        let mut file = match &self.config_path {
             Some(p) => read_dkg_config(p)?,
             None => DkgConfigFile::default(),
         };
-        let operator_ids = layered_list(self.operator_ids, file.operator_ids);
-        if operator_ids.is_empty() {
-            return Err(eyre!(
-                "no operators: give --operator-ids (or operatorIDs in the config file)"
-            ));
-        }
-        let info = if self.info.operators_info.is_some() || self.info.operators_info_path.is_some()
-        {
-            self.info
-        } else {
-            OperatorsInfoArgs {
-                operators_info: file.operators_info,
-                operators_info_path: file.operators_info_path,
-            }
-        };
+        let (operator_ids, info) = layered_operators(self.operator_ids, self.info, &mut file)?;
         let owner = layered_parsed(self.owner, file.owner, |t| parse_address("owner", t))?;
         let withdraw_address = layered_parsed(self.withdraw_address, file.withdraw_address, |t| {
             parse_address("withdrawAddress", t)
