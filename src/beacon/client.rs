@@ -152,14 +152,15 @@ impl BeaconClient {
         )
     }
 
-    /// GET returning `None` on 404 (unknown validator, endpoint absent on this client).
-    /// A GET, again after 250 ms and 500 ms when the node answers 5xx or 429: nodes under load
-    /// answer a state query with a passing 500 (Lodestar: "Must commit changes before reading
-    /// all nodes"), and a one-shot command should not fail on it. Unreachable nodes fail at once
-    /// (their timeout already waited).
+    /// GET returning `None` on 404 (unknown validator, endpoint absent on this client), asked again
+    /// after 0.25, 0.5, 1 and 2 s when the node answers 5xx or 429. Lodestar answers a state query
+    /// with a passing 500 ("Must commit changes before reading all nodes") until its next head
+    /// once a posted voluntary exit touched the head state, so the pauses span a few slots; a
+    /// one-shot command should not fail on it. Unreachable nodes fail at once (their timeout
+    /// already waited).
     async fn get_opt<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, BeaconError> {
         let mut pause = std::time::Duration::from_millis(250);
-        for _ in 0..2 {
+        for _ in 0..4 {
             match self.get_opt_once(path).await {
                 Err(BeaconError::Status { status, .. }) if status >= 500 || status == 429 => {
                     tokio::time::sleep(pause).await;

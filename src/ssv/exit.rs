@@ -572,7 +572,17 @@ pub async fn request_exits(
         finalized_epoch: beacon.finality("head").await?.finalized.epoch,
         genesis_time: node.genesis.genesis_time,
     };
-    let queue: ExitQueue = read_exit_queue(beacon, &node.params, current_epoch).await?;
+    // The queue only feeds the ETA: a node that keeps failing that (large) query leaves the ETA
+    // unknown rather than stopping an exit the checks allow.
+    let queue: Option<ExitQueue> = match read_exit_queue(beacon, &node.params, current_epoch).await
+    {
+        Ok(queue) => Some(queue),
+        Err(e) if e.is_transient() => {
+            tracing::warn!(error = %e, "exit queue unreadable; no ETA this run");
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
 
     let mut targets = Vec::with_capacity(chosen.len());
     let mut refusals = Vec::new();
@@ -589,7 +599,8 @@ pub async fn request_exits(
             index: v.as_ref().map(|v| v.index),
             eta: v
                 .as_ref()
-                .map(|v| estimate_exit(&node.params, &now, v, &queue, SIGNING_EPOCHS)),
+                .zip(queue.as_ref())
+                .map(|(v, queue)| estimate_exit(&node.params, &now, v, queue, SIGNING_EPOCHS)),
             outcome: None,
         };
         let journaled = t.state.get().exit.as_ref().and_then(|e| e.tx.clone());

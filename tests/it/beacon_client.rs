@@ -359,6 +359,30 @@ async fn stops_on_exit_or_slashing() {
     }
 }
 
+/// Lodestar 1.5.1 answers state queries with this 500 until its next head once a posted voluntary
+/// exit touched the head state (a CI run saw it outlast two quick retries): one call rides it out.
+#[tokio::test]
+async fn a_state_query_rides_out_lodestars_uncommitted_head_500() {
+    let s = Server::start();
+    let uncommitted = r#"{"statusCode":500,"error":"Internal Server Error","message":"Must commit changes before reading all nodes"}"#;
+    s.set(
+        "/eth/v1/beacon/states/head/validators?status=active_exiting&status=active_slashed",
+        vec![
+            Reply::Json(500, uncommitted.into()),
+            Reply::Json(500, uncommitted.into()),
+            Reply::Json(500, uncommitted.into()),
+            Reply::Json(500, uncommitted.into()),
+            Reply::Json(200, r#"{"data":[]}"#.into()),
+        ],
+    );
+    let exiting = client(&s)
+        .validators_by_status("head", &["active_exiting", "active_slashed"])
+        .await
+        .unwrap();
+    assert!(exiting.is_empty());
+    assert_eq!(s.hits.lock().unwrap().len(), 5);
+}
+
 #[tokio::test]
 async fn gives_up_after_a_long_outage_with_the_last_error() {
     let s = Server::start();
