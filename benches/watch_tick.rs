@@ -1,8 +1,10 @@
 //! Benchmark: one watch tick over 1 000 clusters of one owner, and over 10 000 clusters of 100
 //! owners, on the devnet (anvil + the SSVNetwork double + the Multicall3 double). Each is read
-//! with Multicall3 (the default) and with plain JSON-RPC batches (`Chain::with_multicall(false)`,
-//! the read path before Multicall3) in the same run; the 1 000-cluster case also against reading
-//! the same values with one call each. Round trips are counted by a loopback HTTP proxy in front of
+//! three ways in the same run: Multicall3 with carried readings (the default: a cluster with no
+//! event and unchanged fees is not read again), Multicall3 reading every cluster each tick
+//! (`Watcher::with_carried_readings(false)`), and plain JSON-RPC batches
+//! (`Chain::with_multicall(false)`, the read path before Multicall3); the 1 000-cluster case
+//! also against reading the same values with one call each. Round trips are counted by a loopback HTTP proxy in front of
 //! anvil (every request that crosses it), independently of the watcher's own count; the peak RSS
 //! of a tick is the process's VmHWM after resetting it (`/proc/self/clear_refs` = 5) before the tick.
 //! Run: `cargo bench --bench watch_tick` (needs `cd anvil && npm ci`). Target: < 2 s, < 20 trips.
@@ -403,24 +405,38 @@ fn policy() -> WatchPolicy {
     }
 }
 
-/// Cold, warm, then three more warm ticks (RSS after each: growth per tick) of one read path.
+/// A read path: the chain connection (Multicall3 or plain batches) and whether the watcher
+/// carries exact readings forward.
+struct ReadPath<'a> {
+    name: &'a str,
+    chain: &'a Chain,
+    carry: bool,
+}
+
+/// Cold, warm, then three more warm ticks (RSS after each: growth per tick) of one read path;
+/// 5 blocks are mined before each warm tick, as a 60 s tick interval sees on mainnet.
 async fn scenario(
     name: &str,
-    path: &str,
-    chain: &Chain,
+    path: &ReadPath<'_>,
+    d: &Devnet,
     watched: &[(Address, Vec<u64>)],
     requests: &AtomicU64,
     rows: &mut Vec<(String, Measured)>,
 ) {
     let state = tempfile::tempdir().unwrap();
     let mut w = Watcher::new(
-        chain.clone(),
+        path.chain.clone(),
         policy(),
         watched.to_vec(),
         Ledger::open(state.path()).unwrap(),
         Metrics::shared(),
-    );
+    )
+    .with_carried_readings(path.carry);
+    let path = path.name;
     for tick in ["cold", "warm"] {
+        if tick == "warm" {
+            d.mine(5).await.expect("mine");
+        }
         let m = measured_tick(&mut w, requests, watched.len()).await;
         println!(
             "| {name} | {path} | {tick} | {} | {} | {:.0} ms | {:.0} ms | {:.1} MB | {:.1} MB |",
@@ -435,6 +451,7 @@ async fn scenario(
     }
     let mut rss = Vec::new();
     for _ in 0..3 {
+        d.mine(5).await.expect("mine");
         measured_tick(&mut w, requests, watched.len()).await;
         rss.push(status_kb("VmRSS"));
     }
@@ -584,11 +601,24 @@ async fn main() {
         ("1 000 clusters, 1 owner", &one_owner),
         ("10 000 clusters, 100 owners", &many_owners),
     ] {
-        for (path, c) in [
-            ("Multicall3 aggregate3 (new)", &chain),
-            ("plain JSON-RPC batches (old)", &plain),
+        for path in [
+            ReadPath {
+                name: "Multicall3, carried readings (new)",
+                chain: &chain,
+                carry: true,
+            },
+            ReadPath {
+                name: "Multicall3, every cluster read each tick (before)",
+                chain: &chain,
+                carry: false,
+            },
+            ReadPath {
+                name: "plain JSON-RPC batches, every cluster read (old)",
+                chain: &plain,
+                carry: false,
+            },
         ] {
-            scenario(name, path, c, watched, &requests, &mut rows).await;
+            scenario(name, &path, &d, watched, &requests, &mut rows).await;
         }
     }
     one_call_per_value(&d, &chain, owner, &sets, &requests).await;

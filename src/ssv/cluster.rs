@@ -34,6 +34,27 @@ pub struct ClusterKey {
     /// An earlier read found it ETH-billed on a v2 contract, so its asset type is not asked again:
     /// ETH billing is final there (clusters only migrate SSV -> ETH).
     pub eth_billed: bool,
+    /// An earlier exact reading to carry forward instead of reading balance and burn rate again
+    /// (`watch`): used only while the contract version and the cluster's fees are unchanged.
+    pub carried: Option<CarriedFigures>,
+}
+
+/// The figures of an exact reading of an active cluster that stay true, or fall linearly, until
+/// the cluster has an event or its fees change (`watch` carries them between ticks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarriedFigures {
+    /// Block of the reading.
+    pub block: u64,
+    /// Contract generation then.
+    pub version: SsvVersion,
+    /// Billing then.
+    pub billing: Billing,
+    /// Fees then.
+    pub params: FeeParams,
+    /// Settled balance at `block`.
+    pub balance: U256,
+    /// Validators and vUnits (they change only with the cluster's own events).
+    pub load: Load,
 }
 
 impl ClusterKey {
@@ -46,12 +67,19 @@ impl ClusterKey {
             operator_ids,
             snapshot,
             eth_billed: false,
+            carried: None,
         }
     }
 
     /// The same key, marked as known ETH-billed (on v2) or not.
     pub fn with_eth_billed(mut self, known: bool) -> Self {
         self.eth_billed = known;
+        self
+    }
+
+    /// The same key, carrying an earlier exact reading forward (or not).
+    pub fn with_carried(mut self, carried: Option<CarriedFigures>) -> Self {
+        self.carried = carried;
         self
     }
 }
@@ -84,6 +112,9 @@ pub struct ClusterState {
     pub load: Load,
     /// Block the numbers were read at.
     pub block: u64,
+    /// Block of the exact balance reading: `block`, or earlier when `watch` carried the figures
+    /// forward (then `balance` is a lower bound from `FeeParams::balance_after`).
+    pub measured_at: u64,
 }
 
 impl ClusterState {
@@ -95,6 +126,23 @@ impl ClusterState {
     /// Whether the cluster exists and is active.
     pub fn is_active(&self) -> bool {
         self.snapshot.as_ref().is_some_and(|c| c.active)
+    }
+
+    /// Whether the balance was read at `block` rather than carried forward.
+    pub fn is_exact(&self) -> bool {
+        self.measured_at == self.block
+    }
+
+    /// The figures to carry forward: an exact reading of an active cluster.
+    pub fn carried(&self) -> Option<CarriedFigures> {
+        (self.is_active() && self.is_exact()).then(|| CarriedFigures {
+            block: self.block,
+            version: self.version,
+            billing: self.params.billing,
+            params: self.params.clone(),
+            balance: self.balance,
+            load: self.load,
+        })
     }
 
     /// The snapshot to pass to the contract: the stored one, or `{0,0,0,true,0}` for a new cluster.
@@ -186,11 +234,7 @@ fn decode_params(
 ) -> Result<FeeParams, ChainError> {
     Ok(FeeParams {
         billing: views.billing(),
-        // Removed operators do not charge (the contract skips them too).
-        operator_fees: operators
-            .iter()
-            .filter(|o| o.exists)
-            .fold(U256::ZERO, |acc, o| acc + o.fee),
+        operator_fees: charged_fees(operators),
         network_fee: results.get::<V::getNetworkFeeCall>(p.network_fee, "getNetworkFee")?,
         liquidation_threshold_period: results
             .get::<V::getLiquidationThresholdPeriodCall>(p.ltp, "getLiquidationThresholdPeriod")?,
@@ -201,12 +245,147 @@ fn decode_params(
     })
 }
 
-/// Reads every key at `block` in two batched rounds.
+/// The fees the operators charge: removed operators do not (the contract skips them too).
+fn charged_fees(operators: &[OnChainOperator]) -> U256 {
+    operators
+        .iter()
+        .filter(|o| o.exists)
+        .fold(U256::ZERO, |acc, o| acc + o.fee)
+}
+
+/// A round's operator and parameter answers decoded once each, however many clusters share
+/// them (10 000 clusters over a dozen operators would otherwise decode each one 10 000 times).
+/// An answer that does not decode is left out: the cluster's own decode then reports it.
+#[derive(Debug, Default)]
+struct Shared {
+    operators: BTreeMap<(FeeViews, u64), OnChainOperator>,
+    params: BTreeMap<FeeViews, FeeParams>,
+}
+
+impl Shared {
+    fn decode(
+        results: &Results,
+        operators: &BTreeMap<(FeeViews, u64), (usize, Option<usize>)>,
+        params: &BTreeMap<FeeViews, ParamSlots>,
+    ) -> Self {
+        let operators = operators
+            .iter()
+            .filter_map(|(&(v, id), slots)| {
+                let mut one = decode_operators(results, &[id], &[*slots]).ok()?;
+                Some(((v, id), one.pop()?))
+            })
+            .collect();
+        let params = params
+            .iter()
+            .filter_map(|(&v, &p)| Some((v, decode_params(results, p, v, &[]).ok()?)))
+            .collect();
+        Self { operators, params }
+    }
+
+    /// The key's operators and fees from the shared answers, or from its own decode (which
+    /// reports what failed).
+    fn for_key(
+        &self,
+        results: &Results,
+        key: &ClusterKey,
+        v: FeeViews,
+        slots: &BTreeMap<(FeeViews, u64), (usize, Option<usize>)>,
+        p: ParamSlots,
+    ) -> Result<(Vec<OnChainOperator>, FeeParams), ChainError> {
+        let known: Option<Vec<OnChainOperator>> = key
+            .operator_ids
+            .iter()
+            .map(|id| self.operators.get(&(v, *id)).cloned())
+            .collect();
+        let ops = match known {
+            Some(ops) => ops,
+            None => {
+                let own: Vec<_> = key.operator_ids.iter().map(|id| slots[&(v, *id)]).collect();
+                decode_operators(results, &key.operator_ids, &own)?
+            }
+        };
+        let fee_params = match self.params.get(&v) {
+            Some(base) => FeeParams {
+                operator_fees: charged_fees(&ops),
+                ..base.clone()
+            },
+            None => decode_params(results, p, v, &ops)?,
+        };
+        Ok((ops, fee_params))
+    }
+}
+
+/// Reads every key at `block` in two batched rounds. A key carrying an earlier reading skips
+/// its balance and burn-rate calls while the version and its fees are unchanged (checked against
+/// this read); one whose fees changed is read again exactly in a third round.
 pub async fn read_clusters(
     chain: &Chain,
     keys: &[ClusterKey],
     block: u64,
 ) -> Result<ClusterReads, ChainError> {
+    let (first, version, mut round_trips) = read_round(chain, keys, block).await?;
+    let stale: Vec<ClusterKey> = keys
+        .iter()
+        .zip(&first)
+        .filter(|(_, row)| matches!(row, Ok(None)))
+        .map(|(k, _)| k.clone().with_carried(None))
+        .collect();
+    let mut again = Vec::new().into_iter();
+    if !stale.is_empty() {
+        let (rows, _, trips) = read_round(chain, &stale, block).await?;
+        round_trips += trips;
+        again = rows.into_iter();
+    }
+    let clusters = first
+        .into_iter()
+        .map(|row| {
+            let row = match row {
+                Ok(None) => again.next().unwrap_or(Ok(None)),
+                other => other,
+            };
+            row?.ok_or_else(|| ChainError::Unexpected {
+                what: "cluster reading".into(),
+                detail: "an exact reading came back carried".into(),
+            })
+        })
+        .collect();
+    Ok(ClusterReads {
+        clusters,
+        version,
+        round_trips,
+    })
+}
+
+/// One round's rows: `Ok(None)` for a key whose carried reading no longer applies (its fees
+/// changed), with the contract version and the round trips.
+type Round = (
+    Vec<Result<Option<ClusterState>, ChainError>>,
+    SsvVersion,
+    u64,
+);
+
+/// Where a key's balance and load come from in a round.
+#[derive(Debug, Clone, Copy)]
+enum Figures {
+    /// No cluster: nothing to read.
+    None,
+    /// Read now: the burn-rate call and, for an active cluster, the balance call.
+    Read { burn: usize, balance: Option<usize> },
+    /// Carried forward from an earlier reading.
+    Carried,
+}
+
+/// The earlier reading of `key` if it still applies under `version` and `views`.
+fn usable_carry(key: &ClusterKey, version: SsvVersion, views: FeeViews) -> Option<&CarriedFigures> {
+    key.carried
+        .as_ref()
+        .filter(|_| key.snapshot.as_ref().is_some_and(|s| s.active))
+        .filter(|c| {
+            c.version == version && FeeViews::for_cluster(version, Some(c.billing)) == views
+        })
+}
+
+async fn read_round(chain: &Chain, keys: &[ClusterKey], block: u64) -> Result<Round, ChainError> {
     let (version, billings, mut trips) = read_versions(chain, keys, block).await?;
     let at = chain.profile().ssv_views;
     let mut batch = Batch::default();
@@ -232,34 +411,32 @@ pub async fn read_clusters(
                 (own, other)
             });
         }
-        per_key.push(key.snapshot.as_ref().map(|c| {
-            let burn = batch.push(at, v.burn_rate(key.owner, &key.operator_ids, c));
-            let balance = c
-                .active
-                .then(|| batch.push(at, v.balance(key.owner, &key.operator_ids, c)));
-            (burn, balance)
-        }));
+        per_key.push(match &key.snapshot {
+            None => Figures::None,
+            Some(_) if usable_carry(key, version, *v).is_some() => Figures::Carried,
+            Some(c) => Figures::Read {
+                burn: batch.push(at, v.burn_rate(key.owner, &key.operator_ids, c)),
+                balance: c
+                    .active
+                    .then(|| batch.push(at, v.balance(key.owner, &key.operator_ids, c))),
+            },
+        });
     }
     let (results, t) = batch.run(chain, block).await?;
     trips += t;
+    let shared = Shared::decode(&results, &operators, &params);
     let clusters = keys
         .iter()
         .zip(views)
         .zip(billings)
         .zip(per_key)
-        .map(|(((key, v), billing), slots)| {
+        .map(|(((key, v), billing), figures)| {
             let billing = billing?;
-            let slots_ops: Vec<_> = key
-                .operator_ids
-                .iter()
-                .map(|id| operators[&(v, *id)])
-                .collect();
-            let ops = decode_operators(&results, &key.operator_ids, &slots_ops)?;
-            let fee_params = decode_params(&results, params[&v], v, &ops)?;
-            let (balance, load) = match (&key.snapshot, slots) {
-                (Some(c), Some((burn_at, balance_at))) => {
-                    let burn = results.get::<V::getBurnRateCall>(burn_at, "getBurnRate")?;
-                    let balance = match balance_at {
+            let (ops, fee_params) = shared.for_key(&results, key, v, &operators, params[&v])?;
+            let (balance, load, measured_at) = match (&key.snapshot, figures) {
+                (Some(c), Figures::Read { burn, balance }) => {
+                    let burn = results.get::<V::getBurnRateCall>(burn, "getBurnRate")?;
+                    let balance = match balance {
                         Some(i) => results.get::<V::getBalanceCall>(i, "getBalance")?,
                         None => U256::ZERO,
                     };
@@ -269,11 +446,20 @@ pub async fn read_clusters(
                         }
                         _ => Load::validators(c.validatorCount),
                     };
-                    (balance, load)
+                    (balance, load, block)
                 }
-                _ => (U256::ZERO, Load::validators(0)),
+                (Some(_), Figures::Carried) => {
+                    let was = usable_carry(key, version, v).expect("checked when queued");
+                    if !fee_params.same_burn(&was.params) {
+                        return Ok(None);
+                    }
+                    let blocks = block.saturating_sub(was.block);
+                    let balance = fee_params.balance_after(was.balance, was.load, blocks);
+                    (balance, was.load, was.block)
+                }
+                _ => (U256::ZERO, Load::validators(0), block),
             };
-            Ok(ClusterState {
+            Ok(Some(ClusterState {
                 owner: key.owner,
                 cluster_id: cluster_id(key.owner, &key.operator_ids),
                 operator_ids: key.operator_ids.clone(),
@@ -286,14 +472,11 @@ pub async fn read_clusters(
                 balance,
                 load,
                 block,
-            })
+                measured_at,
+            }))
         })
         .collect();
-    Ok(ClusterReads {
-        clusters,
-        version,
-        round_trips: trips,
-    })
+    Ok((clusters, version, trips))
 }
 
 /// Round one: the contract version, and each existing cluster's asset type (v2).
@@ -307,24 +490,25 @@ async fn read_versions(
         chain.profile().ssv_network,
         SSVNetwork::getVersionCall {}.abi_encode(),
     );
-    // `Some(None)`: an existing cluster known ETH-billed, not asked again.
-    let asset_at: Vec<Option<Option<usize>>> = keys
+    // `Some(Err(billing))`: an existing cluster whose billing is known, not asked again.
+    let asset_at: Vec<Option<Result<usize, Billing>>> = keys
         .iter()
         .map(|k| {
             k.snapshot.as_ref().map(|_| {
                 if k.eth_billed {
-                    return None;
+                    return Err(Billing::Eth);
                 }
-                Some(
-                    batch.push(
-                        chain.profile().ssv_views,
-                        V::getClusterAssetTypeCall {
-                            owner: k.owner,
-                            operatorIds: k.operator_ids.clone(),
-                        }
-                        .abi_encode(),
-                    ),
-                )
+                if let Some(c) = &k.carried {
+                    return Err(c.billing);
+                }
+                Ok(batch.push(
+                    chain.profile().ssv_views,
+                    V::getClusterAssetTypeCall {
+                        owner: k.owner,
+                        operatorIds: k.operator_ids.clone(),
+                    }
+                    .abi_encode(),
+                ))
             })
         })
         .collect();
@@ -336,8 +520,8 @@ async fn read_versions(
         .map(|slot| match (slot, version) {
             (None, _) => Ok(None),
             (Some(_), SsvVersion::V1) => Ok(Some(Billing::Ssv)),
-            (Some(None), SsvVersion::V2) => Ok(Some(Billing::Eth)),
-            (Some(Some(i)), SsvVersion::V2) => {
+            (Some(Err(known)), SsvVersion::V2) => Ok(Some(known)),
+            (Some(Ok(i)), SsvVersion::V2) => {
                 if results.revert(i).is_some_and(|r| r.is_cluster_missing()) {
                     return Ok(None);
                 }

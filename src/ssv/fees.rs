@@ -171,6 +171,29 @@ impl FeeParams {
             .map(|b| b as f64 / blocks_per_day.max(1) as f64)
     }
 
+    /// A lower bound of the settled balance `blocks` after a reading of `balance` at these fees
+    /// and this load. Between a cluster's own events and fee changes its balance falls linearly:
+    /// `updateBalance*` charges index deltas that grow by the fee each block. SSV billing
+    /// multiplies whole validator counts, so the figure is exact there; ETH billing floors
+    /// `index·vUnits/10 000` for the operator and network parts each time, so the linear figure
+    /// less two packed units and one wei per block is never above what the contract reports.
+    pub fn balance_after(&self, balance: U256, load: Load, blocks: u64) -> U256 {
+        let spent = self.burn_rate(load) * U256::from(blocks);
+        let margin = match self.billing {
+            Billing::Eth => U256::from(2 * ETH_PACK + blocks),
+            Billing::Ssv => U256::ZERO,
+        };
+        balance.saturating_sub(spent + margin)
+    }
+
+    /// Whether a balance read under `earlier` falls at the same rate under `self` (same
+    /// currency, operator and network fees: the rest only moves the liquidation threshold).
+    pub fn same_burn(&self, earlier: &Self) -> bool {
+        self.billing == earlier.billing
+            && self.operator_fees == earlier.operator_fees
+            && self.network_fee == earlier.network_fee
+    }
+
     /// The balance that gives `days` of runway: `burn·blocks_per_day·days + collateral`.
     pub fn balance_for_runway(&self, load: Load, days: u64, blocks_per_day: u64) -> U256 {
         self.burn_rate(load) * U256::from(blocks_per_day) * U256::from(days)
@@ -366,6 +389,60 @@ mod tests {
         assert_eq!(
             p.balance_for_runway(one, 30, 7_200),
             U256::from(3_236_274_400_000_000u64)
+        );
+    }
+
+    /// `updateBalanceWithEB` of SSVNetwork v2.0.0, in packed units: the balance after operator
+    /// index delta `op` and network index delta `net` for `v_units`.
+    fn contract_eth_balance(start: u128, op: u128, net: u128, v_units: u128) -> u128 {
+        let usage = (op * v_units / 10_000 + net * v_units / 10_000) * u128::from(ETH_PACK);
+        start.saturating_sub(usage)
+    }
+
+    #[test]
+    fn carried_balances_never_exceed_the_contracts() {
+        let mut p = mainnet_like();
+        for (op_fee, net_fee, v_units, start_op, start_net) in [
+            (17_700u128, 35_509u128, 10_313u64, 123_457u128, 98_765u128),
+            (17_700, 35_509, 10_000, 5, 7),
+            (1, 3, 20_001, 9_999, 1),
+            (44_250, 0, 313_131, 0, 0),
+        ] {
+            p.billing = Billing::Eth;
+            p.operator_fees = U256::from(op_fee * u128::from(ETH_PACK));
+            p.network_fee = U256::from(net_fee * u128::from(ETH_PACK));
+            let load = Load {
+                validator_count: 3,
+                v_units,
+            };
+            let start = 10u128.pow(19);
+            let v = u128::from(v_units);
+            let read = contract_eth_balance(start, start_op, start_net, v);
+            for blocks in [0u64, 1, 7, 600, 7_200] {
+                let d = u128::from(blocks);
+                let exact =
+                    contract_eth_balance(start, start_op + d * op_fee, start_net + d * net_fee, v);
+                let carried = p.balance_after(U256::from(read), load, blocks);
+                assert!(
+                    carried <= U256::from(exact),
+                    "{blocks}: {carried} > {exact}"
+                );
+                let gap = U256::from(exact) - carried;
+                assert!(
+                    gap <= U256::from(4 * ETH_PACK + 2 * blocks),
+                    "{blocks}: gap {gap}"
+                );
+            }
+        }
+        // SSV billing is linear in whole counts: exact.
+        let mut s = mainnet_like();
+        s.billing = Billing::Ssv;
+        let load = Load::validators(4);
+        let burn = s.burn_rate(load);
+        let start = U256::from(10u64.pow(18));
+        assert_eq!(
+            s.balance_after(start, load, 600),
+            start - burn * U256::from(600)
         );
     }
 

@@ -2398,3 +2398,85 @@ async fn agent_status_matches_the_real_contract() {
         );
     }
 }
+
+/// `watch`'s carried readings against the real views: an exact reading carried 1 000 blocks
+/// forward is never above the real `getBalance`, is exactly the stated margin below it with
+/// implicit vUnits, and within the bound with oracle-set vUnits (31 250 and 204 800).
+#[tokio::test(flavor = "multi_thread")]
+async fn carried_readings_stay_under_the_real_balance() {
+    use ssv_agent::ssv::{
+        cluster::{ClusterKey, read_clusters},
+        fees::ETH_PACK,
+    };
+    if let Err(e) = RealArtifacts::load() {
+        panic!("{e}");
+    }
+    let mut r = Run::start(Contracts::Real, SsvMode::V2).await;
+    let chain = ssv_agent::chain::Chain::connect(r.d.rpc_url(), r.d.profile(), None)
+        .await
+        .unwrap();
+    let cases: [(Address, [u64; 4], u32, Option<u32>); 3] = [
+        (addr(5), [1, 2, 3, 4], 1, None),
+        (addr(6), [5, 6, 7, 8], 2, Some(100)),
+        (addr(8), [1, 2, 3, 5], 1, Some(2048)),
+    ];
+    for (i, (owner, ids, n, eb)) in cases.into_iter().enumerate() {
+        let keys = (i as u32 * 10)..(i as u32 * 10 + n);
+        let mut c = r
+            .register(
+                "register",
+                owner,
+                &ids,
+                keys,
+                &Cluster::empty(),
+                eth_milli(5_000),
+            )
+            .await;
+        if let Some(eb) = eb {
+            c = r.set_eb("EB", owner, &ids, eb).await.expect("EB set");
+        }
+        let key = ClusterKey::new(owner, &ids, Some(c.clone()));
+        let read_at = |key: ClusterKey, block: u64| {
+            let chain = chain.clone();
+            async move {
+                read_clusters(&chain, &[key], block)
+                    .await
+                    .unwrap()
+                    .clusters
+                    .remove(0)
+                    .unwrap()
+            }
+        };
+        let b0 = r.head().await;
+        let first = read_at(key.clone(), b0).await;
+        assert!(first.is_exact());
+        r.mine_to(b0 + 1_000).await;
+        let carried = read_at(key.clone().with_carried(first.carried()), b0 + 1_000).await;
+        let exact = read_at(key, b0 + 1_000).await;
+        let label = format!("cluster {ids:?}, EB {eb:?}");
+        assert!(!carried.is_exact() && exact.is_exact(), "{label}");
+        assert_eq!(carried.load, exact.load, "{label}");
+        let real = SSVNetworkViews::new(r.d.profile().ssv_views, r.d.provider())
+            .getBalance(owner, ids.to_vec(), c.clone())
+            .block(BlockId::number(b0 + 1_000))
+            .call()
+            .await
+            .unwrap();
+        assert_eq!(exact.balance, real, "{label}");
+        assert!(
+            carried.balance <= real,
+            "{label}: {} > {real}",
+            carried.balance
+        );
+        let gap = real - carried.balance;
+        if eb.is_none() {
+            assert_eq!(gap, U256::from(2 * ETH_PACK + 1_000), "{label}");
+        } else {
+            assert!(
+                gap <= U256::from(4 * ETH_PACK + 2_000),
+                "{label}: gap {gap}"
+            );
+        }
+        println!("{label}: carried 1 000 blocks, {gap} wei under the real getBalance");
+    }
+}

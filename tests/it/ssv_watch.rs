@@ -615,3 +615,91 @@ async fn status_and_watch_give_the_same_runway_at_the_same_block() {
     assert_eq!(s.runway_days, w.runway_days, "one runway for both");
     assert!(report.topups.is_empty());
 }
+
+/// Carried readings: a tick after one with no event reads no balance and shows the contract's
+/// figure less the stated margin (exactly that with implicit vUnits; within it after an
+/// effective-balance update); a cluster event or a fee change makes the next tick read exactly,
+/// and a carried cluster under the floor is read exactly before it is topped up.
+#[tokio::test(flavor = "multi_thread")]
+async fn carried_readings_stay_under_the_contracts_and_end_on_any_change() {
+    use ssv_agent::{
+        devnet::{DAO_ACCOUNT, dev_account},
+        ssv::{cluster::read_cluster, fees::ETH_PACK},
+    };
+    let d = fast_devnet(SsvMode::V2).await;
+    let chain = staker_chain(&d).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = [1u64, 2, 3, 4];
+    let id = cluster_id(staker(), &ids);
+    register_cluster(&d, &chain, dir.path(), &ids, 400).await;
+    let metrics = Metrics::shared();
+    let p = policy(one_eth(), one_eth(), false);
+    let mut w = watcher(&chain, p, &ids, dir.path(), &metrics).with_full_read_every(1_000_000);
+    let exact_now = || async { read_cluster(&chain, staker(), &ids).await.unwrap() };
+
+    let first = w.tick().await.unwrap();
+    assert_eq!(first.exact_reads, 1, "{first:?}");
+    assert!(reading(&first, id).exact);
+
+    // No event: carried, and with implicit vUnits the linear figure is the contract's exactly,
+    // so the gap is the margin itself.
+    d.mine(40).await.unwrap();
+    let carried = w.tick().await.unwrap();
+    let shown = reading(&carried, id);
+    assert_eq!(carried.exact_reads, 0, "{carried:?}");
+    assert!(!shown.exact);
+    assert_eq!(shown.measured_at, first.block);
+    let exact = exact_now().await;
+    assert_eq!(exact.block, carried.block);
+    let blocks = carried.block - first.block;
+    assert_eq!(
+        exact.balance - shown.balance,
+        U256::from(2 * ETH_PACK + blocks)
+    );
+
+    // A cluster event (the oracle's effective-balance update): read exactly again.
+    d.set_effective_balance(staker(), &ids, 33).await.unwrap();
+    let after_event = w.tick().await.unwrap();
+    assert_eq!(after_event.exact_reads, 1, "{after_event:?}");
+    assert_eq!(reading(&after_event, id).balance, exact_now().await.balance);
+
+    // 10 313 vUnits: the floors make the linear figure inexact, never above the contract's.
+    d.mine(70).await.unwrap();
+    let carried = w.tick().await.unwrap();
+    let shown = reading(&carried, id);
+    assert!(!shown.exact);
+    let exact = exact_now().await;
+    let blocks = carried.block - after_event.block;
+    assert!(shown.balance <= exact.balance);
+    assert!(exact.balance - shown.balance <= U256::from(4 * ETH_PACK + 2 * blocks));
+
+    // A network fee change (no event of the cluster): the fees differ, read exactly.
+    let fee = exact.params.network_fee + U256::from(ETH_PACK * 1_000);
+    SSVNetwork::new(d.profile().ssv_network, d.provider())
+        .updateNetworkFee(fee)
+        .from(dev_account(DAO_ACCOUNT).address())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let after_fee = w.tick().await.unwrap();
+    assert_eq!(after_fee.exact_reads, 1, "{after_fee:?}");
+    let exact = exact_now().await;
+    assert_eq!(exact.params.network_fee, fee);
+    assert_eq!(reading(&after_fee, id).balance, exact.balance);
+
+    // Under the floor: the carried figure is only the trigger; the top-up is planned from an
+    // exact reading and lands on the target.
+    let spare = exact.runway_days(FAST_BLOCKS_PER_DAY).unwrap() - FLOOR as f64 + 1.0;
+    d.mine((spare * FAST_BLOCKS_PER_DAY as f64) as u64)
+        .await
+        .unwrap();
+    let topped = w.tick().await.unwrap();
+    assert_eq!(topped.topups.len(), 1, "{topped:?}");
+    assert!(reading(&topped, id).exact, "{topped:?}");
+    let after = w.tick().await.unwrap();
+    assert!(after.topups.is_empty(), "{after:?}");
+    assert_at_target(runway(&after, id));
+}

@@ -623,6 +623,8 @@ mod tests {
             active,
             validators: 1,
             balance: U256::from(1u8),
+            exact: true,
+            measured_at: 1,
             burn_rate: U256::from(1u8),
             collateral: U256::from(1u8),
             runway_days: active.then_some(days),

@@ -39,7 +39,7 @@ use self::{
     snapshots::SnapshotCache,
 };
 use super::{
-    cluster::{ClusterKey, ClusterState, read_clusters},
+    cluster::{CarriedFigures, ClusterKey, ClusterState, read_clusters},
     cluster_tx::{Action, Plan, execute},
 };
 use crate::{
@@ -52,6 +52,11 @@ use crate::{
     },
     journal::{JournalError, now_secs},
 };
+
+/// How often every watched cluster is read exactly even when no event or fee change says it
+/// must be: bounds what a missed slope change (a reorg, a fee changed and changed back between
+/// two ticks) could do to carried figures.
+pub const FULL_READ_EVERY_SECS: u64 = 3_600;
 
 /// A counter value as the `i64` a Prometheus gauge holds.
 fn gauge(v: u64) -> i64 {
@@ -84,6 +89,11 @@ pub struct ClusterReading {
     pub validators: u32,
     /// Settled balance (0 when liquidated).
     pub balance: U256,
+    /// Whether `balance` was read this tick; otherwise it is carried forward from an exact
+    /// reading at `measured_at` (a lower bound, at most a few 1e5 wei below the contract's).
+    pub exact: bool,
+    /// Block of the exact balance reading.
+    pub measured_at: u64,
     /// Burn per block.
     pub burn_rate: U256,
     /// The liquidation collateral (`max(MLC, burn·LTP)` with the contract's rounding).
@@ -101,6 +111,8 @@ impl ClusterReading {
             active: c.is_active(),
             validators: c.load.validator_count,
             balance: c.balance,
+            exact: c.is_exact(),
+            measured_at: c.measured_at,
             burn_rate: c.params.burn_rate(c.load),
             collateral: c.params.liquidation_collateral(c.load),
             runway_days: c.runway_days(bpd),
@@ -198,6 +210,8 @@ pub struct TickReport {
     pub errors: Vec<String>,
     /// RPC round trips used by the reads.
     pub round_trips: u64,
+    /// Clusters whose balance was read exactly this tick (the others were carried forward).
+    pub exact_reads: usize,
 }
 
 /// The service state.
@@ -209,6 +223,13 @@ pub struct Watcher {
     snapshots: HashMap<B256, Cluster>,
     /// Clusters a read found ETH-billed on v2 (final there): their asset type is not asked again.
     eth_billed: HashSet<B256>,
+    /// The last exact reading of each active cluster, carried forward while nothing changes it
+    /// (`None`: every tick reads every cluster exactly).
+    carried: Option<HashMap<B256, CarriedFigures>>,
+    /// Head of the last tick that read every cluster exactly.
+    full_read_at: Option<u64>,
+    /// Blocks between two such ticks.
+    full_read_every: u64,
     scanned_to: Option<u64>,
     ledger: Ledger,
     metrics: SharedMetrics,
@@ -235,6 +256,8 @@ impl Watcher {
                 (o, ids)
             })
             .collect();
+        let full_read_every =
+            (chain.profile().blocks_per_day * FULL_READ_EVERY_SECS / 86_400).max(1);
         let refs: Vec<ClusterRef> = clusters
             .iter()
             .map(|(owner, ids)| ClusterRef {
@@ -249,6 +272,9 @@ impl Watcher {
             clusters,
             snapshots: HashMap::new(),
             eth_billed: HashSet::new(),
+            carried: Some(HashMap::new()),
+            full_read_at: None,
+            full_read_every,
             scanned_to: None,
             ledger,
             metrics,
@@ -295,6 +321,20 @@ impl Watcher {
         self
     }
 
+    /// Whether to carry exact readings forward between ticks (the default) or read every
+    /// cluster's balance and burn rate every tick.
+    pub fn with_carried_readings(mut self, on: bool) -> Self {
+        self.carried = on.then(HashMap::new);
+        self
+    }
+
+    /// Reads every cluster exactly at least every `blocks` blocks (default: an hour of the
+    /// profile's blocks).
+    pub fn with_full_read_every(mut self, blocks: u64) -> Self {
+        self.full_read_every = blocks.max(1);
+        self
+    }
+
     /// The ledger (for reports and tests).
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
@@ -306,17 +346,19 @@ impl Watcher {
     }
 
     /// Brings snapshots up to `head` from cluster events of the watched owners, and collects
-    /// their validator exits after `exits_after` into `exits`; returns the `eth_getLogs` calls.
+    /// their validator exits after `exits_after` into `exits`; returns the `eth_getLogs` calls
+    /// and the clusters that had an event.
     async fn refresh_snapshots(
         &mut self,
         head: u64,
         exits: &mut Vec<Exit>,
-    ) -> Result<u64, ChainError> {
+    ) -> Result<(u64, HashSet<B256>), ChainError> {
         let from = self
             .scanned_to
             .map_or(self.chain.profile().registry_sync_offset, |b| b + 1);
+        let mut touched = HashSet::new();
         if from > head {
-            return Ok(0);
+            return Ok((0, touched));
         }
         let mut owners: Vec<B256> = self.clusters.iter().map(|(o, _)| o.into_word()).collect();
         owners.sort();
@@ -347,6 +389,7 @@ impl Watcher {
                     };
                     let id = cluster_id(Address::from_word(*owner), &ids);
                     snapshots.insert(id, c);
+                    touched.insert(id);
                 }
                 Flow::Continue
             })
@@ -363,7 +406,7 @@ impl Watcher {
             // Only a cache: the next start rescans instead.
             tracing::warn!(error = %e, "could not save the snapshot cache");
         }
-        Ok(scanner.calls().saturating_sub(calls_before))
+        Ok((scanner.calls().saturating_sub(calls_before), touched))
     }
 
     /// Finishes transactions a previous run signed but did not see mined. A recorded transaction
@@ -480,44 +523,127 @@ impl Watcher {
         report.alerts.extend(new);
     }
 
-    /// Brings snapshots up to the head and reads every watched cluster at that block.
+    /// Brings snapshots up to the head and reads every watched cluster at that block. A cluster
+    /// with no event since its last exact reading, and whose fees this read finds unchanged, is
+    /// carried forward (`FeeParams::balance_after`, a lower bound) instead of read again; every
+    /// cluster is read exactly once per [`FULL_READ_EVERY_SECS`], and any carried cluster the plan
+    /// would act on or hold is read exactly before the plan is made.
     async fn read(
         &mut self,
         report: &mut TickReport,
     ) -> Result<(Vec<ClusterState>, SsvVersion), WatchError> {
         let head = self.chain.head().await?;
         report.block = head;
-        let log_trips = self.refresh_snapshots(head, &mut report.exits).await?;
-        let keys: Vec<ClusterKey> = self
-            .clusters
+        let (log_trips, touched) = self.refresh_snapshots(head, &mut report.exits).await?;
+        let full = self
+            .full_read_at
+            .is_none_or(|at| head >= at.saturating_add(self.full_read_every));
+        let keys = self.tick_keys(&touched, full);
+        let reads = read_clusters(&self.chain, &keys, head).await?;
+        report.round_trips = 1 + log_trips + reads.round_trips;
+        let mut rows = reads.clusters;
+        report.round_trips += self
+            .reread_what_the_plan_uses(&keys, &mut rows, head)
+            .await?;
+        if full {
+            self.full_read_at = Some(head);
+        }
+        if reads.version != SsvVersion::V2 {
+            self.eth_billed.clear();
+        }
+        let mut states = Vec::with_capacity(keys.len());
+        for (key, r) in keys.iter().zip(rows) {
+            match r {
+                Ok(c) => {
+                    self.remember(&c);
+                    states.push(c);
+                }
+                Err(e) => {
+                    if let Some(map) = &mut self.carried {
+                        map.remove(&cluster_id(key.owner, &key.operator_ids));
+                    }
+                    report.errors.push(format!(
+                        "cluster {:?} of {}: {e}",
+                        key.operator_ids, key.owner
+                    ));
+                }
+            }
+        }
+        report.exact_reads = states.iter().filter(|c| c.is_exact()).count();
+        Ok((states, reads.version))
+    }
+
+    /// The keys to read this tick: snapshots, the ETH-billing memo, and the carried reading of
+    /// every cluster with no event this tick (none on a full read).
+    fn tick_keys(&self, touched: &HashSet<B256>, full: bool) -> Vec<ClusterKey> {
+        self.clusters
             .iter()
             .map(|(owner, ids)| {
                 let id = cluster_id(*owner, ids);
                 let snap = self.snapshots.get(&id).cloned();
-                ClusterKey::new(*owner, ids, snap).with_eth_billed(self.eth_billed.contains(&id))
+                let carried = match &self.carried {
+                    Some(map) if !full && !touched.contains(&id) => map.get(&id).cloned(),
+                    _ => None,
+                };
+                ClusterKey::new(*owner, ids, snap)
+                    .with_eth_billed(self.eth_billed.contains(&id))
+                    .with_carried(carried)
             })
+            .collect()
+    }
+
+    /// Reads exactly, in place, every carried row the plan would not call fine (money moves, or
+    /// a hold is reported, only on exact figures); returns the round trips used.
+    async fn reread_what_the_plan_uses(
+        &self,
+        keys: &[ClusterKey],
+        rows: &mut [Result<ClusterState, ChainError>],
+        head: u64,
+    ) -> Result<u64, ChainError> {
+        let bpd = self.chain.profile().blocks_per_day;
+        let signer = self.chain.signer_address();
+        let recheck: Vec<usize> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                r.as_ref().is_ok_and(|c| {
+                    !c.is_exact() && !matches!(need(c, &self.policy, signer, bpd), Need::Fine)
+                })
+            })
+            .map(|(i, _)| i)
             .collect();
-        let reads = read_clusters(&self.chain, &keys, head).await?;
-        report.round_trips = 1 + log_trips + reads.round_trips;
-        if reads.version != SsvVersion::V2 {
-            self.eth_billed.clear();
+        if recheck.is_empty() {
+            return Ok(0);
         }
-        for c in reads.clusters.iter().flatten() {
-            if c.version == SsvVersion::V2 && c.billing == Some(Billing::Eth) {
-                self.eth_billed.insert(c.cluster_id);
+        let exact: Vec<ClusterKey> = recheck
+            .iter()
+            .map(|&i| keys[i].clone().with_carried(None))
+            .collect();
+        let again = read_clusters(&self.chain, &exact, head).await?;
+        for (i, r) in recheck.into_iter().zip(again.clusters) {
+            rows[i] = r;
+        }
+        Ok(again.round_trips)
+    }
+
+    /// Keeps what the next tick may reuse of a reading: its ETH billing, and its figures when it
+    /// was exact (a carried reading keeps the exact one it came from).
+    fn remember(&mut self, c: &ClusterState) {
+        if c.version == SsvVersion::V2 && c.billing == Some(Billing::Eth) {
+            self.eth_billed.insert(c.cluster_id);
+        }
+        let Some(map) = &mut self.carried else {
+            return;
+        };
+        match c.carried() {
+            Some(figures) => {
+                map.insert(c.cluster_id, figures);
             }
-        }
-        let mut states = Vec::with_capacity(keys.len());
-        for (key, r) in keys.iter().zip(reads.clusters) {
-            match r {
-                Ok(c) => states.push(c),
-                Err(e) => report.errors.push(format!(
-                    "cluster {:?} of {}: {e}",
-                    key.operator_ids, key.owner
-                )),
+            None if c.is_exact() => {
+                map.remove(&c.cluster_id);
             }
+            None => {}
         }
-        Ok((states, reads.version))
     }
 
     fn note_hold(&self, c: &ClusterState, hold: Hold, report: &mut TickReport) {
