@@ -40,6 +40,10 @@ export SSV_AGENT_TEST_RUN="test-all-$$-$RANDOM"
 status=0
 log="$ROOT/.cache/test-output.log"
 mkdir -p "$ROOT/.cache"
+# Anvil's default cache folder, never cleaned by anvil: every devnet passes its own --cache-path,
+# so nothing new may appear here.
+anvil_tmp="$HOME/.foundry/anvil/tmp"
+anvil_tmp_before=$(ls "$anvil_tmp" 2>/dev/null | sort || true)
 cargo test --features test-hooks --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
 
 step "processes left behind by the suite"
@@ -48,6 +52,16 @@ leaked=$(scripts/leaked-processes.sh "$SSV_AGENT_TEST_RUN" || true)
 if [ -n "$leaked" ]; then
   echo "these processes started by the suite are still alive:" >&2
   echo "$leaked" >&2
+  status=1
+else
+  echo "none"
+fi
+
+step "files left behind by the suite"
+new_anvil_tmp=$(comm -13 <(echo "$anvil_tmp_before") <(ls "$anvil_tmp" 2>/dev/null | sort || true))
+if [ -n "$new_anvil_tmp" ]; then
+  echo "anvil persisted states under $anvil_tmp (a devnet without --cache-path):" >&2
+  echo "$new_anvil_tmp" >&2
   status=1
 else
   echo "none"

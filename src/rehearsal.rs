@@ -82,6 +82,9 @@ impl Rehearsal {
             .arg("--fork-url")
             .arg(upstream.expose())
             .arg("--disable-code-size-limit")
+            // Persisted states stay in the scratch folder, removed with it.
+            .arg("--cache-path")
+            .arg(scratch.path().join("anvil-cache"))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2);

@@ -311,6 +311,7 @@ impl Devnet {
             block_time: spawn_block_time,
             state_file: None,
             log_file: dir.join("anvil.log"),
+            cache_dir: dir.join(ANVIL_CACHE_DIR),
         };
         // Key generation is CPU-bound; overlap it with anvil's start-up.
         let keys_dir = dir.join("operators");
@@ -758,6 +759,9 @@ impl Devnet {
     }
 }
 
+/// The folder inside the devnet's own where anvil persists old states (`--cache-path`).
+pub const ANVIL_CACHE_DIR: &str = "anvil-cache";
+
 impl Drop for Devnet {
     fn drop(&mut self) {
         self.exit_double.take();
@@ -767,6 +771,7 @@ impl Drop for Devnet {
         if let Some(mut child) = self.anvil.take() {
             let _ = child.kill();
             let _ = child.wait();
+            let _ = std::fs::remove_dir_all(self.dir.join(ANVIL_CACHE_DIR));
         }
     }
 }
@@ -798,6 +803,8 @@ pub async fn down(dir: &Path) -> Result<DevnetInfo, DevnetError> {
         lodestar::stop_detached(pid, Duration::from_secs(10)).await?;
     }
     anvil::stop_pid(info.anvil_pid, Duration::from_secs(5));
+    // Only anvil's persisted states: the devnet's own files stay for inspection.
+    let _ = std::fs::remove_dir_all(dir.join(ANVIL_CACHE_DIR));
     let _ = std::fs::remove_file(&path);
     Ok(info)
 }

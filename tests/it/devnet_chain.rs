@@ -561,3 +561,39 @@ async fn v1_cluster_refuses_v2_calls_until_migrated() {
         .unwrap();
     assert_eq!(after.balance, eth(21));
 }
+
+/// Anvil persists old states under the devnet's own folder (`--cache-path`), not in
+/// `~/.foundry/anvil/tmp`, which nothing ever cleans, and stopping the devnet removes them.
+#[tokio::test(flavor = "multi_thread")]
+async fn anvil_keeps_its_persisted_states_in_the_devnet_folder_and_stopping_removes_them() {
+    use ssv_agent::devnet::ANVIL_CACHE_DIR;
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("devnet");
+    let d = Devnet::start(DevnetOptions {
+        dir: Some(dir.clone()),
+        ..Default::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("devnet failed to start: {e} (install: `cd anvil && npm ci`)"));
+    // Enough blocks that anvil moves states out of memory.
+    d.mine(1_000).await.unwrap();
+    let cache = dir.join(ANVIL_CACHE_DIR);
+    let states: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap_or_else(|e| panic!("{} missing: {e}", cache.display()))
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("anvil-state-"))
+        .collect();
+    assert_eq!(
+        states.len(),
+        1,
+        "one state folder of this anvil in {cache:?}"
+    );
+    let persisted = std::fs::read_dir(states[0].path()).unwrap().count();
+    assert!(persisted > 0, "anvil persisted no state after 1 000 blocks");
+    drop(d);
+    assert!(!cache.exists(), "{cache:?} left behind");
+    assert!(
+        dir.join("anvil.log").exists(),
+        "the devnet's own files stay"
+    );
+}

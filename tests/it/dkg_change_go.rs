@@ -53,6 +53,7 @@ pub(crate) async fn anvil() -> AnvilNode {
         block_time: None,
         state_file: None,
         log_file: dir.path().join("anvil.log"),
+        cache_dir: dir.path().join("anvil-cache"),
     };
     let child = spawn(&spec, false)
         .await

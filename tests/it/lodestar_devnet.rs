@@ -45,6 +45,8 @@ fn repo() -> PathBuf {
 struct Anvil {
     child: Child,
     url: Url,
+    /// Anvil's persisted states (`--cache-path`), removed with the node.
+    _cache: tempfile::TempDir,
 }
 
 impl Anvil {
@@ -56,6 +58,7 @@ impl Anvil {
             .local_addr()
             .unwrap()
             .port();
+        let cache = tempfile::tempdir().unwrap();
         let child = Command::new(&bin)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args([
@@ -65,12 +68,18 @@ impl Anvil {
                 "1",
                 "--silent",
             ])
+            .arg("--cache-path")
+            .arg(cache.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
         let url = Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
-        Self { child, url }
+        Self {
+            child,
+            url,
+            _cache: cache,
+        }
     }
 }
 
