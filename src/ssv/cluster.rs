@@ -47,9 +47,7 @@ pub struct CarriedFigures {
     pub block: u64,
     /// Contract generation then.
     pub version: SsvVersion,
-    /// Billing then.
-    pub billing: Billing,
-    /// Fees then.
+    /// Fees then (their `billing` is the cluster's).
     pub params: FeeParams,
     /// Settled balance at `block`.
     pub balance: U256,
@@ -138,7 +136,6 @@ impl ClusterState {
         (self.is_active() && self.is_exact()).then(|| CarriedFigures {
             block: self.block,
             version: self.version,
-            billing: self.params.billing,
             params: self.params.clone(),
             balance: self.balance,
             load: self.load,
@@ -381,7 +378,7 @@ fn usable_carry(key: &ClusterKey, version: SsvVersion, views: FeeViews) -> Optio
         .as_ref()
         .filter(|_| key.snapshot.as_ref().is_some_and(|s| s.active))
         .filter(|c| {
-            c.version == version && FeeViews::for_cluster(version, Some(c.billing)) == views
+            c.version == version && FeeViews::for_cluster(version, Some(c.params.billing)) == views
         })
 }
 
@@ -499,7 +496,7 @@ async fn read_versions(
                     return Err(Billing::Eth);
                 }
                 if let Some(c) = &k.carried {
-                    return Err(c.billing);
+                    return Err(c.params.billing);
                 }
                 Ok(batch.push(
                     chain.profile().ssv_views,

@@ -408,7 +408,6 @@ mod tests {
             (1, 3, 20_001, 9_999, 1),
             (44_250, 0, 313_131, 0, 0),
         ] {
-            p.billing = Billing::Eth;
             p.operator_fees = U256::from(op_fee * u128::from(ETH_PACK));
             p.network_fee = U256::from(net_fee * u128::from(ETH_PACK));
             let load = Load {

@@ -2307,6 +2307,38 @@ async fn the_real_code_runs_behind_proxies_at_the_profile_addresses() {
     );
 }
 
+/// Clusters of the effective-balance comparisons: (owner, operators, validators, EB in ETH): a
+/// plain one, 100 ETH on two validators (vUnits 31 250, not a multiple of 10 000) and a 2048-ETH
+/// compounding validator.
+const EB_CASES: [(u32, [u64; 4], u32, Option<u32>); 3] = [
+    (5, [1, 2, 3, 4], 1, None),
+    (6, [5, 6, 7, 8], 2, Some(100)),
+    (8, [1, 2, 3, 5], 1, Some(2048)),
+];
+
+/// Registers case `i` of [`EB_CASES`] with 5 ETH and sets its EB; returns its owner, operators,
+/// EB and snapshot.
+async fn register_eb_case(r: &mut Run, i: usize) -> (Address, [u64; 4], Option<u32>, Cluster) {
+    let (who, ids, validators, eb) = EB_CASES[i];
+    let owner = addr(who);
+    let keys = (i as u32 * 10)..(i as u32 * 10 + validators);
+    let c = r
+        .register(
+            "register",
+            owner,
+            &ids,
+            keys,
+            &Cluster::empty(),
+            eth_milli(5_000),
+        )
+        .await;
+    let c = match eb {
+        Some(eb) => r.set_eb("EB", owner, &ids, eb).await.expect("EB set"),
+        None => c,
+    };
+    (owner, ids, eb, c)
+}
+
 /// The agent's `status` figures (balance, burn rate, liquidation block) against the real views,
 /// for a plain cluster, a 100-ETH EB on two validators (vUnits 31 250, not a multiple of 10 000)
 /// and a 2048-ETH compounding validator.
@@ -2319,26 +2351,8 @@ async fn agent_status_matches_the_real_contract() {
     let chain = ssv_agent::chain::Chain::connect(r.d.rpc_url(), r.d.profile(), None)
         .await
         .unwrap();
-    let cases: [(Address, [u64; 4], u32, Option<u32>); 3] = [
-        (addr(5), [1, 2, 3, 4], 1, None),
-        (addr(6), [5, 6, 7, 8], 2, Some(100)),
-        (addr(8), [1, 2, 3, 5], 1, Some(2048)),
-    ];
-    for (i, (owner, ids, n, eb)) in cases.into_iter().enumerate() {
-        let keys = (i as u32 * 10)..(i as u32 * 10 + n);
-        let mut c = r
-            .register(
-                "register",
-                owner,
-                &ids,
-                keys,
-                &Cluster::empty(),
-                eth_milli(5_000),
-            )
-            .await;
-        if let Some(eb) = eb {
-            c = r.set_eb("EB", owner, &ids, eb).await.expect("EB set");
-        }
+    for i in 0..EB_CASES.len() {
+        let (owner, ids, eb, mut c) = register_eb_case(&mut r, i).await;
         let s = &ssv_agent::ssv::status::status(&chain, owner, &[ids.to_vec()], 0)
             .await
             .unwrap()[0];
@@ -2415,26 +2429,8 @@ async fn carried_readings_stay_under_the_real_balance() {
     let chain = ssv_agent::chain::Chain::connect(r.d.rpc_url(), r.d.profile(), None)
         .await
         .unwrap();
-    let cases: [(Address, [u64; 4], u32, Option<u32>); 3] = [
-        (addr(5), [1, 2, 3, 4], 1, None),
-        (addr(6), [5, 6, 7, 8], 2, Some(100)),
-        (addr(8), [1, 2, 3, 5], 1, Some(2048)),
-    ];
-    for (i, (owner, ids, n, eb)) in cases.into_iter().enumerate() {
-        let keys = (i as u32 * 10)..(i as u32 * 10 + n);
-        let mut c = r
-            .register(
-                "register",
-                owner,
-                &ids,
-                keys,
-                &Cluster::empty(),
-                eth_milli(5_000),
-            )
-            .await;
-        if let Some(eb) = eb {
-            c = r.set_eb("EB", owner, &ids, eb).await.expect("EB set");
-        }
+    for i in 0..EB_CASES.len() {
+        let (owner, ids, eb, c) = register_eb_case(&mut r, i).await;
         let key = ClusterKey::new(owner, &ids, Some(c.clone()));
         let read_at = |key: ClusterKey, block: u64| {
             let chain = chain.clone();
